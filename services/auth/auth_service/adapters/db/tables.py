@@ -1,0 +1,32 @@
+"""The auth schema: accounts and their session tokens (digests only)."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Identity
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UserAccount(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    email: str = Field(unique=True, max_length=254)
+    password_hash: str
+    is_staff: bool = False
+    created_at: datetime = Field(default_factory=_now)
+
+
+class AuthToken(SQLModel, table=True):
+    """One login session. ``digest`` is the SHA-256 of the token the client holds."""
+
+    __tablename__ = "auth_token"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    )
+    created_at: datetime = Field(default_factory=_now)

@@ -1,0 +1,55 @@
+"""Request and response bodies of the auth endpoints (CONTRACT.md 2.1–2.3)."""
+
+from pydantic import BaseModel, field_validator
+
+from auth_service.domain.credentials import check_password, normalize_email
+from unimatch_shared.fields import Age, HobbyIds, PersonName
+
+
+class RegisterRequest(BaseModel):
+    email: str
+    password: str
+    first_name: PersonName = ""
+    last_name: PersonName = ""
+    age: Age | None = None
+    hobby: HobbyIds = []
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, email: str) -> str:
+        return normalize_email(email)
+
+    @field_validator("password")
+    @classmethod
+    def _valid_password(cls, password: str) -> str:
+        return check_password(password)
+
+    @field_validator("hobby")
+    @classmethod
+    def _unique_hobbies(cls, hobby: list[int]) -> list[int]:
+        return list(dict.fromkeys(hobby))
+
+
+class UserOut(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    age: int | None
+    chat_id: str | None
+    image: str | None
+    hobby: list[int]
+
+
+class RegisterResponse(BaseModel):
+    user: UserOut
+    token: str
+
+
+class LoginRequest(BaseModel):
+    email: str
+    password: str
+
+
+class TokenResponse(BaseModel):
+    token: str

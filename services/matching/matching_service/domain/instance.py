@@ -1,0 +1,168 @@
+"""Shared machinery of both grouping paths: the indexed problem and the finishing steps.
+
+Users are re-indexed ``0..n-1``. A partial grouping is a ``mate`` list (``mate[i]`` is
+i's partner, ``-1`` while free); the trio is added at the very end.
+
+Every pair gets one integer *value* that encodes the priorities lexicographically, so
+"better grouping" is simply "larger sum":
+
+    value = -REPEAT * met_before + SHARE * shares_a_hobby + COMMON * shared_hobbies
+
+A trio scores its three pairs minus one per member who was in last round's trio. The
+units are scaled by ``n`` so that no amount of a lower priority outweighs one unit of a
+higher one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+NO_MATE = -1
+# How many waiting users a newcomer tries before queueing; bounds the work when many
+# candidates have all met each other (history is sparse, so one or two tries suffice).
+GREEDY_WINDOW = 8
+
+
+class Instance:
+    """Participants indexed 0..n-1, with O(1) history look-ups and pair values."""
+
+    def __init__(
+        self,
+        ids: Sequence[int],
+        hobbies: Sequence[frozenset[int]],
+        met_before: Iterable[tuple[int, int]],
+        last_trio: Iterable[int],
+    ) -> None:
+        self.ids = list(ids)
+        self.hobbies = list(hobbies)
+        self.n = n = len(self.ids)
+        index = {uid: i for i, uid in enumerate(self.ids)}
+        if len(index) != n:
+            raise ValueError("participant ids must be unique")
+        self.met: set[int] = set()
+        for a, b in met_before:
+            i, j = index.get(a), index.get(b)
+            if i is not None and j is not None and i != j:
+                self.met.add(self._key(i, j))
+        self.was_in_trio = {index[uid] for uid in last_trio if uid in index}
+
+        max_common = max((len(h) for h in self.hobbies), default=0)
+        self.common_unit = 4  # > 3, the most a trio can lose on fairness
+        self.share_unit = self.common_unit * (max_common + 1) * (n + 2)
+        self.repeat_unit = self.share_unit * (n + 2)
+
+    def _key(self, i: int, j: int) -> int:
+        return i * self.n + j if i < j else j * self.n + i
+
+    def has_met(self, i: int, j: int) -> bool:
+        return self._key(i, j) in self.met
+
+    def value(self, i: int, j: int) -> int:
+        """Value of putting i and j in the same group (see module docstring)."""
+        common = len(self.hobbies[i] & self.hobbies[j])
+        score = self.share_unit + self.common_unit * common if common else 0
+        return score - self.repeat_unit if self._key(i, j) in self.met else score
+
+    def unfairness(self, *members: int) -> int:
+        return sum(1 for m in members if m in self.was_in_trio)
+
+    def trio_gain(self, c: int, a: int, b: int) -> int:
+        """What joining c to the existing pair (a, b) adds to the total value."""
+        return self.value(c, a) + self.value(c, b) - self.unfairness(a, b, c)
+
+    def groups_value(self, groups: Iterable[tuple[int, ...]]) -> int:
+        total = 0
+        for g in groups:
+            if len(g) == 2:
+                total += self.value(*g)
+            else:
+                total += self.value(g[0], g[1]) + self.trio_gain(g[2], g[0], g[1])
+        return total
+
+
+def pair_greedily(inst: Instance, mate: list[int], members: Iterable[int]) -> list[int]:
+    """Pair free ``members`` in order, skipping partners met before; return the unpaired."""
+    waiting: list[int] = []
+    for u in members:
+        if mate[u] != NO_MATE:
+            continue
+        for pos in range(len(waiting) - 1, max(-1, len(waiting) - 1 - GREEDY_WINDOW), -1):
+            v = waiting[pos]
+            if not inst.has_met(u, v):
+                del waiting[pos]
+                mate[u], mate[v] = v, u
+                break
+        else:
+            waiting.append(u)
+    return waiting
+
+
+def pairs_of(mate: list[int]) -> list[tuple[int, int]]:
+    return [(i, m) for i, m in enumerate(mate) if i < m]
+
+
+def pair_leftovers(inst: Instance, mate: list[int], free: Iterable[int]) -> int | None:
+    """Pair all ``free`` users, repeat-free where a swap allows; return the odd one out.
+
+    Users stuck because they met every other free user are swapped into an existing pair
+    (u, v) + (x, y) -> (u, x) + (v, y), choosing the swap that loses the least value.
+    """
+    stuck = pair_greedily(inst, mate, free)
+    while len(stuck) >= 2:
+        u, v = stuck.pop(), stuck.pop()
+        best, best_value = None, inst.value(u, v)
+        for p, q in pairs_of(mate):
+            for x, y in ((p, q), (q, p)):
+                swapped = inst.value(u, x) + inst.value(v, y) - inst.value(x, y)
+                if swapped > best_value:
+                    best, best_value = (x, y), swapped
+        if best is None:
+            mate[u], mate[v] = v, u
+        else:
+            x, y = best
+            mate[u], mate[x], mate[v], mate[y] = x, u, y, v
+    return stuck[0] if stuck else None
+
+
+def place_trio(
+    inst: Instance,
+    mate: list[int],
+    odd: int,
+    donors: Iterable[int],
+    hosts_for,
+) -> tuple[int, int, int]:
+    """Form the trio for the free user ``odd``; return it as (joiner, a, b).
+
+    Either ``odd`` joins a pair (a, b), or a *donor* c leaves its pair (c, d) to join
+    (a, b) while ``odd`` takes c's place next to d. The latter matters when ``odd``
+    shares nothing: a hobby-sharing trio then gains up to one more sharing pair.
+    ``hosts_for(c)`` yields the pairs worth trying as (a, b); ``mate`` is updated.
+    """
+    best_gain, best = None, None
+    for c in (odd, *donors):
+        d = mate[c] if c != odd else NO_MATE
+        base = 0 if d == NO_MATE else inst.value(odd, d) - inst.value(c, d)
+        for a, b in hosts_for(c):
+            if c in (a, b) or d in (a, b) or odd in (a, b):
+                continue
+            gain = base + inst.trio_gain(c, a, b)
+            if best_gain is None or gain > best_gain:
+                best_gain, best = gain, (c, d, a, b)
+    if best is None:
+        raise ValueError("a trio needs at least three participants")
+    c, d, a, b = best
+    if d != NO_MATE:
+        mate[odd], mate[d], mate[c] = d, odd, NO_MATE
+    return c, a, b
+
+
+def index_groups(mate: list[int], trio: tuple[int, int, int] | None) -> list[tuple[int, ...]]:
+    """Groups of indices: every pair not touching the trio, then the trio as (a, b, joiner)."""
+    in_trio = set(trio or ())
+    groups: list[tuple[int, ...]] = [
+        (i, j) for i, j in pairs_of(mate) if i not in in_trio and j not in in_trio
+    ]
+    if trio:
+        c, a, b = trio
+        groups.append((a, b, c))
+    return groups

@@ -1,0 +1,62 @@
+"""Queries on the profile schema, so the service layer reads as use cases."""
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from profile_service.adapters.db.tables import Hobby, Match, Profile, ProfileHobby
+
+
+class ProfileRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def all_hobbies(self) -> list[Hobby]:
+        return list((await self.session.exec(select(Hobby).order_by(Hobby.id))).all())
+
+    async def existing_hobby_ids(self, ids: list[int]) -> set[int]:
+        found = await self.session.exec(select(Hobby.id).where(col(Hobby.id).in_(ids)))
+        return set(found.all())
+
+    async def get(self, user_id: int, for_update: bool = False) -> Profile | None:
+        query = select(Profile).where(Profile.user_id == user_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.exec(query)).first()
+
+    async def hobbies_of(self, user_id: int) -> list[Hobby]:
+        query = (
+            select(Hobby)
+            .join(ProfileHobby, col(ProfileHobby.hobby_id) == Hobby.id)
+            .where(ProfileHobby.user_id == user_id)
+            .order_by(Hobby.id)
+        )
+        return list((await self.session.exec(query)).all())
+
+    async def replace_hobbies(self, user_id: int, hobby_ids: list[int]) -> None:
+        await self.session.exec(delete(ProfileHobby).where(col(ProfileHobby.user_id) == user_id))
+        await self.session.flush()
+        self.session.add_all(ProfileHobby(user_id=user_id, hobby_id=h) for h in hobby_ids)
+        await self.session.flush()
+
+    async def add_match(self, match: Match) -> None:
+        """Insert unless this (group, user, partner) row exists already."""
+        values = match.model_dump(exclude={"id"})
+        await self.session.execute(insert(Match).values(**values).on_conflict_do_nothing())
+
+    async def history(self, user_id: int) -> list[tuple[Match, str | None]]:
+        """The user's matches, newest first, with the partner's Telegram username if known."""
+        query = (
+            select(Match, Profile.telegram_username)
+            .join(Profile, col(Profile.user_id) == Match.partner_id, isouter=True)
+            .where(Match.user_id == user_id)
+            .order_by(col(Match.created_at).desc(), col(Match.id).desc())
+        )
+        return list((await self.session.exec(query)).all())
+
+    async def delete_unconfirmed_before(self, cutoff) -> int:
+        result = await self.session.exec(
+            delete(Profile).where(~col(Profile.confirmed), col(Profile.created_at) < cutoff)
+        )
+        return result.rowcount

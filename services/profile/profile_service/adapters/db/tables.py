@@ -1,0 +1,60 @@
+"""The profile schema: the hobby catalog, profiles, their hobbies and match history."""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import JSON, BigInteger, Column, Identity, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Hobby(SQLModel, table=True):
+    __tablename__ = "hobby"
+
+    id: int = Field(primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+
+
+class Profile(SQLModel, table=True):
+    """``confirmed`` turns true when auth's ``user.registered`` arrives (ADR 001)."""
+
+    __tablename__ = "profile"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    email: str = Field(max_length=254)
+    first_name: str = Field(default="", max_length=150)
+    last_name: str = Field(default="", max_length=150)
+    age: int | None = None
+    chat_id: str | None = None
+    telegram_username: str | None = None
+    paused: bool = False
+    paused_until: date | None = None
+    confirmed: bool = False
+    created_at: datetime = Field(default_factory=_now)
+
+
+class ProfileHobby(SQLModel, table=True):
+    __tablename__ = "profile_hobby"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hobby_id: int = Field(primary_key=True, foreign_key="hobby.id")
+
+
+class Match(SQLModel, table=True):
+    """One row per (user, partner) of a group, as the history endpoint lists them."""
+
+    __tablename__ = "match"
+    __table_args__ = (UniqueConstraint("group_id", "user_id", "partner_id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    user_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    partner_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    partner_first_name: str
+    partner_last_name: str
+    partner_email: str
+    round_id: int
+    group_id: int
+    shared_hobbies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime

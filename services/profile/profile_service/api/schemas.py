@@ -1,0 +1,67 @@
+"""Bodies of the profile endpoints (CONTRACT.md 2.5–2.7 and section 3)."""
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from unimatch_shared.fields import Age, HobbyIds, PersonName
+
+
+class HobbyOut(BaseModel):
+    id: int
+    name: str
+
+
+class MeOut(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    age: int | None
+    chat_id: str | None
+    image: str | None
+    hobby: list[int]
+    paused: bool
+    paused_until: date | None
+
+
+class MeUpdate(BaseModel):
+    """Only the fields sent change; ``hobby`` replaces the whole list."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
+    age: Age | None = None
+    hobby: HobbyIds | None = None
+
+    @field_validator("first_name", "last_name", "hobby", mode="before")
+    @classmethod
+    def _not_null(cls, value):
+        if value is None:
+            raise ValueError("This field may not be null.")
+        return value
+
+    @field_validator("hobby")
+    @classmethod
+    def _unique(cls, hobby: list[int]) -> list[int]:
+        return list(dict.fromkeys(hobby))
+
+
+class PauseRequest(BaseModel):
+    until: date | None = None
+
+
+class Partner(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    telegram_username: str | None = None
+
+
+class MatchOut(BaseModel):
+    id: int
+    partner: Partner
+    created_at: date
+    common_hobbies: list[str]

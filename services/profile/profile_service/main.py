@@ -1,0 +1,43 @@
+"""Builds the profile service's app: its runtime, NATS handlers, HTTP routes and the sweeper
+of abandoned sign-ups."""
+
+import asyncio
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from profile_service import service
+from profile_service.api.routes import router
+from profile_service.events.handlers import build_router
+from profile_service.settings import ProfileSettings
+from unimatch_shared.runtime import ServiceRuntime, create_service_app
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ProfileSettings | None = None) -> FastAPI:
+    settings = settings or ProfileSettings()
+    runtime = ServiceRuntime("profile", settings, MIGRATIONS)
+    runtime.messaging.broker.include_router(build_router(runtime))
+    ttl = timedelta(seconds=settings.unconfirmed_profile_ttl_seconds)
+
+    async def sweep_abandoned_signups() -> None:
+        while True:
+            try:
+                removed = await service.purge_unconfirmed(runtime.unit_of_work(), ttl)
+                if removed:
+                    log.info("removed %d abandoned sign-up profiles", removed)
+            except Exception:
+                log.warning("sweeping abandoned sign-ups failed", exc_info=True)
+            await asyncio.sleep(ttl.total_seconds() / 4)
+
+    runtime.run_in_background("signup-sweeper", sweep_abandoned_signups)
+    return create_service_app(
+        runtime,
+        [router],
+        title="UniMatch profile",
+        description="Hobbies, profiles, pause state and match history.",
+    )

@@ -1,0 +1,248 @@
+"""The profile service layer: each use case is one function over a unit of work."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from profile_service.adapters.db.repository import ProfileRepository
+from profile_service.adapters.db.tables import Match, Profile
+from profile_service.domain.model import (
+    is_paused,
+    partner_pairs,
+    pause_until_errors,
+    unknown_hobby_errors,
+)
+from unimatch_shared.errors import APIError, ValidationFailed
+from unimatch_shared.events import (
+    Hobby,
+    PairCreated,
+    ProfileChanged,
+    TelegramLinked,
+    TelegramUnlinked,
+    UserRegistered,
+)
+from unimatch_shared.rpc import CreateProfile, CreateProfileReply
+from unimatch_shared.unit_of_work import UnitOfWork
+
+CONSUMER = "profile"
+
+
+def _not_found() -> APIError:
+    return APIError(404, {"detail": "Not found."})
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def _user_view(repo: ProfileRepository, profile: Profile) -> dict:
+    """The contract's user object, plus the additive pause state."""
+    hobbies = await repo.hobbies_of(profile.user_id)
+    return {
+        "id": profile.user_id,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "email": profile.email,
+        "age": profile.age,
+        "chat_id": profile.chat_id,
+        "image": None,
+        "hobby": [hobby.id for hobby in hobbies],
+        "paused": is_paused(profile.paused, profile.paused_until, _today()),
+        "paused_until": profile.paused_until,
+    }
+
+
+async def _announce(uow: UnitOfWork, repo: ProfileRepository, profile: Profile) -> None:
+    """Tell matching what it needs about this participant (confirmed profiles only)."""
+    if not profile.confirmed:
+        return
+    hobbies = await repo.hobbies_of(profile.user_id)
+    uow.emit(
+        ProfileChanged(
+            user_id=profile.user_id,
+            email=profile.email,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            hobbies=[Hobby(id=h.id, name=h.name) for h in hobbies],
+            paused=profile.paused,
+            paused_until=profile.paused_until,
+        )
+    )
+
+
+async def list_hobbies(uow: UnitOfWork) -> list[dict]:
+    async with uow:
+        hobbies = await ProfileRepository(uow.session).all_hobbies()
+    return [{"id": h.id, "name": h.name} for h in hobbies]
+
+
+async def user_tags(uow: UnitOfWork, user_id: int) -> list[str]:
+    async with uow:
+        hobbies = await ProfileRepository(uow.session).hobbies_of(user_id)
+    return [h.name for h in hobbies]
+
+
+async def create_profile(uow: UnitOfWork, request: CreateProfile) -> CreateProfileReply:
+    """Sign-up's synchronous step: validate hobbies, store the (unconfirmed) profile."""
+    async with uow:
+        repo = ProfileRepository(uow.session)
+        errors = unknown_hobby_errors(request.hobby, await repo.existing_hobby_ids(request.hobby))
+        if errors:
+            return CreateProfileReply(errors=errors)
+        profile = await repo.get(request.user_id, for_update=True) or Profile(
+            user_id=request.user_id, email=request.email
+        )
+        profile.sqlmodel_update(request.model_dump(include={"first_name", "last_name", "age"}))
+        uow.session.add(profile)
+        await uow.session.flush()
+        await repo.replace_hobbies(profile.user_id, request.hobby)
+        user = await _user_view(repo, profile)
+        await uow.commit()
+    return CreateProfileReply(user=user)
+
+
+async def get_me(uow: UnitOfWork, user_id: int) -> dict:
+    async with uow:
+        repo = ProfileRepository(uow.session)
+        profile = await repo.get(user_id)
+        if profile is None:
+            raise _not_found()
+        return await _user_view(repo, profile)
+
+
+async def update_me(uow: UnitOfWork, user_id: int, changes: dict) -> dict:
+    """Edit names, age and hobbies; a given hobby list replaces the old one."""
+    async with uow:
+        repo = ProfileRepository(uow.session)
+        profile = await repo.get(user_id, for_update=True)
+        if profile is None:
+            raise _not_found()
+        hobby = changes.pop("hobby", None)
+        if hobby is not None:
+            errors = unknown_hobby_errors(hobby, await repo.existing_hobby_ids(hobby))
+            if errors:
+                raise ValidationFailed(errors)
+            await repo.replace_hobbies(user_id, hobby)
+        profile.sqlmodel_update(changes)
+        uow.session.add(profile)
+        await _announce(uow, repo, profile)
+        view = await _user_view(repo, profile)
+        await uow.commit()
+    return view
+
+
+async def set_pause(uow: UnitOfWork, user_id: int, paused: bool, until: date | None) -> dict:
+    if paused:
+        errors = pause_until_errors(until, _today())
+        if errors:
+            raise ValidationFailed(errors)
+    async with uow:
+        repo = ProfileRepository(uow.session)
+        profile = await repo.get(user_id, for_update=True)
+        if profile is None:
+            raise _not_found()
+        profile.paused = paused
+        profile.paused_until = until if paused else None
+        uow.session.add(profile)
+        await _announce(uow, repo, profile)
+        view = await _user_view(repo, profile)
+        await uow.commit()
+    return view
+
+
+async def match_history(uow: UnitOfWork, user_id: int) -> list[dict]:
+    async with uow:
+        rows = await ProfileRepository(uow.session).history(user_id)
+    return [
+        {
+            "id": match.id,
+            "partner": {
+                "id": match.partner_id,
+                "first_name": match.partner_first_name,
+                "last_name": match.partner_last_name,
+                "email": match.partner_email,
+                "telegram_username": username,
+            },
+            "created_at": match.created_at.date(),
+            "common_hobbies": match.shared_hobbies,
+        }
+        for match, username in rows
+    ]
+
+
+async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
+    """Confirm the profile sign-up stored (or create it, for accounts made by operators)."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        repo = ProfileRepository(uow.session)
+        profile = await repo.get(event.user_id, for_update=True)
+        if profile is None:
+            profile = Profile(
+                user_id=event.user_id,
+                **event.model_dump(include={"email", "first_name", "last_name", "age"}),
+            )
+            uow.session.add(profile)
+            await uow.session.flush()
+            known = await repo.existing_hobby_ids(event.hobby)
+            await repo.replace_hobbies(event.user_id, [h for h in event.hobby if h in known])
+        profile.confirmed = True
+        uow.session.add(profile)
+        await _announce(uow, repo, profile)
+        await uow.commit()
+
+
+async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> None:
+    members = {member.id: member for member in event.members}
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        repo = ProfileRepository(uow.session)
+        for user_id, partner_id in partner_pairs(list(members)):
+            partner = members[partner_id]
+            await repo.add_match(
+                Match(
+                    user_id=user_id,
+                    partner_id=partner_id,
+                    partner_first_name=partner.first_name,
+                    partner_last_name=partner.last_name,
+                    partner_email=partner.email,
+                    round_id=event.round_id,
+                    group_id=event.group_id,
+                    shared_hobbies=event.shared_hobbies,
+                    created_at=event.created_at,
+                )
+            )
+        await uow.commit()
+
+
+async def on_telegram_linked(uow: UnitOfWork, event: TelegramLinked) -> None:
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        profile = await ProfileRepository(uow.session).get(event.user_id, for_update=True)
+        if profile is not None:
+            profile.chat_id = event.chat_id
+            profile.telegram_username = event.username
+            uow.session.add(profile)
+        await uow.commit()
+
+
+async def on_telegram_unlinked(uow: UnitOfWork, event: TelegramUnlinked) -> None:
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        profile = await ProfileRepository(uow.session).get(event.user_id, for_update=True)
+        if profile is not None and profile.chat_id == event.chat_id:
+            profile.chat_id = None
+            profile.telegram_username = None
+            uow.session.add(profile)
+        await uow.commit()
+
+
+async def purge_unconfirmed(uow: UnitOfWork, ttl: timedelta) -> int:
+    """Drop sign-up profiles whose account never committed (ADR 001)."""
+    async with uow:
+        removed = await ProfileRepository(uow.session).delete_unconfirmed_before(
+            datetime.now(UTC) - ttl
+        )
+        await uow.commit()
+    return removed

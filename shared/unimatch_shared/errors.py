@@ -1,0 +1,131 @@
+"""Errors in the contract's shape (DRF's): ``{"detail": ...}`` or ``{"field": [messages]}``.
+
+FastAPI's own 422s are translated to 400s here, once, for every service.
+"""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+FIELD_REQUIRED = "This field is required."
+NOT_AUTHENTICATED = "Authentication credentials were not provided."
+INVALID_TOKEN = "Invalid token."
+PERMISSION_DENIED = "You do not have permission to perform this action."
+UNAVAILABLE = "Service temporarily unavailable, try again later."
+
+
+class APIError(Exception):
+    """An error answered as-is: a status code and a DRF-shaped body."""
+
+    def __init__(self, status_code: int, body: dict, headers: dict[str, str] | None = None):
+        super().__init__(body)
+        self.status_code = status_code
+        self.body = body
+        self.headers = headers
+
+
+class ValidationFailed(APIError):
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(400, errors)
+
+
+class NotAuthenticated(APIError):
+    def __init__(self, detail: str = NOT_AUTHENTICATED):
+        super().__init__(401, {"detail": detail}, {"WWW-Authenticate": "Token"})
+
+
+class PermissionDenied(APIError):
+    def __init__(self):
+        super().__init__(403, {"detail": PERMISSION_DENIED})
+
+
+class ServiceUnavailable(APIError):
+    def __init__(self, detail: str = UNAVAILABLE):
+        super().__init__(503, {"detail": detail}, {"Retry-After": "5"})
+
+
+# pydantic error type -> DRF's wording; ``{...}`` is filled from the error's context.
+_MESSAGES = {
+    "missing": FIELD_REQUIRED,
+    "int_type": "A valid integer is required.",
+    "int_parsing": "A valid integer is required.",
+    "int_from_float": "A valid integer is required.",
+    "string_type": "Not a valid string.",
+    "bool_type": "Must be a valid boolean.",
+    "bool_parsing": "Must be a valid boolean.",
+    "list_type": 'Expected a list of items but got type "{input_type}".',
+    "date_type": "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+    "date_parsing": "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+    "date_from_datetime_parsing": (
+        "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
+    ),
+    "string_too_long": "Ensure this field has no more than {max_length} characters.",
+    "string_too_short": "Ensure this field has at least {min_length} characters.",
+    "greater_than_equal": "Ensure this value is greater than or equal to {ge}.",
+    "less_than_equal": "Ensure this value is less than or equal to {le}.",
+    "extra_forbidden": "Unknown field.",
+}
+# Errors located at the body itself mean it was not a JSON object at all.
+_BODY_SHAPE_ERRORS = {"json_invalid", "model_attributes_type", "dict_type", "model_type", "missing"}
+
+
+def _message(error: dict) -> str:
+    kind = error["type"]
+    if kind == "none_required" or (kind.endswith("_type") and error.get("input", 0) is None):
+        return "This field may not be null."
+    if kind in _MESSAGES:
+        context = {"input_type": type(error.get("input")).__name__, **error.get("ctx", {})}
+        return _MESSAGES[kind].format(**context)
+    message = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def drf_errors(errors: list[dict]) -> tuple[dict, bool]:
+    """Translate pydantic errors; the flag says whether the body was not a JSON object."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        location = [str(part) for part in error["loc"] if part != "body"]
+        at_body = error["loc"][:1] == ("body",)
+        if at_body and (
+            error["type"] == "json_invalid"
+            or (not location and error["type"] in _BODY_SHAPE_ERRORS)
+        ):
+            reason = error.get("ctx", {}).get("error", "Expected a JSON object.")
+            return {"detail": f"JSON parse error - {reason}"}, True
+        field = location[0] if location and not location[0].isdigit() else "non_field_errors"
+        messages = fields.setdefault(field, [])
+        message = _message(error)
+        if message not in messages:
+            messages.append(message)
+    return fields, False
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def api_error(_: Request, exc: APIError) -> JSONResponse:
+        return JSONResponse(exc.body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        body, _ = drf_errors(list(exc.errors()))
+        return JSONResponse(body, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = {404: "Not found.", 405: "Method not allowed."}.get(exc.status_code, exc.detail)
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def database_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        error = ServiceUnavailable()
+        return JSONResponse(error.body, status_code=503, headers=error.headers)

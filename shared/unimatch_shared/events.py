@@ -1,0 +1,98 @@
+"""Typed events shared by publisher and consumer.
+
+Every event has an id (the idempotency key consumers dedupe on, and JetStream's
+``Nats-Msg-Id``) and the time it happened. ``SUBJECT`` is the NATS subject it travels on.
+"""
+
+from datetime import UTC, date, datetime
+from typing import ClassVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, Field
+
+
+class Event(BaseModel):
+    SUBJECT: ClassVar[str]
+
+    event_id: UUID = Field(default_factory=uuid4)
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class UserRegistered(Event):
+    """auth -> profile: the account exists; the profile created during sign-up is confirmed."""
+
+    SUBJECT: ClassVar[str] = "user.registered"
+
+    user_id: int
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    age: int | None = None
+    hobby: list[int] = []
+
+
+class Hobby(BaseModel):
+    id: int
+    name: str
+
+
+class ProfileChanged(Event):
+    """profile -> matching: everything matching needs to know about one participant."""
+
+    SUBJECT: ClassVar[str] = "profile.changed"
+
+    user_id: int
+    email: str
+    first_name: str
+    last_name: str
+    hobbies: list[Hobby]
+    paused: bool = False
+    paused_until: date | None = None
+
+
+class GroupMember(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+
+
+class PairCreated(Event):
+    """matching -> profile, notifier: one group (a pair or the trio) of a round."""
+
+    SUBJECT: ClassVar[str] = "pair.created"
+
+    round_id: int
+    group_id: int
+    created_at: datetime
+    members: list[GroupMember]
+    shared_hobbies: list[str] = []
+
+
+class TelegramLinked(Event):
+    """notifier -> profile: a user's Telegram chat, so profile can show ``chat_id``."""
+
+    SUBJECT: ClassVar[str] = "telegram.linked"
+
+    user_id: int
+    chat_id: str
+    username: str | None = None
+
+
+class TelegramUnlinked(Event):
+    """notifier -> profile: the chat is gone (unlinked, or the user blocked the bot)."""
+
+    SUBJECT: ClassVar[str] = "telegram.unlinked"
+
+    user_id: int
+    chat_id: str
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    UserRegistered,
+    ProfileChanged,
+    PairCreated,
+    TelegramLinked,
+    TelegramUnlinked,
+)
+EVENTS_BY_SUBJECT: dict[str, type[Event]] = {e.SUBJECT: e for e in ALL_EVENTS}

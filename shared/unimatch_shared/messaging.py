@@ -1,0 +1,81 @@
+"""NATS plumbing: the broker, the JetStream stream, subjects and request-reply.
+
+One stream holds every event subject. It is declared here, with the full subject list from
+``events.ALL_EVENTS``, by every service at start-up, so no service can narrow it by accident.
+"""
+
+import re
+
+from faststream.nats import JStream, NatsBroker
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from pydantic import BaseModel
+
+from unimatch_shared.errors import ServiceUnavailable
+from unimatch_shared.events import ALL_EVENTS, Event
+from unimatch_shared.rpc import Request
+from unimatch_shared.settings import ServiceSettings
+
+STREAM_BASE_NAME = "UNIMATCH"
+# JetStream drops a re-published message with the same Nats-Msg-Id within this window.
+DUPLICATE_WINDOW_SECONDS = 24 * 3600
+RPC_TIMEOUT_SECONDS = 3.0
+
+
+class Messaging:
+    """Names derived from the settings' event prefix, plus the broker built from them."""
+
+    def __init__(self, settings: ServiceSettings, client_name: str):
+        self.prefix = settings.unimatch_event_prefix
+        self.broker = NatsBroker(
+            settings.nats_url,
+            name=client_name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+            connect_timeout=5,
+        )
+        safe = re.sub(r"[^A-Za-z0-9_-]", "_", self.prefix)
+        self.stream = JStream(f"{safe}{STREAM_BASE_NAME}", declare=False)
+
+    def subject(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def durable(self, consumer: str, event: type[Event]) -> str:
+        """A durable consumer name: one per (service, event) pair."""
+        return f"{consumer}-{event.SUBJECT.replace('.', '-')}"
+
+    async def ensure_stream(self) -> None:
+        """Create or update the event stream with every known subject."""
+        js = self.broker.connection.jetstream()
+        config = StreamConfig(
+            name=self.stream.name,
+            subjects=[self.subject(e.SUBJECT) for e in ALL_EVENTS],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            max_age=90 * 24 * 3600,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        )
+        try:
+            await js.stream_info(self.stream.name)
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
+
+    async def request(self, request: Request, reply_model: type[BaseModel]) -> BaseModel:
+        """Ask over core NATS; a missing or silent responder is a 503, never a hang."""
+        try:
+            message = await self.broker.request(
+                request.model_dump(mode="json"),
+                self.subject(request.SUBJECT),
+                timeout=RPC_TIMEOUT_SECONDS,
+            )
+        except (TimeoutError, NoRespondersError, NatsTimeoutError) as exc:
+            raise ServiceUnavailable() from exc
+        return reply_model.model_validate_json(message.body)
+
+    async def is_ready(self) -> bool:
+        return await self.broker.ping(timeout=1.0)

@@ -1,0 +1,109 @@
+"""The transactional outbox: an event is a row written in the same transaction as the change
+that caused it, and a relay publishes pending rows to JetStream afterwards.
+
+JetStream deduplicates on ``Nats-Msg-Id`` (the event id), and consumers dedupe on it too, so
+a relay that crashes between publishing and marking a row only causes a harmless re-publish.
+"""
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Column, Identity
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import Field, SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from unimatch_shared.events import Event
+from unimatch_shared.messaging import Messaging
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+IDLE_POLL_SECONDS = 1.0
+RETRY_SECONDS = 2.0
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(), primary_key=True)
+    )
+    event_id: UUID = Field(unique=True)
+    subject: str
+    payload: str
+    created_at: datetime
+    published_at: datetime | None = None
+
+    @classmethod
+    def from_event(cls, event: Event) -> "OutboxMessage":
+        return cls(
+            event_id=event.event_id,
+            subject=event.SUBJECT,
+            payload=event.model_dump_json(),
+            created_at=event.occurred_at,
+        )
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows in order; woken at once after a commit, else polls."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], messaging: Messaging):
+        self._sessions = sessions
+        self._messaging = messaging
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; returns how many rows went out."""
+        async with self._sessions() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.published_at.is_(None))
+                    .order_by(OutboxMessage.id)
+                    .limit(BATCH_SIZE)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                await self._messaging.broker.publish(
+                    row.payload.encode(),
+                    self._messaging.subject(row.subject),
+                    headers={"Nats-Msg-Id": str(row.event_id), "content-type": "application/json"},
+                    stream=self._messaging.stream.name,
+                    timeout=5,
+                )
+                row.published_at = datetime.now(UTC)
+                session.add(row)
+            await session.commit()
+            return len(rows)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.publish_pending() == BATCH_SIZE:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay: publishing failed, retrying", exc_info=True)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)

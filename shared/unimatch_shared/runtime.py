@@ -1,0 +1,121 @@
+"""What every service has at run time, and the FastAPI app wrapped around it.
+
+A service builds a ``ServiceRuntime`` (database, broker, outbox relay), registers its
+subscribers on ``runtime.messaging.broker``, and hands both to ``create_service_app``.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from unimatch_shared.auth import NatsTokenVerifier, TokenVerifier
+from unimatch_shared.db import make_engine, make_session_factory, run_migrations
+from unimatch_shared.errors import install_error_handlers
+from unimatch_shared.http import BodySizeLimit, TrailingSlashInsensitive
+from unimatch_shared.logs import configure_logging
+from unimatch_shared.messaging import Messaging
+from unimatch_shared.outbox import OutboxRelay
+from unimatch_shared.settings import ServiceSettings
+from unimatch_shared.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+
+
+class ServiceRuntime:
+    def __init__(self, name: str, settings: ServiceSettings, migrations_dir: Path):
+        self.name = name
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.engine = make_engine(settings, schema=name)
+        self.sessions = make_session_factory(self.engine)
+        self.messaging = Messaging(settings, client_name=f"unimatch-{name}")
+        self.relay = OutboxRelay(self.sessions, self.messaging)
+        self.on_start: list[Hook] = []
+        self.on_stop: list[Hook] = []
+        self._background: dict[str, Hook] = {}
+        self._tasks: list[asyncio.Task] = []
+
+    def run_in_background(self, name: str, loop: Hook) -> None:
+        """Run ``loop`` (a long-lived coroutine function) while the service runs."""
+        self._background[name] = loop
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.relay)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(run_migrations, self.settings, self.name, self.migrations_dir)
+        broker = self.messaging.broker
+        await broker.connect()
+        await self.messaging.ensure_stream()
+        await broker.start()
+        self.relay.start()
+        for hook in self.on_start:
+            await hook()
+        for name, loop in self._background.items():
+            self._tasks.append(asyncio.create_task(loop(), name=name))
+        log.info("%s service started", self.name)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for hook in reversed(self.on_stop):
+            await hook()
+        await self.relay.stop()
+        await self.messaging.broker.stop()
+        await self.engine.dispose()
+
+    async def is_ready(self) -> bool:
+        try:
+            async with self.engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")), 2)
+        except Exception:
+            return False
+        return await self.messaging.is_ready()
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    routers: Sequence[APIRouter],
+    title: str,
+    description: str = "",
+    token_verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    """The FastAPI app with the contract's conventions, health checks and lifecycle."""
+    configure_logging(runtime.settings.log_level, service=runtime.name)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan, redirect_slashes=False)
+    app.state.runtime = runtime
+    app.state.token_verifier = token_verifier or NatsTokenVerifier(runtime.messaging)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(TrailingSlashInsensitive)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        ready = await runtime.is_ready()
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    for router in routers:
+        app.include_router(router)
+    return app

