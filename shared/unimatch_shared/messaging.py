@@ -22,6 +22,7 @@ STREAM_BASE_NAME = "UNIMATCH"
 # JetStream drops a re-published message with the same Nats-Msg-Id within this window.
 DUPLICATE_WINDOW_SECONDS = 24 * 3600
 RPC_TIMEOUT_SECONDS = 3.0
+DEAD_LETTER_PREFIX = "deadletter"
 
 
 class Messaging:
@@ -38,6 +39,7 @@ class Messaging:
         )
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", self.prefix)
         self.stream = JStream(f"{safe}{STREAM_BASE_NAME}", declare=False)
+        self.dead_letter_stream = f"{safe}{STREAM_BASE_NAME}_DEAD_LETTER"
 
     def subject(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -46,10 +48,10 @@ class Messaging:
         """A durable consumer name: one per (service, event) pair."""
         return f"{consumer}-{event.SUBJECT.replace('.', '-')}"
 
-    async def ensure_stream(self) -> None:
-        """Create or update the event stream with every known subject."""
+    async def ensure_streams(self) -> None:
+        """Create or update the event stream (every known subject) and the dead-letter one."""
         js = self.broker.connection.jetstream()
-        config = StreamConfig(
+        events = StreamConfig(
             name=self.stream.name,
             subjects=[self.subject(e.SUBJECT) for e in ALL_EVENTS],
             retention=RetentionPolicy.LIMITS,
@@ -58,12 +60,31 @@ class Messaging:
             max_age=90 * 24 * 3600,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
         )
-        try:
-            await js.stream_info(self.stream.name)
-        except NotFoundError:
-            await js.add_stream(config)
-        else:
-            await js.update_stream(config)
+        dead_letters = StreamConfig(
+            name=self.dead_letter_stream,
+            subjects=[self.subject(f"{DEAD_LETTER_PREFIX}.>")],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=30 * 24 * 3600,
+        )
+        for config in (events, dead_letters):
+            try:
+                await js.stream_info(config.name)
+            except NotFoundError:
+                await js.add_stream(config)
+            else:
+                await js.update_stream(config)
+
+    async def dead_letter(self, subject: str, data: bytes, reason: str) -> None:
+        """Park an event that cannot be handled, with why, on ``deadletter.<subject>``."""
+        original = subject.removeprefix(self.prefix)
+        await self.broker.publish(
+            data,
+            self.subject(f"{DEAD_LETTER_PREFIX}.{original}"),
+            headers={"Unimatch-Reason": reason[:1000], "Unimatch-Subject": original},
+            stream=self.dead_letter_stream,
+            timeout=5,
+        )
 
     async def request(self, request: Request, reply_model: type[BaseModel]) -> BaseModel:
         """Ask over core NATS; a missing or silent responder is a 503, never a hang."""

@@ -29,9 +29,7 @@ RETRY_SECONDS = 2.0
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
 
-    id: int | None = Field(
-        default=None, sa_column=Column(BigInteger, Identity(), primary_key=True)
-    )
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     event_id: UUID = Field(unique=True)
     subject: str
     payload: str

@@ -54,7 +54,7 @@ class ServiceRuntime:
         await asyncio.to_thread(run_migrations, self.settings, self.name, self.migrations_dir)
         broker = self.messaging.broker
         await broker.connect()
-        await self.messaging.ensure_stream()
+        await self.messaging.ensure_streams()
         await broker.start()
         self.relay.start()
         for hook in self.on_start:

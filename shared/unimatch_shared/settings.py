@@ -23,5 +23,5 @@ class ServiceSettings(BaseSettings):
         url = self.database_url
         for scheme in ("postgresql+psycopg://", "postgresql://", "postgres://"):
             if url.startswith(scheme):
-                return "postgresql+psycopg://" + url[len(scheme):]
+                return "postgresql+psycopg://" + url[len(scheme) :]
         raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got {url!r}")

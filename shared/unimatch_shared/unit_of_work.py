@@ -26,7 +26,8 @@ class UnitOfWork:
         return self
 
     async def __aexit__(self, *exc_info) -> None:
-        await self.session.rollback()
+        # close() rolls back whatever was not committed, and (unlike rollback()) leaves loaded
+        # objects readable after the block.
         await self.session.close()
 
     def emit(self, event: Event) -> None:

@@ -30,6 +30,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     runtime.messaging.broker.include_router(build_router(runtime))
 
     if settings.unimatch_admin_email and settings.unimatch_admin_password:
+
         async def ensure_admin() -> None:
             await service.ensure_admin(
                 runtime.unit_of_work(),

@@ -54,7 +54,7 @@ class Match(SQLModel, table=True):
     partner_first_name: str
     partner_last_name: str
     partner_email: str
-    round_id: int
-    group_id: int
+    round_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    group_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     shared_hobbies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime

@@ -1,0 +1,74 @@
+"""Durable event consumers with one delivery policy for every service.
+
+An event is acknowledged only after its handler returned (the handler commits its effect and
+its inbox row together). A failing handler is retried with growing delays; an event that can
+never be handled — it does not parse, or it failed ``MAX_DELIVERIES`` times — goes to the
+dead-letter stream with the reason, and the events behind it flow on.
+"""
+
+import json
+import logging
+
+from faststream import AckPolicy, BaseMiddleware
+from faststream.nats import NatsRouter, PullSub
+from pydantic import ValidationError
+
+from unimatch_shared.events import Event
+from unimatch_shared.messaging import Messaging
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERIES = 10
+MAX_RETRY_DELAY_SECONDS = 60.0
+PULL_BATCH = 50
+
+
+def retry_delay(deliveries: int) -> float:
+    """0.5 s, 1 s, 2 s, ... capped at a minute."""
+    return min(0.5 * 2 ** (deliveries - 1), MAX_RETRY_DELAY_SECONDS)
+
+
+def _delivery_policy(messaging: Messaging):
+    class DeliveryPolicy(BaseMiddleware):
+        async def after_processed(self, exc_type=None, exc_val=None, exc_tb=None) -> bool:
+            message = self.msg
+            if exc_val is None:
+                await message.ack()
+                return False
+            deliveries = message.metadata.num_delivered
+            poison = isinstance(exc_val, ValidationError | json.JSONDecodeError | UnicodeError)
+            if poison or deliveries >= MAX_DELIVERIES:
+                reason = f"{exc_type.__name__}: {exc_val}"
+                await messaging.dead_letter(message.subject, message.data, reason)
+                await message.term()
+                log.error("event on %s dead-lettered: %s", message.subject, reason)
+            else:
+                await message.nak(delay=retry_delay(deliveries))
+                log.warning(
+                    "event on %s failed (delivery %d), retrying",
+                    message.subject,
+                    deliveries,
+                    exc_info=(exc_type, exc_val, exc_tb),
+                )
+            return True
+
+    return DeliveryPolicy
+
+
+class EventConsumers:
+    """A router of durable pull consumers named after ``service`` (one per event type)."""
+
+    def __init__(self, messaging: Messaging, service: str):
+        self.messaging = messaging
+        self.service = service
+        self.router = NatsRouter(middlewares=[_delivery_policy(messaging)])
+
+    def consumer(self, event: type[Event]):
+        """Decorator: ``@consumers.consumer(PairCreated) async def handle(e: PairCreated)``."""
+        return self.router.subscriber(
+            self.messaging.subject(event.SUBJECT),
+            stream=self.messaging.stream,
+            durable=self.messaging.durable(self.service, event),
+            pull_sub=PullSub(batch_size=PULL_BATCH, timeout=1.0),
+            ack_policy=AckPolicy.MANUAL,
+        )
