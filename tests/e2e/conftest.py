@@ -34,10 +34,6 @@ def stack(infra):
             "LOG_LEVEL": "INFO",
         },
         ready_timeout=120,
-        commands={
-            n: [__import__("sys").executable, "tests/stack/fake_service.py", n]
-            for n in ("matching", "notifier")
-        },
     )
     with system:
         yield system
