@@ -5,6 +5,7 @@ One stream holds every event subject. It is declared here, with the full subject
 """
 
 import re
+from collections.abc import Sequence
 
 from faststream.nats import JStream, NatsBroker
 from nats.errors import NoRespondersError
@@ -47,6 +48,20 @@ class Messaging:
     def durable(self, consumer: str, event: type[Event]) -> str:
         """A durable consumer name: one per (service, event) pair."""
         return f"{consumer}-{event.SUBJECT.replace('.', '-')}"
+
+    def document_publishers(self, events: Sequence[type[Event]]) -> None:
+        """Declare what a service emits, so its AsyncAPI document shows it.
+
+        The outbox relay publishes by subject; these declarations only describe it.
+        """
+        for event in events:
+            self.broker.publisher(
+                self.subject(event.SUBJECT),
+                stream=self.stream,
+                schema=event,
+                title=f"{event.SUBJECT}:publish",
+                description=(event.__doc__ or "").strip(),
+            )
 
     async def ensure_streams(self) -> None:
         """Create or update the event stream (every known subject) and the dead-letter one."""

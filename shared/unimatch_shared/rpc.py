@@ -1,12 +1,16 @@
 """Request-reply messages over core NATS, for the few steps that must answer synchronously.
 
-Everything else travels as events; see docs/adr/001-registration-across-contexts.md and
-docs/adr/002-authentication-across-services.md for why these two exist.
+Everything else travels as events; see docs/adr/001-registration-across-contexts.md,
+docs/adr/002-authentication-across-services.md and docs/adr/006-telegram-delivery.md for why
+these exist.
 """
 
+from datetime import date
 from typing import ClassVar
 
 from pydantic import BaseModel
+
+from unimatch_shared.events import TelegramLinked
 
 
 class Request(BaseModel):
@@ -44,3 +48,38 @@ class CreateProfileReply(BaseModel):
 
     user: dict | None = None
     errors: dict[str, list[str]] | None = None
+
+
+class ApplyTelegramLink(Request):
+    """notifier -> profile while linking: apply this event now, so ``GET /users/api/me/`` shows
+    ``chat_id`` at once; its later delivery over JetStream is a no-op (same event id).
+    Replies ``CreateProfileReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.profile.telegram-link"
+
+    event: TelegramLinked
+
+
+class SetPause(Request):
+    """notifier -> profile for the bot's /pause and /resume. Replies ``CreateProfileReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.profile.set-pause"
+
+    user_id: int
+    paused: bool
+    until: date | None = None
+
+
+class NextRound(Request):
+    """notifier -> matching for the bot's /next: when is the next round?"""
+
+    SUBJECT: ClassVar[str] = "rpc.matching.next-round"
+
+
+class NextRoundReply(BaseModel):
+    """As ``GET /users/api/days-to-match/`` answers (CONTRACT.md 2.8)."""
+
+    days_left: int
+    hours_left: int
+    minutes_left: int
+    next_match_at: str

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from unimatch_shared.auth import NatsTokenVerifier, TokenVerifier
 from unimatch_shared.db import make_engine, make_session_factory, run_migrations
 from unimatch_shared.errors import install_error_handlers
+from unimatch_shared.events import Event
 from unimatch_shared.http import BodySizeLimit, TrailingSlashInsensitive
 from unimatch_shared.logs import configure_logging
 from unimatch_shared.messaging import Messaging
@@ -30,7 +31,13 @@ Hook = Callable[[], Awaitable[None]]
 
 
 class ServiceRuntime:
-    def __init__(self, name: str, settings: ServiceSettings, migrations_dir: Path):
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        migrations_dir: Path,
+        emits: Sequence[type[Event]] = (),
+    ):
         self.name = name
         self.settings = settings
         self.migrations_dir = migrations_dir
@@ -38,6 +45,7 @@ class ServiceRuntime:
         self.sessions = make_session_factory(self.engine)
         self.messaging = Messaging(settings, client_name=f"unimatch-{name}")
         self.relay = OutboxRelay(self.sessions, self.messaging)
+        self.messaging.document_publishers(emits)
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []
         self._background: dict[str, Hook] = {}

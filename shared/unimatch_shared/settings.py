@@ -6,7 +6,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     """Base settings; each service subclasses it and adds its own fields."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    # Empty variables (compose passes `${VAR:-}`) mean "use the default".
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 
     host: str = "0.0.0.0"
     port: int = 8000

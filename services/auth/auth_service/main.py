@@ -8,6 +8,7 @@ from auth_service import service
 from auth_service.api.routes import router
 from auth_service.events.handlers import build_router
 from auth_service.settings import AuthSettings
+from unimatch_shared.events import UserRegistered
 from unimatch_shared.rpc import VerifiedToken
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
@@ -26,7 +27,7 @@ class LocalTokenVerifier:
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
-    runtime = ServiceRuntime("auth", settings, MIGRATIONS)
+    runtime = ServiceRuntime("auth", settings, MIGRATIONS, emits=[UserRegistered])
     runtime.messaging.broker.include_router(build_router(runtime))
 
     if settings.unimatch_admin_email and settings.unimatch_admin_password:

@@ -12,6 +12,7 @@ from profile_service import service
 from profile_service.api.routes import router
 from profile_service.events.handlers import build_router
 from profile_service.settings import ProfileSettings
+from unimatch_shared.events import ProfileChanged
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     settings = settings or ProfileSettings()
-    runtime = ServiceRuntime("profile", settings, MIGRATIONS)
+    runtime = ServiceRuntime("profile", settings, MIGRATIONS, emits=[ProfileChanged])
     runtime.messaging.broker.include_router(build_router(runtime))
     ttl = timedelta(seconds=settings.unconfirmed_profile_ttl_seconds)
 

@@ -1,0 +1,60 @@
+# UniMatch: `make run` starts everything, `make test` runs every test.
+# Both create .venv with Python 3.11 and install what is needed on first use.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := shared services/auth services/profile services/matching services/notifier tools
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test test-unit test-e2e lint format pairs bench-matching bench-notifier asyncapi \
+	lock clean
+
+$(INSTALLED): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt \
+		$(foreach p,$(PACKAGES),-e $(p))
+	touch $@
+
+## Start the whole system; the gateway listens on UNIMATCH_PORT (default 8000). Ctrl-C stops it.
+run: $(INSTALLED)
+	$(BIN)/python -m unimatch_stack.run
+
+## The whole test suite (see README: infrastructure from the environment, Docker or embedded).
+test: $(INSTALLED)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-unit: $(INSTALLED)
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+test-e2e: $(INSTALLED)
+	$(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff format .
+
+## Group the users of a workload file: make pairs IN=workload.json OUT=groups.json
+pairs: $(INSTALLED)
+	$(BIN)/python -m matching_service.cli.pairs $(IN) $(OUT)
+
+bench-matching: $(INSTALLED)
+	$(BIN)/python benchmarks/bench_matching.py
+
+bench-notifier: $(INSTALLED)
+	$(BIN)/python benchmarks/bench_notifier.py
+
+## Regenerate docs/asyncapi/*.yaml from the services' FastStream brokers.
+asyncapi: $(INSTALLED)
+	$(BIN)/python -m unimatch_stack.asyncapi docs/asyncapi
+
+## Re-pin constraints.txt from the current environment.
+lock: $(INSTALLED)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,76 @@
+"""The translation of FastAPI/pydantic validation errors into the contract's DRF shape."""
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+
+from unimatch_shared.errors import ServiceUnavailable, install_error_handlers
+from unimatch_shared.http import BodySizeLimit, TrailingSlashInsensitive
+
+
+class Body(BaseModel):
+    name: str = Field(max_length=5)
+    age: int | None = Field(default=None, ge=14)
+    tags: list[int] = []
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=1000)
+    app.add_middleware(TrailingSlashInsensitive)
+
+    @app.post("/things")
+    async def create(body: Body) -> dict:
+        return body.model_dump()
+
+    @app.get("/down")
+    async def down() -> dict:
+        raise ServiceUnavailable()
+
+    return TestClient(app)
+
+
+def test_missing_and_invalid_fields(client):
+    response = client.post("/things", json={"age": 3, "tags": ["x"]})
+    assert response.status_code == 400
+    assert response.json() == {
+        "name": ["This field is required."],
+        "age": ["Ensure this value is greater than or equal to 14."],
+        "tags": ["A valid integer is required."],
+    }
+
+
+def test_null_and_too_long(client):
+    response = client.post("/things", json={"name": None})
+    assert response.json() == {"name": ["This field may not be null."]}
+    response = client.post("/things", json={"name": "abcdefgh"})
+    assert response.json() == {"name": ["Ensure this field has no more than 5 characters."]}
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[]", b"12", b"", b"\xff\xfe"])
+def test_not_a_json_object(client, raw):
+    response = client.post("/things", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error - ")
+
+
+def test_trailing_slash_without_redirect(client):
+    for path in ("/things", "/things/"):
+        response = client.post(path, json={"name": "ok"}, follow_redirects=False)
+        assert response.status_code == 200
+
+
+def test_oversized_bodies(client):
+    declared = client.post("/things", content=b"x" * 2000, headers={"Content-Type": "text/plain"})
+    assert declared.status_code == 413
+    assert declared.json() == {"detail": "Request body is too large."}
+
+
+def test_errors_in_contract_shape(client):
+    assert client.get("/nowhere").json() == {"detail": "Not found."}
+    assert client.delete("/things").json() == {"detail": "Method not allowed."}
+    down = client.get("/down")
+    assert down.status_code == 503 and down.headers["Retry-After"] == "5"
