@@ -55,13 +55,27 @@ def find_binary(name: str) -> str:
     return found
 
 
-def pick_port(preferred: int) -> int:
-    """`preferred` if it is free on 127.0.0.1, otherwise any free port."""
+def port_in_use(port: int) -> bool:
+    """True if something listens on `port` on any interface.
+
+    SO_REUSEADDR, as servers set it, so connections lingering in TIME_WAIT after a restart
+    do not count as "in use".
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("127.0.0.1", preferred))
+            sock.bind(("0.0.0.0", port))
         except OSError:
-            sock.bind(("127.0.0.1", 0))
+            return True
+        return False
+
+
+def pick_port(preferred: int) -> int:
+    """`preferred` if it is free, otherwise (or if 0) a free port chosen by the OS."""
+    if preferred and not port_in_use(preferred):
+        return preferred
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
@@ -123,6 +137,12 @@ class EmbeddedPostgres:
             subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True)
         return PG_SYSTEM_USER
 
+    def _as_user(self) -> dict[str, object]:
+        """subprocess arguments to run as that user, with its own group only (not root's)."""
+        if self._user is None:
+            return {}
+        return {"user": self._user, "group": pwd.getpwnam(self._user).pw_gid, "extra_groups": []}
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -164,7 +184,7 @@ class EmbeddedPostgres:
         """
         status = subprocess.run(
             [str(POSTGRES_BIN_PATH / "pg_ctl"), "status", "-D", str(self.data_dir)],
-            user=self._user, capture_output=True, text=True, check=False,
+            capture_output=True, text=True, check=False, **self._as_user(),
         )
         if status.returncode != 0:
             return None
@@ -176,13 +196,13 @@ class EmbeddedPostgres:
         # would keep us waiting forever.
         with self.log_path.open("a") as log:
             result = subprocess.run(
-                [str(POSTGRES_BIN_PATH / binary), *args], user=self._user, cwd=self.data_dir.parent,
+                [str(POSTGRES_BIN_PATH / binary), *args], cwd=self.data_dir.parent,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                check=False,
+                check=False, **self._as_user(),
             )
         if result.returncode != 0:
             raise InfraError(
-                f"embedded PostgreSQL: {binary} {args[0]} failed (exit {result.returncode}); "
+                f"embedded PostgreSQL: {binary} failed (exit {result.returncode}); "
                 f"{self.log_path}:\n{log_tail(self.log_path)}"
             )
 

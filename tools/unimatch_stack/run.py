@@ -57,8 +57,10 @@ def _watch(stack: Stack) -> None:
 def main() -> int:
     var_dir = Path(os.environ.get("UNIMATCH_VAR_DIR", "var")).resolve()
     gateway_port = int(os.environ.get("UNIMATCH_PORT", DEFAULT_GATEWAY_PORT))
-    # SIGTERM unwinds like Ctrl-C, so the with-blocks below stop everything in order.
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # SIGTERM unwinds like Ctrl-C, so the with-blocks below stop everything in order. SIGINT is
+    # set explicitly too: a parent may have started us with it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _raise_keyboard_interrupt)
     try:
         with local_infra(var_dir) as infra, Stack(
             var_dir, infra.database_url, infra.nats_url, gateway_port, _service_ports()

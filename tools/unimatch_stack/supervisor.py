@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from unimatch_stack.infra import find_binary, log_tail
+from unimatch_stack.infra import find_binary, log_tail, port_in_use
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GATEWAY_DIR = REPO_ROOT / "gateway"
@@ -49,17 +48,6 @@ GATEWAY = "gateway"
 
 class StackError(RuntimeError):
     """A process did not come up; the message names it and quotes the end of its log."""
-
-
-def port_in_use(port: int) -> bool:
-    """True if something already listens on `port` (on any interface)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("0.0.0.0", port))
-        except OSError:
-            return True
-        return False
 
 
 class ManagedProcess:

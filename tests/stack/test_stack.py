@@ -1,0 +1,273 @@
+"""The local stack: the gateway's routing contract, the supervisor, the embedded servers.
+
+The gateway tests run the real Caddyfile with the real Caddy binary in front of fake services
+(fake_service.py) that echo what they received, so no real service is needed.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import nats
+import psycopg
+import pytest
+
+from unimatch_stack import testinfra
+from unimatch_stack.infra import embedded_nats, embedded_postgres, ensure_database, find_binary
+from unimatch_stack.supervisor import GATEWAY_DIR, SERVICES, Stack, StackError
+
+FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
+NAMES = [spec.name for spec in SERVICES]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all sockets stay bound until every port is chosen."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def fake_stack(var_dir: Path, **overrides) -> Stack:
+    *service_ports, gateway_port = free_ports(len(NAMES) + 1)
+    options = {
+        "database_url": "postgresql://fake@127.0.0.1:1/fake",
+        "nats_url": "nats://127.0.0.1:1",
+        "gateway_port": gateway_port,
+        "service_ports": dict(zip(NAMES, service_ports, strict=True)),
+        "extra_env": {"UNIMATCH_EVENT_PREFIX": "tfake."},
+        "commands": {name: [sys.executable, str(FAKE_SERVICE), name] for name in NAMES},
+    }
+    return Stack(var_dir, **(options | overrides))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with fake_stack(tmp_path_factory.mktemp("var")) as running:
+        yield running
+
+
+@pytest.fixture
+def gateway(stack):
+    with httpx.Client(base_url=stack.gateway_url, follow_redirects=False, timeout=10) as client:
+        yield client
+
+
+# --- gateway -------------------------------------------------------------------------------
+
+
+def test_caddyfile_validates(tmp_path):
+    env = {**os.environ, "UNIMATCH_PORT": "18000", "DOCS_ROOT": str(GATEWAY_DIR / "docs"),
+           "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path),
+           **{spec.upstream_env: f"{spec.name}:{spec.port}" for spec in SERVICES}}
+    result = subprocess.run(
+        [find_binary("caddy"), "validate", "--config", str(GATEWAY_DIR / "Caddyfile"),
+         "--adapter", "caddyfile"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+ROUTES = [
+    ("/auth/login", "auth"),
+    ("/auth/login/", "auth"),
+    ("/auth", "auth"),
+    ("/auth/", "auth"),
+    ("/users/api/register", "auth"),
+    ("/users/api/register/", "auth"),
+    ("/users/api/register/confirm", "auth"),
+    ("/users/api/tg-auth", "notifier"),
+    ("/users/api/tg-auth/", "notifier"),
+    ("/users/api/tg-link", "notifier"),
+    ("/users/api/tg-link/", "notifier"),
+    ("/users/api/tg-link/123", "notifier"),
+    ("/telegram/webhook", "notifier"),
+    ("/telegram/webhook/", "notifier"),
+    ("/users/api/days-to-match", "matching"),
+    ("/users/api/days-to-match/", "matching"),
+    ("/matching/admin/run", "matching"),
+    ("/matching/admin/run/", "matching"),
+    ("/users/api/me", "profile"),
+    ("/users/api/me/", "profile"),
+    ("/users/api/registered", "profile"),  # only /register and below belong to auth
+    ("/users/", "profile"),
+    ("/users", "profile"),
+]
+
+
+@pytest.mark.parametrize(("path", "service"), ROUTES)
+def test_gateway_routes_full_path_without_redirect(gateway, path, service):
+    response = gateway.get(path, params={"q": "1"})
+    assert response.status_code == 200
+    echo = response.json()
+    assert echo["service"] == service
+    assert echo["path"] == path
+    assert echo["query"] == "q=1"
+
+
+def test_gateway_passes_methods_and_bodies(gateway):
+    response = gateway.post("/users/api/me", content=b"x" * 512 * 1024)
+    assert response.status_code == 200
+    assert response.json()["method"] == "POST"
+    assert response.json()["body_length"] == 512 * 1024
+
+
+def test_gateway_strips_identity_headers(gateway):
+    sent = {"X-User-Id": "1", "X-User-Staff": "true", "X-Forwarded-User": "admin",
+            "X-Remote-User": "admin", "X-Request-Id": "keep-me"}
+    headers = gateway.get("/users/api/me", headers=sent).json()["headers"]
+    for name in ("x-user-id", "x-user-staff", "x-forwarded-user", "x-remote-user"):
+        assert name not in headers
+    assert headers["x-request-id"] == "keep-me"
+
+
+def test_gateway_rejects_bodies_over_one_mebibyte(gateway):
+    response = gateway.post("/users/api/me", content=b"x" * 2 * 1024 * 1024)
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body is too large."}
+
+
+@pytest.mark.parametrize("path", ["/", "/nope", "/authx", "/api/users", "/healthz"])
+def test_gateway_unknown_paths_are_json_404(gateway, path):
+    response = gateway.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/"])
+def test_gateway_serves_swagger_ui(gateway, path):
+    response = gateway.get(path)
+    assert response.status_code == 200
+    assert "text/html" in response.headers["content-type"]
+    for name in NAMES:
+        assert f"/openapi/{name}.json" in response.text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gateway_serves_each_openapi_spec(gateway, name):
+    response = gateway.get(f"/openapi/{name}.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == name
+
+
+# --- supervisor ----------------------------------------------------------------------------
+
+
+def test_services_get_infra_and_extra_env(stack):
+    for name in NAMES:
+        env = httpx.get(f"{stack.service_url(name)}/anything", timeout=10).json()["env"]
+        assert env == {"DATABASE_URL": "postgresql://fake@127.0.0.1:1/fake",
+                       "NATS_URL": "nats://127.0.0.1:1",
+                       "PORT": str(stack.processes[name].port),
+                       "UNIMATCH_EVENT_PREFIX": "tfake."}
+
+
+@pytest.mark.parametrize("kill", [False, True])
+def test_one_service_can_be_stopped_and_restarted(stack, gateway, kill):
+    stack.stop_service("profile", kill=kill)
+    assert not stack.processes["profile"].running
+    down = gateway.get("/users/api/me")
+    assert down.status_code == 502
+    assert down.json() == {"detail": "Service unavailable."}
+    assert gateway.get("/auth/login").status_code == 200  # the others are unaffected
+
+    stack.start_service("profile")
+    assert gateway.get("/users/api/me").json()["service"] == "profile"
+
+
+def test_stack_reports_a_service_that_dies_and_stops_the_rest(tmp_path):
+    crashing = [sys.executable, "-c", "print('boom: no DATABASE_URL'); raise SystemExit(3)"]
+    broken = fake_stack(tmp_path, commands={
+        **{name: [sys.executable, str(FAKE_SERVICE), name] for name in NAMES},
+        "matching": crashing,
+    })
+    with pytest.raises(StackError, match=r"matching exited with code 3") as error:
+        broken.start()
+    assert "[matching] boom: no DATABASE_URL" in str(error.value)
+    assert not any(process.running for process in broken.processes.values())
+
+
+def test_stack_reports_a_service_that_never_gets_ready(tmp_path):
+    hanging = [sys.executable, "-c", "import time; time.sleep(300)"]
+    broken = fake_stack(tmp_path, commands={name: hanging for name in NAMES}, ready_timeout=1)
+    with pytest.raises(StackError, match=r"auth not ready at http://127\.0\.0\.1:\d+/readyz"):
+        broken.start()
+    assert not any(process.running for process in broken.processes.values())
+
+
+def test_stack_refuses_a_port_that_is_taken(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        broken = fake_stack(tmp_path, gateway_port=taken)
+        with pytest.raises(StackError, match=rf"gateway: port {taken} is already in use"):
+            broken.start()
+    assert not any(process.running for process in broken.processes.values())
+
+
+# --- embedded servers and test infrastructure ----------------------------------------------
+
+
+def test_embedded_postgres_accepts_connections_and_keeps_data(tmp_path):
+    with embedded_postgres(tmp_path, port=0) as server_url:
+        assert ":5432/" not in server_url
+        url = ensure_database(server_url, "unimatch")
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+            conn.execute("create table kept (value text)")
+            conn.execute("insert into kept values ('still here')")
+
+    with embedded_postgres(tmp_path, port=0) as server_url:
+        url = ensure_database(server_url, "unimatch")
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select value from kept").fetchall() == [("still here",)]
+
+
+async def test_embedded_nats_has_jetstream_and_keeps_streams(tmp_path):
+    with embedded_nats(tmp_path, port=0) as url:
+        assert not url.endswith(":4222")
+        client = await nats.connect(url)
+        jetstream = client.jetstream()
+        assert (await jetstream.account_info()).streams == 0
+        await jetstream.add_stream(name="KEPT", subjects=["kept.>"])
+        await jetstream.publish("kept.one", b"still here")
+        await client.close()
+
+    with embedded_nats(tmp_path, port=0) as url:
+        client = await nats.connect(url)
+        info = await client.jetstream().stream_info("KEPT")
+        await client.close()
+    assert info.state.messages == 1
+
+
+def test_session_infra_falls_back_to_embedded_servers(monkeypatch):
+    monkeypatch.setattr(testinfra, "docker_available", lambda: False)
+    with testinfra.session_infra(environ={}) as infra:
+        assert infra.sources == {"postgres": "embedded", "nats": "embedded"}
+        assert re.fullmatch(r"t[0-9a-f]{6}\.", infra.event_prefix)
+        assert re.search(r"/unimatch_test_[0-9a-f]{8}$", infra.database_url)
+        with psycopg.connect(infra.database_url) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+
+
+def test_session_infra_uses_env_servers_with_a_fresh_database(tmp_path):
+    with embedded_postgres(tmp_path, port=0) as server_url:
+        environ = {"DATABASE_URL": server_url, "NATS_URL": "nats://example:4222"}
+        with testinfra.session_infra(environ=environ) as infra:
+            assert infra.sources == {"postgres": "env", "nats": "env"}
+            assert infra.nats_url == "nats://example:4222"
+            database = infra.database_url.rsplit("/", 1)[1]
+            with psycopg.connect(infra.database_url) as conn:
+                assert conn.execute("select current_database()").fetchone() == (database,)
+        with psycopg.connect(server_url) as conn:
+            left = conn.execute("select 1 from pg_database where datname = %s", (database,))
+            assert left.fetchone() is None
