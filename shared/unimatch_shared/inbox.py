@@ -19,7 +19,7 @@ class ProcessedEvent(SQLModel, table=True):
 
 async def first_delivery(session: AsyncSession, consumer: str, event_id: UUID) -> bool:
     """Claim the event for this consumer; False means it was applied before."""
-    result = await session.execute(
+    result = await session.exec(
         insert(ProcessedEvent)
         .values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
         .on_conflict_do_nothing()

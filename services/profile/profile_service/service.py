@@ -1,5 +1,6 @@
 """The profile service layer: each use case is one function over a unit of work."""
 
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 
 from profile_service.adapters.db.repository import ProfileRepository
@@ -19,7 +20,7 @@ from unimatch_shared.events import (
     TelegramUnlinked,
     UserRegistered,
 )
-from unimatch_shared.rpc import CreateProfile, CreateProfileReply
+from unimatch_shared.rpc import CreateProfile, CreateProfileReply, SetPause
 from unimatch_shared.unit_of_work import UnitOfWork
 
 CONSUMER = "profile"
@@ -224,6 +225,27 @@ async def on_telegram_linked(uow: UnitOfWork, event: TelegramLinked) -> None:
             profile.telegram_username = event.username
             uow.session.add(profile)
         await uow.commit()
+
+
+async def apply_telegram_link(uow: UnitOfWork, event: TelegramLinked) -> CreateProfileReply:
+    """The notifier's synchronous step when linking: apply its event now, so the profile shows
+    ``chat_id`` at once; the same event arriving later over JetStream is then a no-op."""
+    await on_telegram_linked(uow, event)
+    return await _as_reply(get_me(uow, event.user_id))
+
+
+async def set_pause_on_request(uow: UnitOfWork, request: SetPause) -> CreateProfileReply:
+    """The bot's /pause and /resume."""
+    return await _as_reply(set_pause(uow, request.user_id, request.paused, request.until))
+
+
+async def _as_reply(user_view: Awaitable[dict]) -> CreateProfileReply:
+    """A use case's user view, or its refusal, as a request's reply."""
+    try:
+        return CreateProfileReply(user=await user_view)
+    except APIError as exc:
+        errors = {k: v if isinstance(v, list) else [v] for k, v in exc.body.items()}
+        return CreateProfileReply(errors=errors)
 
 
 async def on_telegram_unlinked(uow: UnitOfWork, event: TelegramUnlinked) -> None:

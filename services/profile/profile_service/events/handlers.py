@@ -1,4 +1,5 @@
-"""What profile consumes (events, durably) and answers (sign-up's request)."""
+"""What profile consumes (events, durably) and answers (sign-up's, linking's and the bot's
+requests)."""
 
 from faststream.nats import NatsRouter
 
@@ -10,7 +11,7 @@ from unimatch_shared.events import (
     TelegramUnlinked,
     UserRegistered,
 )
-from unimatch_shared.rpc import CreateProfile, CreateProfileReply
+from unimatch_shared.rpc import ApplyTelegramLink, CreateProfile, CreateProfileReply, SetPause
 from unimatch_shared.runtime import ServiceRuntime
 
 

@@ -43,7 +43,7 @@ class ProfileRepository:
     async def add_match(self, match: Match) -> None:
         """Insert unless this (group, user, partner) row exists already."""
         values = match.model_dump(exclude={"id"})
-        await self.session.execute(insert(Match).values(**values).on_conflict_do_nothing())
+        await self.session.exec(insert(Match).values(**values).on_conflict_do_nothing())
 
     async def history(self, user_id: int) -> list[tuple[Match, str | None]]:
         """The user's matches, newest first, with the partner's Telegram username if known."""
