@@ -1,0 +1,1 @@
+"""Pure matching logic: who meets whom, with no I/O."""

@@ -1,8 +1,9 @@
 """The weekly round schedule: one slot a week, a weekday and a wall-clock time in a zone.
 
-Pure functions over aware datetimes. Arithmetic happens in UTC: Python compares and
-subtracts two datetimes that share a ``tzinfo`` by wall time alone, which is wrong across a
-DST change. A slot whose wall time falls in a DST gap runs at the first instant after it
+Pure functions over aware datetimes. Slots are returned in UTC and all arithmetic happens
+there: Python compares and subtracts two datetimes sharing a ``tzinfo`` by wall time alone,
+which is wrong across a DST change, and never finds a time in a repeated hour equal to one
+in another zone. A slot whose wall time falls in a DST gap runs at the first instant after it
 (02:30 on a spring-forward night is 03:30); in a repeated hour it runs at the first
 occurrence.
 """
@@ -32,23 +33,24 @@ class Schedule:
     zone: ZoneInfo
 
     def _slot_on(self, day: date) -> datetime:
-        """The slot's instant on ``day`` (a schedule weekday), in the zone."""
-        wall = datetime.combine(day, self.at, tzinfo=self.zone)
-        return wall.astimezone(UTC).astimezone(self.zone)
+        """The slot's instant on ``day`` (a schedule weekday)."""
+        return datetime.combine(day, self.at, tzinfo=self.zone).astimezone(UTC)
+
+    def _latest_slot_day(self, now: datetime) -> date:
+        today = self.today(now)
+        day = today - timedelta(days=(today.weekday() - self.weekday) % 7)
+        if self._slot_on(day) > now:
+            day -= WEEK
+        return day
 
     def latest_slot(self, now: datetime) -> datetime:
         """The most recent slot at or before ``now``."""
-        today = now.astimezone(self.zone).date()
-        day = today - timedelta(days=(today.weekday() - self.weekday) % 7)
-        slot = self._slot_on(day)
-        if slot.astimezone(UTC) > now.astimezone(UTC):
-            slot = self._slot_on(day - WEEK)
-        return slot
+        return self._slot_on(self._latest_slot_day(now))
 
     def next_round(self, now: datetime) -> datetime:
         """The first slot after ``now``. Slots are whole minutes, so from a slot's minute
         on (10:00:00 through 10:00:59) the next round is a week later."""
-        return self._slot_on(self.latest_slot(now).date() + WEEK)
+        return self._slot_on(self._latest_slot_day(now) + WEEK)
 
     def today(self, now: datetime) -> date:
         """The calendar date in the schedule's zone; pauses end by this calendar."""
@@ -57,8 +59,12 @@ class Schedule:
     def countdown(self, now: datetime) -> Countdown:
         """The remaining time split into whole days, then hours, then minutes (floored)."""
         upcoming = self.next_round(now)
-        remaining = upcoming.astimezone(UTC) - now.astimezone(UTC)
+        remaining = upcoming - now.astimezone(UTC)
         minutes = int(remaining.total_seconds()) // 60
         hours, minutes_left = divmod(minutes, 60)
         days_left, hours_left = divmod(hours, 24)
-        return Countdown(days_left, hours_left, minutes_left, upcoming.strftime(DISPLAY_FORMAT))
+        return Countdown(days_left, hours_left, minutes_left, self.display(upcoming))
+
+    def display(self, instant: datetime) -> str:
+        """An instant as the API shows it: wall time in the schedule's zone."""
+        return instant.astimezone(self.zone).strftime(DISPLAY_FORMAT)

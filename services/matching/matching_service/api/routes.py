@@ -1,0 +1,44 @@
+"""Matching endpoints: time to the next round (public), and rounds (staff)."""
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+
+from matching_service import service
+from matching_service.adapters.db.tables import MatchRound
+from matching_service.api.schemas import CountdownOut, RoundListItem, RoundOut
+from matching_service.domain.schedule import Schedule
+from unimatch_shared.auth import StaffUser
+
+router = APIRouter()
+
+
+@router.get("/users/api/days-to-match", response_model=CountdownOut)
+async def days_to_match(request: Request) -> dict:
+    schedule: Schedule = request.app.state.schedule
+    return vars(schedule.countdown(datetime.now(UTC)))
+
+
+@router.post("/matching/api/rounds", status_code=201, response_model=RoundOut)
+async def hold_round(_: StaffUser, request: Request) -> dict:
+    schedule: Schedule = request.app.state.schedule
+    match_round = await service.run_round(request.app.state.runtime.unit_of_work(), schedule)
+    return _round_out(match_round, schedule)
+
+
+@router.get("/matching/api/rounds", response_model=list[RoundListItem])
+async def list_rounds(_: StaffUser, request: Request) -> list[dict]:
+    """The 20 most recent rounds, newest first."""
+    schedule: Schedule = request.app.state.schedule
+    rounds = await service.recent_rounds(request.app.state.runtime.unit_of_work())
+    return [_round_out(r, schedule) | {"slot": r.slot and schedule.display(r.slot)} for r in rounds]
+
+
+def _round_out(match_round: MatchRound, schedule: Schedule) -> dict:
+    return {
+        "round_id": match_round.id,
+        "created_at": schedule.display(match_round.started_at),
+        "groups": match_round.groups,
+        "users": match_round.users,
+        "with_common_hobby": match_round.with_common_hobby,
+    }

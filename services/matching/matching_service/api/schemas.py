@@ -1,0 +1,24 @@
+"""Response bodies of the matching endpoints (CONTRACT.md 2.8 and 3)."""
+
+from pydantic import BaseModel
+
+
+class CountdownOut(BaseModel):
+    days_left: int
+    hours_left: int
+    minutes_left: int
+    next_match_at: str
+
+
+class RoundOut(BaseModel):
+    """A round; times are "%Y-%m-%d %H:%M:%S" in the schedule's zone, like next_match_at."""
+
+    round_id: int
+    created_at: str
+    groups: int
+    users: int
+    with_common_hobby: int
+
+
+class RoundListItem(RoundOut):
+    slot: str | None  # the scheduled slot it ran for; null for a manual round

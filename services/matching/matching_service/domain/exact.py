@@ -1,0 +1,148 @@
+"""Exact grouping for small n: Edmonds' blossom algorithm (networkx) on pair values.
+
+Sparse graph first: with sparse history almost every pair is repeat-free, so only the
+hobby-sharing, repeat-free pairs matter. Their best matching, with everyone else paired
+repeat-free, is optimal: any grouping's sharing pairs form a matching of that graph.
+Only when the rest cannot be paired at no loss do we pay for the complete graph (about
+4x slower at n=400).
+
+The trio (odd n) is not a matching concept. A dummy vertex is matched to the user who
+becomes the trio's third member, its edge weighing that user's best conceivable gain
+(its two best pair values). The matching value then bounds every grouping's value, so
+a grouping that reaches it is optimal: the usual case. Otherwise the plain matching
+plus the best trio placement is tried too and the better kept, which is never worse
+than the best pairs-only grouping; tiny inputs (<= 24 users) are then settled exactly
+by trying every trio.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from itertools import combinations
+
+import networkx as nx
+
+from .instance import (
+    NO_MATE,
+    Instance,
+    index_groups,
+    pair_leftovers,
+    pairs_of,
+    place_trio,
+)
+
+EXACT_MAX_USERS = 400
+# Odd groups whose trio is not settled by the above are solved by trying every trio.
+ALL_TRIOS_MAX_USERS = 24
+
+Groups = list[tuple[int, ...]]
+
+
+def exact_grouping(inst: Instance, rng: random.Random) -> Groups:
+    order = list(range(inst.n))
+    rng.shuffle(order)  # blossom breaks ties by insertion order: vary them per seed
+    odd = inst.n % 2 == 1
+    candidates = []
+    for complete in (False, True):
+        for with_dummy in (True, False) if odd else (False,):
+            found = _blossom(inst, order, complete, with_dummy)
+            if found.value == found.upper and (with_dummy or not odd):
+                return found.groups  # reached an upper bound: optimal
+            candidates.append(found)
+        best = max(candidates, key=lambda c: c.value)
+        if inst.n > ALL_TRIOS_MAX_USERS and any(
+            c.pairs_optimal and best.value >= c.pairs_value for c in candidates
+        ):
+            return best.groups  # at least as good as the best pairs-only grouping
+    if inst.n <= ALL_TRIOS_MAX_USERS:
+        return _try_all_trios(inst, order, candidates[-1].pairs_value, best)
+    return best.groups
+
+
+def _try_all_trios(inst: Instance, order: list[int], pairs_optimum: int, best: _Found) -> Groups:
+    """Branch and bound over every trio; exact, affordable only for tiny n.
+
+    With trio T, the rest is matched optimally by blossom. Adding one of T's pairs to
+    that matching gives a pairs-only grouping, so T can score at most ``pairs_optimum``
+    plus T's value minus its best pair: trios are tried in decreasing order of that
+    bound until it cannot beat the best grouping found.
+    """
+    bounded = []
+    for trio in combinations(order, 3):
+        pair_values = [inst.value(x, y) for x, y in combinations(trio, 2)]
+        trio_value = sum(pair_values) - inst.unfairness(*trio)
+        bounded.append((pairs_optimum + trio_value - max(pair_values), trio_value, trio))
+    bounded.sort(reverse=True)
+    best_value, best_groups = best.value, best.groups
+    for bound, trio_value, (a, b, c) in bounded:
+        if bound <= best_value:
+            break
+        graph = nx.Graph()
+        rest = [i for i in order if i not in (a, b, c)]
+        for pos, i in enumerate(rest):
+            for j in rest[pos + 1 :]:
+                graph.add_edge(i, j, weight=inst.value(i, j) + inst.repeat_unit)
+        mate = [NO_MATE] * inst.n
+        mate[a], mate[b] = b, a
+        value = trio_value
+        for i, j in nx.max_weight_matching(graph, maxcardinality=True):
+            mate[i], mate[j] = j, i
+            value += inst.value(i, j)
+        if value > best_value:
+            best_value, best_groups = value, index_groups(mate, (c, a, b))
+    return best_groups
+
+
+@dataclass
+class _Found:
+    groups: Groups
+    value: int  # of the grouping
+    upper: int  # bounds every grouping's value, if even n or with the trio dummy
+    pairs_value: int  # of the blossom's pairs alone
+    pairs_optimal: bool  # users left out of the matching were paired at no loss
+
+
+def _blossom(inst: Instance, order: list[int], complete: bool, with_dummy: bool) -> _Found:
+    """Run blossom on the sparse or the complete graph, optionally with the trio dummy."""
+    offset = inst.repeat_unit if complete else 0  # keeps complete-graph weights >= 0
+    graph = nx.Graph()
+    best_two: dict[int, list[int]] = {i: [] if complete else [0, 0] for i in order}
+    for pos, i in enumerate(order):
+        for j in order[pos + 1 :]:
+            value = inst.value(i, j)
+            if complete or value > 0:
+                graph.add_edge(i, j, weight=value + offset)
+                for u in (i, j):
+                    best_two[u] = sorted((*best_two[u], value))[-2:]
+    dummy = inst.n
+    if with_dummy:
+        for c in order:
+            estimate = sum(best_two[c]) - inst.unfairness(c)
+            if complete or estimate > 0:
+                graph.add_edge(c, dummy, weight=estimate + 2 * offset)
+
+    mate = [NO_MATE] * inst.n
+    joiner = None
+    upper = pairs_value = 0
+    for i, j in nx.max_weight_matching(graph, maxcardinality=complete):
+        if dummy in (i, j):
+            joiner = i + j - dummy
+            upper += graph[i][j]["weight"] - 2 * offset
+        else:
+            mate[i], mate[j] = j, i
+            upper += graph[i][j]["weight"] - offset
+            pairs_value += graph[i][j]["weight"] - offset
+    free = [i for i in order if mate[i] == NO_MATE and i != joiner]
+    leftover = pair_leftovers(inst, mate, free)
+    pairs_optimal = sum(inst.value(i, j) for i, j in pairs_of(mate)) == pairs_value
+    groups = _with_trio(inst, order, mate, joiner if joiner is not None else leftover)
+    return _Found(groups, inst.groups_value(groups), upper, pairs_value, pairs_optimal)
+
+
+def _with_trio(inst: Instance, order: list[int], mate: list[int], odd: int | None) -> Groups:
+    if odd is None:
+        return index_groups(mate, None)
+    hosts = pairs_of(mate)
+    donors = [i for i in order if mate[i] != NO_MATE]
+    return index_groups(mate, place_trio(inst, mate, odd, donors, lambda _c: hosts))

@@ -1,0 +1,33 @@
+"""Builds the matching service's app: its runtime, NATS consumers, scheduler and routes."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from matching_service.api.routes import router
+from matching_service.events.handlers import build_router
+from matching_service.scheduler import round_scheduler
+from matching_service.settings import MatchingSettings
+from unimatch_shared.events import PairCreated
+from unimatch_shared.runtime import ServiceRuntime, create_service_app
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
+
+
+def create_app(settings: MatchingSettings | None = None) -> FastAPI:
+    settings = settings or MatchingSettings()
+    runtime = ServiceRuntime("matching", settings, MIGRATIONS, emits=[PairCreated])
+    runtime.messaging.broker.include_router(build_router(runtime, settings.schedule))
+    runtime.run_in_background(
+        "round-scheduler",
+        round_scheduler(runtime, settings.schedule, settings.matching_scheduler_interval_seconds),
+    )
+
+    app = create_service_app(
+        runtime,
+        [router],
+        title="UniMatch matching",
+        description="Weekly rounds: who takes part, pairs and the trio, the schedule.",
+    )
+    app.state.schedule = settings.schedule
+    return app

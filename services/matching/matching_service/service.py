@@ -1,0 +1,181 @@
+"""The matching service layer: each use case is one function over a unit of work."""
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import aliased
+from sqlmodel import col, func, select
+
+from matching_service.adapters.db.tables import (
+    GroupMember,
+    MatchGroup,
+    MatchRound,
+    Participant,
+    SchedulerState,
+)
+from matching_service.domain.grouping import Participant as Candidate
+from matching_service.domain.grouping import make_groups
+from matching_service.domain.participation import common_hobby_ids, shared_hobbies, takes_part
+from matching_service.domain.schedule import Schedule
+from unimatch_shared import events
+from unimatch_shared.unit_of_work import UnitOfWork
+
+CONSUMER = "matching"
+# Held for a whole round, so rounds never overlap, whichever instance runs them.
+ROUND_LOCK = select(func.pg_advisory_xact_lock(func.hashtext("matching.round")))
+
+
+async def apply_profile_change(uow: UnitOfWork, event: events.ProfileChanged) -> None:
+    """Upsert the participant, once per event, and never over a newer event's data."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        upsert = insert(Participant).values(
+            user_id=event.user_id,
+            email=event.email,
+            first_name=event.first_name,
+            last_name=event.last_name,
+            hobbies=[hobby.model_dump() for hobby in event.hobbies],
+            paused=event.paused,
+            paused_until=event.paused_until,
+            changed_at=event.occurred_at,
+        )
+        changed = {c.name: upsert.excluded[c.name] for c in Participant.__table__.columns}
+        await uow.session.exec(
+            upsert.on_conflict_do_update(
+                index_elements=["user_id"],
+                set_=changed,
+                where=col(Participant.changed_at) <= upsert.excluded.changed_at,
+            )
+        )
+        await uow.commit()
+
+
+async def run_round(uow: UnitOfWork, schedule: Schedule) -> MatchRound:
+    """A round now, outside the schedule (staff's ``POST /matching/api/rounds``)."""
+    now = datetime.now(UTC)
+    async with uow:
+        await uow.session.exec(ROUND_LOCK)
+        match_round = await _hold_round(uow, schedule, now, slot=None)
+        await uow.commit()
+    return match_round
+
+
+async def run_due_round(
+    uow: UnitOfWork, schedule: Schedule, now: datetime | None = None
+) -> MatchRound | None:
+    """The round for the latest slot at or before ``now``, unless it already ran or the
+    slot is older than the scheduler's epoch (docs/adr/005-round-scheduling.md).
+
+    Checked and claimed under the round lock, so the slot runs once across instances.
+    """
+    now = now or datetime.now(UTC)
+    slot = schedule.latest_slot(now)
+    async with uow:
+        await uow.session.exec(ROUND_LOCK)
+        epoch = await _scheduler_epoch(uow, now)
+        taken = await uow.session.exec(select(MatchRound.id).where(MatchRound.slot == slot))
+        if slot <= epoch or taken.first() is not None:
+            await uow.commit()  # keeps the epoch, if this call recorded it
+            return None
+        match_round = await _hold_round(uow, schedule, now, slot=slot)
+        await uow.commit()
+    return match_round
+
+
+async def recent_rounds(uow: UnitOfWork, limit: int = 20) -> list[MatchRound]:
+    async with uow:
+        rows = await uow.session.exec(
+            select(MatchRound).order_by(col(MatchRound.id).desc()).limit(limit)
+        )
+        return list(rows.all())
+
+
+async def _scheduler_epoch(uow: UnitOfWork, now: datetime) -> datetime:
+    """The first start of any scheduler; recorded by the first call ever."""
+    await uow.session.exec(insert(SchedulerState).values(id=1, epoch=now).on_conflict_do_nothing())
+    return (await uow.session.get(SchedulerState, 1)).epoch
+
+
+async def _hold_round(
+    uow: UnitOfWork, schedule: Schedule, now: datetime, slot: datetime | None
+) -> MatchRound:
+    """Group everyone taking part, store the round and emit one ``PairCreated`` per group,
+    in the caller's transaction (so the events go out once, with the round, or never)."""
+    session = uow.session
+    today = schedule.today(now)
+    everyone = (await session.exec(select(Participant).order_by(Participant.user_id))).all()
+    taking_part = {p.user_id: p for p in everyone if takes_part(p.paused, p.paused_until, today)}
+    match_round = MatchRound(slot=slot, started_at=now, users=len(taking_part))
+    session.add(match_round)
+    await session.flush()
+
+    candidates = [
+        Candidate(p.user_id, frozenset(h["id"] for h in p.hobbies)) for p in taking_part.values()
+    ]
+    groups = await asyncio.to_thread(
+        make_groups,
+        candidates,
+        met_before=await _met_before(uow),
+        last_trio=await _last_trio(uow, match_round.id),
+        seed=match_round.id,
+    )
+    for member_ids in groups:
+        members = [taking_part[user_id] for user_id in member_ids]
+        hobbies = [{h["id"]: h["name"] for h in m.hobbies} for m in members]
+        group = MatchGroup(
+            round_id=match_round.id,
+            is_trio=len(members) == 3,
+            shared_hobbies=shared_hobbies(hobbies),
+        )
+        session.add(group)
+        await session.flush()
+        session.add_all(
+            GroupMember(group_id=group.id, user_id=m.user_id, round_id=match_round.id)
+            for m in members
+        )
+        match_round.with_common_hobby += bool(common_hobby_ids(hobbies))
+        uow.emit(
+            events.PairCreated(
+                round_id=match_round.id,
+                group_id=group.id,
+                created_at=now,
+                members=[
+                    events.GroupMember(
+                        id=m.user_id, first_name=m.first_name, last_name=m.last_name, email=m.email
+                    )
+                    for m in members
+                ],
+                shared_hobbies=group.shared_hobbies,
+            )
+        )
+    match_round.groups = len(groups)
+    match_round.finished_at = datetime.now(UTC)
+    session.add(match_round)
+    await session.flush()
+    return match_round
+
+
+async def _met_before(uow: UnitOfWork) -> list[tuple[int, int]]:
+    """Every pair of users who were ever in one group together."""
+    a, b = aliased(GroupMember), aliased(GroupMember)
+    rows = await uow.session.exec(
+        select(a.user_id, b.user_id)
+        .join(b, (a.group_id == b.group_id) & (a.user_id < b.user_id))
+        .distinct()
+    )
+    return [(x, y) for x, y in rows.all()]
+
+
+async def _last_trio(uow: UnitOfWork, current_round_id: int) -> list[int]:
+    """The members of the previous round's trio, if it had one."""
+    previous = (
+        select(func.max(MatchRound.id)).where(MatchRound.id < current_round_id).scalar_subquery()
+    )
+    rows = await uow.session.exec(
+        select(GroupMember.user_id)
+        .join(MatchGroup, MatchGroup.id == GroupMember.group_id)
+        .where(MatchGroup.round_id == previous, col(MatchGroup.is_trio))
+    )
+    return list(rows.all())

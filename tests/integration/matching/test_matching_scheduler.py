@@ -1,0 +1,116 @@
+"""The scheduler: a due slot runs exactly once, however many instances poll, and a slot
+before the scheduler's first start never runs."""
+
+import asyncio
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from matching_service import service
+from matching_service.main import create_app
+from tests.conftest import running_app
+from tests.integration.matching.helpers import (
+    eventually,
+    profile,
+    publish,
+    published_pairs,
+    query,
+    wait_for_participants,
+)
+
+# Enough polls of every instance to have raced for the slot many times.
+SETTLE_SECONDS = 0.5
+
+
+@pytest.fixture
+def due_settings(matching_settings):
+    """Settings whose latest slot was an hour ago, polled every 50 ms."""
+    slot = datetime.now(UTC) - timedelta(hours=1)
+    return matching_settings.model_copy(
+        update={
+            "match_weekday": slot.weekday(),
+            "match_time": slot.strftime("%H:%M"),
+            "match_timezone": "UTC",
+            "matching_scheduler_interval_seconds": 0.05,
+        }
+    )
+
+
+async def first_start(settings, js, users: int) -> None:
+    """Start one instance on the new database, register ``users`` users, stop it."""
+    async with running_app(create_app(settings)):
+        for user_id in range(1, users + 1):
+            await publish(js, settings.unimatch_event_prefix, profile(user_id, user_id))
+        await wait_for_participants(settings.database_url, users)
+
+        async def epoch_recorded():
+            """the scheduler recorded its epoch"""
+            return await query(settings.database_url, "SELECT epoch FROM scheduler_state")
+
+        await eventually(epoch_recorded)
+        await asyncio.sleep(SETTLE_SECONDS)
+    # The latest slot predates the first start: it was not run retroactively.
+    assert await query(settings.database_url, "SELECT count(*) FROM match_round") == [(0,)]
+
+
+async def move_epoch_before_the_slot(database_url: str) -> None:
+    await query(database_url, "UPDATE scheduler_state SET epoch = epoch - interval '8 days'")
+
+
+async def test_two_instances_run_a_missed_slot_exactly_once(due_settings, js):
+    db = due_settings.database_url
+    await first_start(due_settings, js, users=5)
+    await move_epoch_before_the_slot(db)  # as if the service had been down at the slot
+    slot = due_settings.schedule.latest_slot(datetime.now(UTC))
+
+    for _ in range(2):  # both instances start, run, stop; then both again
+        async with AsyncExitStack() as stack:
+            apps = [create_app(due_settings) for _ in range(2)]
+            for app in apps:
+                await stack.enter_async_context(running_app(app))
+
+            async def slot_ran():
+                """a round for the slot finished"""
+                return await query(
+                    db,
+                    "SELECT id FROM match_round WHERE slot = %s AND finished_at IS NOT NULL",
+                    slot,
+                )
+
+            await eventually(slot_ran)
+            await asyncio.sleep(SETTLE_SECONDS)
+            rounds = await query(db, "SELECT id, slot, users, groups FROM match_round")
+            events = await published_pairs(js, apps[0].state.runtime, db)
+        assert [row[1:] for row in rounds] == [(slot, 5, 2)]
+        assert len(events) == 2
+        assert {e.round_id for e in events} == {rounds[0][0]}
+
+
+async def test_instances_racing_for_a_slot_hold_one_round(matching_settings, js):
+    settings = matching_settings.model_copy(
+        update={"match_timezone": "UTC", "matching_scheduler_interval_seconds": 3600}
+    )
+    db = settings.database_url
+    async with AsyncExitStack() as stack:
+        apps = [create_app(settings) for _ in range(2)]
+        for app in apps:
+            await stack.enter_async_context(running_app(app))
+        for user_id in (1, 2, 3, 4):
+            await publish(js, settings.unimatch_event_prefix, profile(user_id, 2))
+        await wait_for_participants(db, 4)
+        await move_epoch_before_the_slot(db)
+
+        runtimes = [app.state.runtime for app in apps]
+        held = await asyncio.gather(
+            *(
+                service.run_due_round(runtime.unit_of_work(), settings.schedule)
+                for runtime in runtimes * 4
+            )
+        )
+        events = await published_pairs(js, runtimes[0], db)
+    winners = [r for r in held if r is not None]
+    assert len(winners) == 1
+    assert winners[0].slot == settings.schedule.latest_slot(datetime.now(UTC))
+    assert await query(db, "SELECT count(*) FROM match_round") == [(1,)]
+    assert len(events) == 2
