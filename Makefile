@@ -43,10 +43,10 @@ pairs: $(INSTALLED)
 	$(BIN)/python -m matching_service.cli.pairs $(IN) $(OUT)
 
 bench-matching: $(INSTALLED)
-	$(BIN)/python benchmarks/bench_matching.py
+	$(BIN)/python -m benchmarks.bench_matching
 
 bench-notifier: $(INSTALLED)
-	$(BIN)/python benchmarks/bench_notifier.py
+	$(BIN)/python -m benchmarks.bench_notifier
 
 ## Regenerate docs/asyncapi/*.yaml from the services' FastStream brokers.
 asyncapi: $(INSTALLED)

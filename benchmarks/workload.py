@@ -62,9 +62,7 @@ def generate(users: int, rounds: int, seed: int = 0) -> Workload:
         if len(ids) % 2 and groups:
             groups[-1].append(ids[-1])
         for group in groups:
-            met.update(
-                (min(a, b), max(a, b)) for i, a in enumerate(group) for b in group[i + 1 :]
-            )
+            met.update((min(a, b), max(a, b)) for i, a in enumerate(group) for b in group[i + 1 :])
         trio = tuple(groups[-1]) if groups and len(groups[-1]) == 3 else ()
     return Workload(users=people, history=sorted(met), last_trio=trio)
 
