@@ -1,8 +1,10 @@
 """CONTRACT.md sections 1 and 2.1-2.8, end to end through the gateway."""
 
+import hashlib
 import re
 from datetime import datetime
 
+import psycopg
 import pytest
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth, new_email, register
@@ -328,3 +330,22 @@ def test_unknown_path_is_json_404(api):
     response = api.get("/users/api/nothing-here/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+def test_tokens_and_passwords_are_stored_only_hashed(api, infra):
+    email = new_email()
+    token = register(api, email=email)["token"]
+    with psycopg.connect(infra.database_url, autocommit=True) as connection:
+        digests = [
+            row[0]
+            for row in connection.execute(
+                "SELECT t.digest FROM auth.auth_token t JOIN auth.user_account u"
+                " ON u.id = t.user_id WHERE u.email = %s",
+                (email,),
+            )
+        ]
+        (password_hash,) = connection.execute(
+            "SELECT password_hash FROM auth.user_account WHERE email = %s", (email,)
+        ).fetchone()
+    assert digests == [hashlib.sha256(token.encode()).hexdigest()]
+    assert password_hash.startswith("$argon2id$") and "pa55word" not in password_hash
