@@ -121,16 +121,19 @@ async def _hold_round(
         last_trio=await _last_trio(uow, match_round.id),
         seed=match_round.id,
     )
-    for member_ids in groups:
-        members = [taking_part[user_id] for user_id in member_ids]
-        hobbies = [{h["id"]: h["name"] for h in m.hobbies} for m in members]
-        group = MatchGroup(
+    member_lists = [[taking_part[user_id] for user_id in member_ids] for member_ids in groups]
+    hobby_lists = [[{h["id"]: h["name"] for h in m.hobbies} for m in ms] for ms in member_lists]
+    match_groups = [
+        MatchGroup(
             round_id=match_round.id,
             is_trio=len(members) == 3,
             shared_hobbies=shared_hobbies(hobbies),
         )
-        session.add(group)
-        await session.flush()
+        for members, hobbies in zip(member_lists, hobby_lists, strict=True)
+    ]
+    session.add_all(match_groups)
+    await session.flush()  # one batched INSERT ... RETURNING gives every group its id
+    for group, members, hobbies in zip(match_groups, member_lists, hobby_lists, strict=True):
         session.add_all(
             GroupMember(group_id=group.id, user_id=m.user_id, round_id=match_round.id)
             for m in members
