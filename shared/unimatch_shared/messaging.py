@@ -4,6 +4,7 @@ One stream holds every event subject. It is declared here, with the full subject
 ``events.ALL_EVENTS``, by every service at start-up, so no service can narrow it by accident.
 """
 
+import logging
 import re
 from collections.abc import Sequence
 
@@ -37,6 +38,9 @@ class Messaging:
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
             connect_timeout=5,
+            # Through our JSON logging; per-message lines only at DEBUG, errors as errors.
+            logger=logging.getLogger("unimatch.messaging"),
+            log_level=logging.DEBUG,
         )
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", self.prefix)
         self.stream = JStream(f"{safe}{STREAM_BASE_NAME}", declare=False)

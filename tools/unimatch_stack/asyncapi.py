@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from unittest.mock import patch
 
+import yaml
 from faststream.specification import AsyncAPI
 
 from unimatch_stack.supervisor import SERVICES
@@ -25,7 +26,9 @@ def _document(name: str, module: str) -> str:
     app = importlib.import_module(f"{module}.main").create_app()
     broker = app.state.runtime.messaging.broker
     spec = AsyncAPI(broker, title=f"UniMatch {name} events", version="1.0.0")
-    return spec.to_specification().to_yaml()
+    # FastStream keeps subscribers in a WeakSet, so its order varies run to run; sort keys.
+    document = spec.to_specification().to_jsonable()
+    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True)
 
 
 def main(folder: str) -> None:

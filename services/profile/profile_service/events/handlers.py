@@ -23,6 +23,14 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
     async def create_profile(request: CreateProfile) -> CreateProfileReply:
         return await service.create_profile(runtime.unit_of_work(), request)
 
+    @router.subscriber(runtime.messaging.subject(ApplyTelegramLink.SUBJECT), queue="profile")
+    async def apply_telegram_link(request: ApplyTelegramLink) -> CreateProfileReply:
+        return await service.apply_telegram_link(runtime.unit_of_work(), request.event)
+
+    @router.subscriber(runtime.messaging.subject(SetPause.SUBJECT), queue="profile")
+    async def set_pause(request: SetPause) -> CreateProfileReply:
+        return await service.set_pause_on_request(runtime.unit_of_work(), request)
+
     @consumers.consumer(UserRegistered)
     async def user_registered(event: UserRegistered) -> None:
         await service.on_user_registered(runtime.unit_of_work(), event)

@@ -1,0 +1,80 @@
+"""The notifier schema: chat links, deep-link codes, read models of other services' events,
+and the outbox of Telegram messages."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, BigInteger, Column, Identity, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChatLink(SQLModel, table=True):
+    """A user's Telegram chat: one chat per user and one user per chat."""
+
+    __tablename__ = "chat_link"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    username: str | None = None
+    linked_at: datetime = Field(default_factory=_now)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time deep-link code; only its SHA-256 is stored."""
+
+    __tablename__ = "link_code"
+
+    code_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class Member(SQLModel, table=True):
+    """Read model of ``profile.changed``: enough to find a user by email."""
+
+    __tablename__ = "member"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    email: str = Field(index=True, max_length=254)
+    first_name: str = ""
+    last_name: str = ""
+    changed_at: datetime
+
+
+class PairView(SQLModel, table=True):
+    """Read model of ``pair.created``: one row per member, for /pair and /history."""
+
+    __tablename__ = "pair_view"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    user_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    round_id: int
+    group_id: int
+    created_at: datetime
+    # [{"first_name", "last_name", "email", "username"}] of the other members
+    partners: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    shared_hobbies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class OutgoingMessage(SQLModel, table=True):
+    """The outbox of Telegram messages; ``idempotency_key`` is "<event id>:<chat id>".
+
+    status: pending -> sent (Telegram accepted it) | logged (no bot token) |
+    blocked (the user blocked the bot) | failed (Telegram refused it for good).
+    """
+
+    __tablename__ = "outgoing_message"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    idempotency_key: str = Field(unique=True, max_length=100)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    text: str
+    status: str = "pending"
+    created_at: datetime = Field(default_factory=_now)
+    sent_at: datetime | None = None

@@ -1,0 +1,218 @@
+"""The notifier service layer: each use case is one function over a unit of work."""
+
+import hashlib
+import logging
+import secrets
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+
+from sqlalchemy.exc import IntegrityError
+
+from notifier_service.adapters.db.repository import NotifierRepository
+from notifier_service.adapters.db.tables import LinkCode, Member, OutgoingMessage, PairView
+from notifier_service.domain import texts
+from notifier_service.domain.widget import is_valid_login
+from unimatch_shared.auth import Principal
+from unimatch_shared.errors import ValidationFailed
+from unimatch_shared.events import PairCreated, ProfileChanged, TelegramLinked, TelegramUnlinked
+from unimatch_shared.messaging import Messaging
+from unimatch_shared.rpc import ApplyTelegramLink, CreateProfileReply
+from unimatch_shared.unit_of_work import UnitOfWork
+
+CONSUMER = "notifier"
+INVALID_LOGIN = "Telegram authorization is invalid or expired."
+CHAT_TAKEN = "This Telegram account is already linked to another user."
+UNKNOWN_EMAIL = "No user with this email address."
+
+log = logging.getLogger(__name__)
+# Process-wide counters, logged as they change.
+stats: Counter[str] = Counter()
+
+
+class ChatTaken(Exception):
+    """The Telegram chat is linked to another user already."""
+
+
+class CodeOutcome(Enum):
+    LINKED = "linked"
+    INVALID = "invalid"
+    CHAT_TAKEN = "chat_taken"
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+async def on_profile_changed(uow: UnitOfWork, event: ProfileChanged) -> None:
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        member = Member(
+            changed_at=event.occurred_at, **event.model_dump(include=set(Member.model_fields))
+        )
+        await NotifierRepository(uow.session).upsert_member(member)
+        await uow.commit()
+
+
+async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> int:
+    """Record the match and queue one announcement per linked member; returns how many.
+
+    The messages are written in the same transaction that marks the event consumed, so a
+    crash either keeps both or neither.
+    """
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return 0
+        repo = NotifierRepository(uow.session)
+        links = await repo.links_of([m.id for m in event.members])
+        people = {
+            m.id: {
+                **m.model_dump(include={"first_name", "last_name", "email"}),
+                "username": links[m.id].username if m.id in links else None,
+            }
+            for m in event.members
+        }
+        queued = 0
+        for user_id in people:
+            partners = [person for other, person in people.items() if other != user_id]
+            await repo.add_match(
+                PairView(
+                    user_id=user_id,
+                    round_id=event.round_id,
+                    group_id=event.group_id,
+                    created_at=event.created_at,
+                    partners=partners,
+                    shared_hobbies=event.shared_hobbies,
+                )
+            )
+            link = links.get(user_id)
+            if link is None:
+                stats["unlinked_skipped"] += 1
+                log.info(
+                    "user %d has no Telegram linked; not told about group %d (%d skipped so far)",
+                    user_id,
+                    event.group_id,
+                    stats["unlinked_skipped"],
+                )
+                continue
+            await repo.add_message(
+                OutgoingMessage(
+                    idempotency_key=f"{event.event_id}:{link.chat_id}",
+                    user_id=user_id,
+                    chat_id=link.chat_id,
+                    text=texts.announcement(partners, event.shared_hobbies),
+                )
+            )
+            queued += 1
+        await uow.commit()
+    return queued
+
+
+async def _link(
+    uow: UnitOfWork, user_id: int, chat_id: int, username: str | None
+) -> TelegramLinked:
+    """Store the link and emit ``TelegramLinked`` (on commit); raises ChatTaken."""
+    repo = NotifierRepository(uow.session)
+    existing = await repo.link_by_chat(chat_id)
+    if existing is not None and existing.user_id != user_id:
+        raise ChatTaken()
+    try:
+        async with uow.session.begin_nested():
+            await repo.upsert_link(user_id, chat_id, username)
+    except IntegrityError as exc:  # linked elsewhere by a concurrent request
+        raise ChatTaken() from exc
+    event = TelegramLinked(user_id=user_id, chat_id=str(chat_id), username=username)
+    uow.emit(event)
+    return event
+
+
+async def link_by_widget(
+    uow: UnitOfWork, messaging: Messaging, caller: Principal, login: dict, bot_token: str
+) -> dict:
+    """Link the caller's (or, for staff naming ``email``, that user's) Telegram account.
+
+    Profile applies the very event we emit before we commit, so the next read of the profile
+    shows ``chat_id`` (docs/adr/006-telegram-delivery.md); if profile cannot, nothing is kept.
+    """
+    if not is_valid_login(login, bot_token, datetime.now(UTC)):
+        raise ValidationFailed({"non_field_errors": [INVALID_LOGIN]})
+    async with uow:
+        user_id = caller.user_id
+        if caller.is_staff and login.get("email"):
+            user_id = await NotifierRepository(uow.session).user_id_by_email(login["email"])
+            if user_id is None:
+                raise ValidationFailed({"email": [UNKNOWN_EMAIL]})
+        try:
+            event = await _link(uow, user_id, login["id"], login.get("username"))
+        except ChatTaken:
+            raise ValidationFailed({"chat_id": [CHAT_TAKEN]}) from None
+        reply = await messaging.request(ApplyTelegramLink(event=event), CreateProfileReply)
+        if reply.errors:
+            raise ValidationFailed(reply.errors)
+        await uow.commit()
+    return reply.user
+
+
+async def create_deep_link(
+    uow: UnitOfWork, user_id: int, bot_username: str, ttl: timedelta
+) -> dict:
+    """A one-time ``t.me`` link whose ``/start`` code links the chat that sends it."""
+    code = secrets.token_urlsafe(24)
+    expires_at = datetime.now(UTC) + ttl
+    async with uow:
+        await NotifierRepository(uow.session).add_code(
+            LinkCode(code_hash=_code_hash(code), user_id=user_id, expires_at=expires_at)
+        )
+        await uow.commit()
+    return {"url": f"https://t.me/{bot_username}?start={code}", "expires_at": expires_at}
+
+
+async def link_by_code(
+    uow: UnitOfWork, code: str, chat_id: int, username: str | None
+) -> CodeOutcome:
+    """``/start <code>``: link this chat; a code works once, and only before it expires."""
+    async with uow:
+        user_id = await NotifierRepository(uow.session).claim_code(_code_hash(code))
+        if user_id is None:
+            return CodeOutcome.INVALID
+        try:
+            await _link(uow, user_id, chat_id, username)
+        except ChatTaken:
+            return CodeOutcome.CHAT_TAKEN
+        await uow.commit()
+    return CodeOutcome.LINKED
+
+
+async def user_of_chat(uow: UnitOfWork, chat_id: int) -> int | None:
+    async with uow:
+        link = await NotifierRepository(uow.session).link_by_chat(chat_id)
+    return link.user_id if link else None
+
+
+async def matches_of(uow: UnitOfWork, user_id: int, limit: int) -> list[PairView]:
+    """The user's matches, newest first."""
+    async with uow:
+        return await NotifierRepository(uow.session).matches_of(user_id, limit)
+
+
+async def pending_messages(uow: UnitOfWork, limit: int) -> list[OutgoingMessage]:
+    async with uow:
+        return await NotifierRepository(uow.session).pending_messages(limit)
+
+
+async def mark_message(uow: UnitOfWork, message_id: int, status: str) -> None:
+    async with uow:
+        await NotifierRepository(uow.session).set_status(message_id, status)
+        await uow.commit()
+
+
+async def chat_blocked(uow: UnitOfWork, message: OutgoingMessage) -> None:
+    """The user blocked the bot: drop what is queued for the chat and unlink it."""
+    async with uow:
+        repo = NotifierRepository(uow.session)
+        await repo.drop_pending_for_chat(message.chat_id)
+        link = await repo.delete_link(message.chat_id)
+        if link is not None:
+            uow.emit(TelegramUnlinked(user_id=link.user_id, chat_id=str(link.chat_id)))
+        await uow.commit()

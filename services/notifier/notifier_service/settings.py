@@ -1,0 +1,29 @@
+import hashlib
+
+from unimatch_shared.settings import ServiceSettings
+
+
+class NotifierSettings(ServiceSettings):
+    port: int = 8104
+    # Unset: messages are recorded and logged, never sent (CONTRACT.md section 4).
+    telegram_bot_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_username: str | None = None
+    # Set: Telegram pushes updates to this URL (the gateway's /telegram/webhook); else polling.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_polling_timeout: int = 10
+    # Telegram's limits, padded by a margin so network jitter never provokes a 429.
+    telegram_messages_per_second: int = 30
+    telegram_chat_interval_seconds: float = 1.0
+    telegram_rate_margin_seconds: float = 0.03
+    telegram_send_concurrency: int = 8
+    link_code_ttl_seconds: int = 15 * 60
+
+    @property
+    def webhook_secret(self) -> str:
+        """What Telegram echoes in ``X-Telegram-Bot-Api-Secret-Token``; derived if not given."""
+        if self.telegram_webhook_secret:
+            return self.telegram_webhook_secret
+        token = (self.telegram_bot_token or "").encode()
+        return hashlib.sha256(b"unimatch-webhook:" + token).hexdigest()

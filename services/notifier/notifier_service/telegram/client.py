@@ -1,0 +1,109 @@
+"""The bot when a token is configured: the aiogram Bot talking to ``TELEGRAM_API_URL`` with
+Telegram's limits applied to every send, its Dispatcher, and how updates reach it (long
+polling, or a webhook when ``TELEGRAM_WEBHOOK_URL`` is set)."""
+
+import asyncio
+import logging
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import BotCommand
+
+from notifier_service.domain import texts
+from notifier_service.domain.rate_limit import RateLimiter
+from notifier_service.settings import NotifierSettings
+from notifier_service.telegram.commands import build_dispatcher
+from unimatch_shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class Throttle(BaseRequestMiddleware):
+    """Every message waits for the rate limiter; a 429 pauses all sending for Telegram's
+    ``retry_after`` and the same request is tried again."""
+
+    def __init__(self, limiter: RateLimiter):
+        self._limiter = limiter
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> TelegramType:
+        while True:
+            if isinstance(method, SendMessage):
+                await self._limiter.acquire(method.chat_id)
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                log.warning("Telegram asked to retry after %ss", exc.retry_after)
+                self._limiter.pause(exc.retry_after)
+
+
+class TelegramBot:
+    def __init__(self, settings: NotifierSettings, runtime: ServiceRuntime):
+        self._settings = settings
+        self.limiter = RateLimiter(
+            per_second=settings.telegram_messages_per_second,
+            chat_interval=settings.telegram_chat_interval_seconds,
+            margin=settings.telegram_rate_margin_seconds,
+        )
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session.middleware(Throttle(self.limiter))
+        self.bot = Bot(settings.telegram_bot_token, session=session)
+        self.dispatcher = build_dispatcher(runtime)
+
+    @property
+    def uses_webhook(self) -> bool:
+        return self._settings.telegram_webhook_url is not None
+
+    async def username(self) -> str:
+        """For deep links, when not configured: asked once (aiogram caches it)."""
+        return (await self.bot.me()).username
+
+    async def receive_updates(self) -> None:
+        """Register the commands and the webhook, or poll for updates until cancelled."""
+        await self._until_done(self._set_up)
+        if not self.uses_webhook:
+            await self.dispatcher.start_polling(
+                self.bot,
+                polling_timeout=self._settings.telegram_polling_timeout,
+                handle_signals=False,
+                close_bot_session=False,
+            )
+
+    async def feed_webhook(self, update: dict) -> None:
+        await self.dispatcher.feed_webhook_update(self.bot, update)
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+    async def _set_up(self) -> None:
+        commands = [BotCommand(command=c, description=d) for c, d in texts.COMMANDS.items()]
+        await self.bot.set_my_commands(commands)
+        if self.uses_webhook:
+            await self.bot.set_webhook(
+                self._settings.telegram_webhook_url,
+                secret_token=self._settings.webhook_secret,
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+            )
+        else:  # Telegram refuses getUpdates while a webhook is set
+            await self.bot.delete_webhook()
+
+    async def _until_done(self, step) -> None:
+        """Telegram may be unreachable at start-up; keep trying without failing the service."""
+        delay = 1.0
+        while True:
+            try:
+                return await step()
+            except TelegramAPIError as exc:
+                log.warning("Telegram set-up failed (%s), retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)

@@ -1,0 +1,111 @@
+"""Delivers the message outbox: oldest first, one message per chat at a time, a few chats in
+parallel, within Telegram's limits. A row is marked sent only after Telegram accepted it, right
+away, so a crash can resend at most the messages in flight (docs/adr/006-telegram-delivery.md).
+"""
+
+import asyncio
+import contextlib
+import logging
+
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+
+from notifier_service import service
+from notifier_service.adapters.db.tables import OutgoingMessage
+from notifier_service.telegram.client import MAX_BACKOFF_SECONDS, TelegramBot
+from unimatch_shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+IDLE_POLL_SECONDS = 1.0
+
+
+class Sender:
+    def __init__(self, runtime: ServiceRuntime, telegram: TelegramBot | None, concurrency: int):
+        self._runtime = runtime
+        self._telegram = telegram
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: dict[int, asyncio.Task] = {}
+        self._busy_chats: set[int] = set()
+        # Marked since the last query began: that query may still have seen them pending.
+        self._finished: set[int] = set()
+        self._wake = asyncio.Event()
+        self._backoff = 0.0
+
+    def notify(self) -> None:
+        """New messages were committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled; then let deliveries under way finish and be marked."""
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    started = await self._dispatch()
+                except Exception:
+                    log.warning("message sender: reading the outbox failed", exc_info=True)
+                    started = 0
+                if not started:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+        finally:
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def _dispatch(self) -> int:
+        """Start delivering the oldest pending message of each idle chat; returns how many."""
+        self._finished.clear()
+        pending = await service.pending_messages(self._runtime.unit_of_work(), BATCH_SIZE)
+        oldest: dict[int, OutgoingMessage] = {}
+        for message in pending:
+            oldest.setdefault(message.chat_id, message)
+        candidates = list(oldest.values())
+        if self._telegram:  # chats that may receive now first, so none waits on another
+            candidates.sort(key=lambda m: self._telegram.limiter.delay(m.chat_id))
+        started = 0
+        for message in candidates:
+            await self._slots.acquire()
+            if self._backoff:
+                await asyncio.sleep(self._backoff)
+            if message.id in self._finished or message.chat_id in self._busy_chats:
+                self._slots.release()
+                continue
+            self._busy_chats.add(message.chat_id)
+            self._in_flight[message.id] = asyncio.create_task(self._deliver(message))
+            started += 1
+        return started
+
+    async def _deliver(self, message: OutgoingMessage) -> None:
+        try:
+            status = await self._send(message)
+            if status:
+                await service.mark_message(self._runtime.unit_of_work(), message.id, status)
+                self._finished.add(message.id)
+        except Exception:
+            log.warning("delivering message %d failed", message.id, exc_info=True)
+        finally:
+            del self._in_flight[message.id]
+            self._busy_chats.discard(message.chat_id)
+            self._slots.release()
+            self._wake.set()
+
+    async def _send(self, message: OutgoingMessage) -> str | None:
+        """Send one message; the status to record, or None to leave it pending."""
+        if self._telegram is None:
+            log.info("no bot token; would send to chat %d: %s", message.chat_id, message.text)
+            return "logged"
+        try:
+            await self._telegram.bot.send_message(message.chat_id, message.text)
+        except TelegramForbiddenError:
+            log.info("chat %d blocked the bot; unlinking it", message.chat_id)
+            await service.chat_blocked(self._runtime.unit_of_work(), message)
+            return "blocked"
+        except TelegramBadRequest as exc:
+            log.warning("Telegram refused message %d for good: %s", message.id, exc)
+            return "failed"
+        except TelegramAPIError as exc:  # network, server, token trouble: try again later
+            self._backoff = min(max(self._backoff * 2, 1.0), MAX_BACKOFF_SECONDS)
+            log.warning("sending failed (%s); backing off %.0fs", exc, self._backoff)
+            return None
+        self._backoff = 0.0
+        return "sent"

@@ -1,0 +1,50 @@
+"""Fixtures for the notifier's integration tests: a database of its own per test (so chat links
+and queued messages never leak between tests), an event prefix of its own, and the stand-in
+Bot API server."""
+
+import secrets
+
+import nats
+import psycopg
+import pytest
+
+from notifier_service.settings import NotifierSettings
+from tests.support.telegram_stub import TOKEN, TelegramStub
+from unimatch_stack.testinfra import SessionInfra
+
+
+@pytest.fixture
+def env(fresh_prefix):
+    server = fresh_prefix.database_url.rsplit("/", 1)[0] + "/postgres"
+    name = f"notifier_test_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = server.rsplit("/", 1)[0] + "/" + name
+    yield SessionInfra(url, fresh_prefix.nats_url, fresh_prefix.event_prefix, fresh_prefix.sources)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def telegram():
+    async with TelegramStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def notifier_settings(env, telegram) -> NotifierSettings:
+    return NotifierSettings(
+        database_url=env.database_url,
+        nats_url=env.nats_url,
+        unimatch_event_prefix=env.event_prefix,
+        telegram_bot_token=TOKEN,
+        telegram_api_url=telegram.url,
+        telegram_polling_timeout=1,
+    )
+
+
+@pytest.fixture
+async def nc(env):
+    client = await nats.connect(env.nats_url)
+    yield client
+    await client.close()

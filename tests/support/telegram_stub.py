@@ -1,0 +1,193 @@
+"""A stand-in for the Telegram Bot API on 127.0.0.1, for the tests and the notifier benchmark.
+
+It implements what the notifier uses (getMe, sendMessage, setMyCommands, getUpdates with
+injectable updates, setWebhook, deleteWebhook), records every message it accepts, enforces
+Telegram's limits (``per_second`` messages in any second, one message per chat every
+``chat_interval`` seconds) by answering ``429`` with ``retry_after``, and answers ``403`` for
+chats in ``blocked``.
+
+    async with TelegramStub() as telegram:
+        settings = NotifierSettings(telegram_api_url=telegram.url, telegram_bot_token=TOKEN)
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from aiohttp import web
+
+TOKEN = "123456:stub-token-for-tests"
+USERNAME = "unimatch_test_bot"
+# Long polls end this early, so stopping the stub never waits on one.
+MAX_POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Sent:
+    chat_id: int
+    text: str
+    at: float
+
+
+class TelegramStub:
+    def __init__(self, per_second: int = 30, chat_interval: float = 1.0, token: str = TOKEN):
+        self.per_second = per_second
+        self.chat_interval = chat_interval
+        self.token = token
+        self.sent: list[Sent] = []
+        self.blocked: set[int] = set()
+        self.too_many_requests = 0  # 429s answered
+        self.force_429 = 0  # answer this many next sendMessage calls with 429 regardless
+        self.commands: list[dict] = []
+        self.webhook: dict | None = None
+        self._recent: deque[float] = deque()
+        self._chat_last: dict[int, float] = {}
+        self._updates: list[dict] = []
+        self._update_ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> "TelegramStub":
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self._runner.cleanup()
+
+    # What tests use
+    def push_message(self, chat_id: int, text: str, first_name: str = "Тест", username=None):
+        """A user writes ``text`` to the bot from their private chat ``chat_id``."""
+        self._updates.append(self.message_update(chat_id, text, first_name, username))
+        self._new_update.set()
+
+    def message_update(self, chat_id: int, text: str, first_name: str = "Тест", username=None):
+        """The update Telegram makes of such a message (pushed to a webhook, or polled)."""
+        user = {"id": chat_id, "is_bot": False, "first_name": first_name}
+        if username:
+            user["username"] = username
+        update_id = next(self._update_ids)
+        message = {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": first_name},
+            "from": user,
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return {"update_id": update_id, "message": message}
+
+    def messages_to(self, chat_id: int) -> list[str]:
+        return [sent.text for sent in self.sent if sent.chat_id == chat_id]
+
+    async def wait_for(self, condition, timeout: float = 15.0):
+        """Wait until ``condition()`` is truthy; fail after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not (result := condition()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"stub: condition not met in {timeout}s; sent={self.sent}")
+            await asyncio.sleep(0.05)
+        return result
+
+    # The Bot API
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        params = dict(await request.post())
+        method = request.match_info["method"]
+        handlers = {
+            "getMe": self._get_me,
+            "sendMessage": self._send_message,
+            "setMyCommands": self._set_my_commands,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+        }
+        if method not in handlers:
+            return _error(404, "Not Found: method not found")
+        return await handlers[method](params)
+
+    async def _get_me(self, _: dict) -> web.Response:
+        bot = {"id": int(self.token.split(":")[0]), "is_bot": True, "first_name": "UniMatch"}
+        return _ok({**bot, "username": USERNAME})
+
+    async def _send_message(self, params: dict) -> web.Response:
+        chat_id = int(params["chat_id"])
+        if chat_id in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        over_chat = now - self._chat_last.get(chat_id, -1e9) < self.chat_interval
+        if self.force_429 or len(self._recent) >= self.per_second or over_chat:
+            self.force_429 = max(0, self.force_429 - 1)
+            self.too_many_requests += 1
+            return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        self._recent.append(now)
+        self._chat_last[chat_id] = now
+        self.sent.append(Sent(chat_id, params["text"], now))
+        return _ok(
+            {
+                "message_id": len(self.sent),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": params["text"],
+            }
+        )
+
+    async def _set_my_commands(self, params: dict) -> web.Response:
+        self.commands = json.loads(params["commands"])
+        return _ok(True)
+
+    async def _get_updates(self, params: dict) -> web.Response:
+        offset = int(params.get("offset", 0))
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates:
+            self._new_update.clear()
+            wait = min(float(params.get("timeout", 0)), MAX_POLL_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), wait)
+        return _ok(self._updates[:100])
+
+    async def _set_webhook(self, params: dict) -> web.Response:
+        self.webhook = params
+        return _ok(True)
+
+    async def _delete_webhook(self, _: dict) -> web.Response:
+        self.webhook = None
+        return _ok(True)
+
+
+def _ok(result) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(code: int, description: str, parameters: dict | None = None) -> web.Response:
+    body = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=code)
+
+
+def login_widget_data(user_id: int, token: str = TOKEN, auth_date: int | None = None, **fields):
+    """What the Login Widget hands its callback, signed as Telegram signs it."""
+    data = {"id": user_id, "first_name": "Тест", "auth_date": auth_date or int(time.time())}
+    data.update(fields)
+    check = "\n".join(f"{key}={data[key]}" for key in sorted(data))
+    secret = hashlib.sha256(token.encode()).digest()
+    return {**data, "hash": hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()}
