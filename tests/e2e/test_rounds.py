@@ -3,32 +3,7 @@ history; a paused user gets none; the next round repeats nobody."""
 
 import time
 
-import psycopg
-import pytest
-
-from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth, register
-
-
-@pytest.fixture
-def staff(api):
-    login = api.post("/auth/token/login/", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-    return auth(login.json()["token"])
-
-
-def wait_until_matching_knows(infra, user_ids, paused_ids=()):
-    """Matching learns participants from events; wait until it has these (and their pauses)."""
-    deadline = time.monotonic() + 30
-    with psycopg.connect(infra.database_url, autocommit=True) as connection:
-        while time.monotonic() < deadline:
-            rows = connection.execute(
-                "SELECT user_id, paused FROM matching.participant WHERE user_id = ANY(%s)",
-                (list(user_ids),),
-            ).fetchall()
-            known = dict(rows)
-            if set(known) == set(user_ids) and all(known[u] for u in paused_ids):
-                return
-            time.sleep(0.2)
-    raise AssertionError("matching never learned about the new users")
+from tests.e2e.helpers import auth, register, wait_until_matching_knows
 
 
 def partners(api, token):
