@@ -1,0 +1,58 @@
+"""Helpers every integration suite shares: a database of one's own, SQL on a service's schema,
+waiting for something to become true, publishing an event as a service's relay would."""
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from unimatch_shared.events import Event
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Token {token}"}
+
+
+@contextmanager
+def fresh_database(database_url: str, prefix: str = "test") -> Iterator[str]:
+    """A new, empty database on the server of ``database_url``; dropped afterwards."""
+    server = database_url.rsplit("/", 1)[0] + "/postgres"
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+async def query(database_url: str, schema: str, sql: str, *params) -> list[tuple]:
+    """Rows from one service's schema (async, so apps in this event loop keep running)."""
+    async with await psycopg.AsyncConnection.connect(
+        database_url, options=f"-csearch_path={schema}", autocommit=True
+    ) as connection:
+        cursor = await connection.execute(sql, params)
+        return await cursor.fetchall() if cursor.description else []
+
+
+async def eventually(check, timeout: float = 20.0):
+    """Await ``check()`` until it returns something truthy; fail after ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (result := await check()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still not true after {timeout}s: {check.__doc__ or check}")
+        await asyncio.sleep(0.05)
+    return result
+
+
+async def publish(js, prefix: str, event: Event, msg_id: str | None = None) -> None:
+    """Publish ``event`` to JetStream (a ``JetStreamContext``) as an outbox relay does;
+    ``msg_id`` overrides the dedup key, to simulate a redelivery the stream would not drop."""
+    await js.publish(
+        prefix + event.SUBJECT,
+        event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": msg_id or str(event.event_id)},
+    )
