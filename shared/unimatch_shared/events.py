@@ -10,18 +10,21 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field
 
+from unimatch_shared import correlation
+
 
 class Event(BaseModel):
     SUBJECT: ClassVar[str]
 
     event_id: UUID = Field(default_factory=uuid4)
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # The request (or, failing that, the event) whose handling created this event, so one
+    # registration or round can be followed through every service's logs.
+    correlation_id: str | None = Field(default_factory=correlation.current)
 
 
-class UserRegistered(Event):
-    """auth -> profile: the account exists; the profile created during sign-up is confirmed."""
-
-    SUBJECT: ClassVar[str] = "user.registered"
+class NewUser(BaseModel):
+    """What a sign-up tells profile: sent in the synchronous step, then in the event."""
 
     user_id: int
     email: str
@@ -29,6 +32,12 @@ class UserRegistered(Event):
     last_name: str = ""
     age: int | None = None
     hobby: list[int] = []
+
+
+class UserRegistered(Event, NewUser):
+    """auth -> profile: the account exists; the profile created during sign-up is confirmed."""
+
+    SUBJECT: ClassVar[str] = "user.registered"
 
 
 class Hobby(BaseModel):

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from unimatch_shared.events import TelegramLinked
+from unimatch_shared.events import NewUser, TelegramLinked
 
 
 class Request(BaseModel):
@@ -30,17 +30,10 @@ class VerifiedToken(BaseModel):
     is_staff: bool = False
 
 
-class CreateProfile(Request):
+class CreateProfile(Request, NewUser):
     """auth -> profile during sign-up: validate the hobbies and store the profile."""
 
     SUBJECT: ClassVar[str] = "rpc.profile.create"
-
-    user_id: int
-    email: str
-    first_name: str = ""
-    last_name: str = ""
-    age: int | None = None
-    hobby: list[int] = []
 
 
 class CreateProfileReply(BaseModel):

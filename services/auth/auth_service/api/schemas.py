@@ -4,6 +4,7 @@ from pydantic import BaseModel, field_validator
 
 from auth_service.domain.credentials import check_password, normalize_email
 from unimatch_shared.fields import Age, HobbyIds, PersonName
+from unimatch_shared.schemas import UserOut
 
 
 class RegisterRequest(BaseModel):
@@ -28,17 +29,6 @@ class RegisterRequest(BaseModel):
     @classmethod
     def _unique_hobbies(cls, hobby: list[int]) -> list[int]:
         return list(dict.fromkeys(hobby))
-
-
-class UserOut(BaseModel):
-    id: int
-    first_name: str
-    last_name: str
-    email: str
-    age: int | None
-    chat_id: str | None
-    image: str | None
-    hobby: list[int]
 
 
 class RegisterResponse(BaseModel):

@@ -23,19 +23,6 @@ class TelegramLogin(BaseModel):
     email: str | None = None
 
 
-class UserOut(BaseModel):
-    """The user object of CONTRACT.md 2.1."""
-
-    id: int
-    first_name: str
-    last_name: str
-    email: str
-    age: int | None
-    chat_id: str | None
-    image: str | None
-    hobby: list[int]
-
-
 class DeepLinkOut(BaseModel):
     url: str
     expires_at: datetime

@@ -5,6 +5,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from unimatch_shared.fields import Age, HobbyIds, PersonName
+from unimatch_shared.schemas import UserOut
 
 
 class HobbyOut(BaseModel):
@@ -12,15 +13,9 @@ class HobbyOut(BaseModel):
     name: str
 
 
-class MeOut(BaseModel):
-    id: int
-    first_name: str
-    last_name: str
-    email: str
-    age: int | None
-    chat_id: str | None
-    image: str | None
-    hobby: list[int]
+class MeOut(UserOut):
+    """The user object plus the pause state (additive)."""
+
     paused: bool
     paused_until: date | None
 
