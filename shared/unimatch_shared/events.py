@@ -18,9 +18,9 @@ class Event(BaseModel):
 
     event_id: UUID = Field(default_factory=uuid4)
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    # The request (or, failing that, the event) whose handling created this event, so one
-    # registration or round can be followed through every service's logs.
-    correlation_id: str | None = Field(default_factory=correlation.current)
+    # The id of the request (or scheduled run) that started the chain this event belongs to,
+    # inherited along it, so one registration or round can be followed in every service's logs.
+    correlation_id: str | None = Field(default_factory=correlation.request_id)
 
 
 class NewUser(BaseModel):
