@@ -4,6 +4,9 @@ An event is acknowledged only after its handler returned (the handler commits it
 its inbox row together). A failing handler is retried with growing delays; an event that can
 never be handled — it does not parse, or it failed ``MAX_DELIVERIES`` times — goes to the
 dead-letter stream with the reason, and the events behind it flow on.
+
+While a handler runs, the event's id and correlation id are bound (``correlation.py``), so its
+log lines and the events it emits carry them; each outcome is counted (``metrics.py``).
 """
 
 import json
@@ -13,8 +16,10 @@ from faststream import AckPolicy, BaseMiddleware
 from faststream.nats import NatsRouter, PullSub
 from pydantic import ValidationError
 
+from unimatch_shared import correlation
 from unimatch_shared.events import Event
 from unimatch_shared.messaging import Messaging
+from unimatch_shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_FAILED
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +35,22 @@ def retry_delay(deliveries: int) -> float:
 
 def _delivery_policy(messaging: Messaging):
     class DeliveryPolicy(BaseMiddleware):
+        async def on_receive(self) -> None:
+            self.subject = self.msg.subject.removeprefix(messaging.prefix)
+            self.restore_ids = correlation.bind(*_ids(self.msg.data))
+
         async def after_processed(self, exc_type=None, exc_val=None, exc_tb=None) -> bool:
+            try:
+                return await self._settle(exc_type, exc_val, exc_tb)
+            finally:
+                self.restore_ids()
+
+        async def _settle(self, exc_type, exc_val, exc_tb) -> bool:
             message = self.msg
             if exc_val is None:
                 await message.ack()
+                EVENTS_CONSUMED.labels(self.subject).inc()
+                log.info("event %s handled", self.subject)
                 return False
             deliveries = message.metadata.num_delivered
             poison = isinstance(exc_val, ValidationError | json.JSONDecodeError | UnicodeError)
@@ -41,9 +58,11 @@ def _delivery_policy(messaging: Messaging):
                 reason = f"{exc_type.__name__}: {exc_val}"
                 await messaging.dead_letter(message.subject, message.data, reason)
                 await message.term()
+                EVENTS_DEAD_LETTERED.labels(self.subject).inc()
                 log.error("event on %s dead-lettered: %s", message.subject, reason)
             else:
                 await message.nak(delay=retry_delay(deliveries))
+                EVENTS_FAILED.labels(self.subject).inc()
                 log.warning(
                     "event on %s failed (delivery %d), retrying",
                     message.subject,
@@ -53,6 +72,16 @@ def _delivery_policy(messaging: Messaging):
             return True
 
     return DeliveryPolicy
+
+
+def _ids(data: bytes) -> tuple[str | None, str | None]:
+    """(correlation id, event id) of a raw event; Nones if it does not parse (the handler's
+    own parsing then fails, and the policy dead-letters it)."""
+    try:
+        event = json.loads(data)
+        return event.get("correlation_id"), event.get("event_id")
+    except (ValueError, AttributeError):
+        return None, None
 
 
 class EventConsumers:

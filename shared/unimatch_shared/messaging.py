@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Sequence
 
+from faststream import BaseMiddleware
 from faststream.nats import JStream, NatsBroker
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -15,6 +16,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
+from unimatch_shared import correlation
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import ALL_EVENTS, Event
 from unimatch_shared.rpc import Request
@@ -41,6 +43,7 @@ class Messaging:
             # Through our JSON logging; per-message lines only at DEBUG, errors as errors.
             logger=logging.getLogger("unimatch.messaging"),
             log_level=logging.DEBUG,
+            middlewares=[RequestIdFromHeader],
         )
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", self.prefix)
         self.stream = JStream(f"{safe}{STREAM_BASE_NAME}", declare=False)
@@ -112,6 +115,7 @@ class Messaging:
                 request.model_dump(mode="json"),
                 self.subject(request.SUBJECT),
                 timeout=RPC_TIMEOUT_SECONDS,
+                headers=_request_id_header(),
             )
         except (TimeoutError, NoRespondersError, NatsTimeoutError) as exc:
             raise ServiceUnavailable() from exc
@@ -119,3 +123,23 @@ class Messaging:
 
     async def is_ready(self) -> bool:
         return await self.broker.ping(timeout=1.0)
+
+
+def _request_id_header() -> dict[str, str] | None:
+    request_id = correlation.request_id()
+    return {correlation.NATS_HEADER: request_id} if request_id else None
+
+
+class RequestIdFromHeader(BaseMiddleware):
+    """The answering side of ``Messaging.request`` runs with the asking side's request id.
+
+    Events carry theirs in the payload instead (``consumers.py`` binds it)."""
+
+    async def on_receive(self) -> None:
+        request_id = correlation.acceptable((self.msg.headers or {}).get(correlation.NATS_HEADER))
+        self.restore_ids = correlation.bind(request_id) if request_id else None
+
+    async def after_processed(self, exc_type=None, exc_val=None, exc_tb=None) -> bool:
+        if self.restore_ids:
+            self.restore_ids()
+        return False

@@ -8,16 +8,18 @@ a relay that crashes between publishing and marking a row only causes a harmless
 import asyncio
 import contextlib
 import logging
+import math
 from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, Identity
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from unimatch_shared.events import Event
 from unimatch_shared.messaging import Messaging
+from unimatch_shared.metrics import EVENTS_PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +88,22 @@ class OutboxRelay:
                     stream=self._messaging.stream.name,
                     timeout=5,
                 )
+                EVENTS_PUBLISHED.labels(row.subject).inc()
                 row.published_at = datetime.now(UTC)
                 session.add(row)
             await session.commit()
             return len(rows)
+
+    async def backlog(self) -> float:
+        """How many rows wait to be published (a partial index holds just those, so this is
+        cheap); NaN when the database cannot say."""
+        pending = select(func.count()).where(OutboxMessage.published_at.is_(None))
+        try:
+            async with self._sessions() as session:
+                return (await asyncio.wait_for(session.exec(pending), 2)).one()
+        except Exception as exc:
+            log.warning("outbox backlog unknown: %s", exc.__class__.__name__)
+            return math.nan
 
     async def _run(self) -> None:
         while True:

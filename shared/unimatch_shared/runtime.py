@@ -11,16 +11,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
+from unimatch_shared import metrics
 from unimatch_shared.auth import NatsTokenVerifier, TokenVerifier
 from unimatch_shared.db import make_engine, make_session_factory, run_migrations
 from unimatch_shared.errors import install_error_handlers
 from unimatch_shared.events import Event
-from unimatch_shared.http import BodySizeLimit, TrailingSlashInsensitive
+from unimatch_shared.http import BodySizeLimit, RequestContext, TrailingSlashInsensitive
 from unimatch_shared.logs import configure_logging
 from unimatch_shared.messaging import Messaging
+from unimatch_shared.openapi import document_errors
 from unimatch_shared.outbox import OutboxRelay
 from unimatch_shared.settings import ServiceSettings
 from unimatch_shared.unit_of_work import UnitOfWork
@@ -113,6 +115,7 @@ def create_service_app(
     app.state.token_verifier = token_verifier or NatsTokenVerifier(runtime.messaging)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestContext)
     app.add_middleware(TrailingSlashInsensitive)
 
     @app.get("/healthz", include_in_schema=False)
@@ -124,6 +127,14 @@ def create_service_app(
         ready = await runtime.is_ready()
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        """For Prometheus, scraping each service directly (the gateway does not route it)."""
+        metrics.OUTBOX_PENDING.set(await runtime.relay.backlog())
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
     for router in routers:
         app.include_router(router)
+    document_errors(app)
     return app

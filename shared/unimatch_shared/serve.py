@@ -14,6 +14,7 @@ def serve(create_app: Callable[[ServiceSettings], FastAPI], settings: ServiceSet
         host=settings.host,
         port=settings.port,
         log_config=None,
+        access_log=False,  # RequestContext writes the access log, with route and duration
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )

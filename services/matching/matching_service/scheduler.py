@@ -7,6 +7,7 @@ import logging
 
 from matching_service import service
 from matching_service.domain.schedule import Schedule
+from unimatch_shared import correlation
 from unimatch_shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -17,15 +18,17 @@ def round_scheduler(runtime: ServiceRuntime, schedule: Schedule, interval_second
 
     async def run() -> None:
         while True:
-            try:
-                held = await service.run_due_round(runtime.unit_of_work(), schedule)
-            except Exception:
-                log.warning("scheduler: the due round failed, retrying", exc_info=True)
-            else:
-                if held is not None:
-                    log.info(
-                        "round %s held for slot %s: %s groups", held.id, held.slot, held.groups
-                    )
+            # Each check gets an id, as a request would: a round's events and log lines carry it.
+            with correlation.bound(request_id=correlation.new_id()):
+                try:
+                    held = await service.run_due_round(runtime.unit_of_work(), schedule)
+                except Exception:
+                    log.warning("scheduler: the due round failed, retrying", exc_info=True)
+                else:
+                    if held is not None:
+                        log.info(
+                            "round %s held for slot %s: %s groups", held.id, held.slot, held.groups
+                        )
             await asyncio.sleep(interval_seconds)
 
     return run

@@ -1,6 +1,7 @@
 """The matching service layer: each use case is one function over a unit of work."""
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy.dialects.postgresql import insert
@@ -18,6 +19,7 @@ from matching_service.domain.grouping import Participant as Candidate
 from matching_service.domain.grouping import make_groups
 from matching_service.domain.participation import common_hobby_ids, shared_hobbies, takes_part
 from matching_service.domain.schedule import Schedule
+from matching_service.metrics import record_round
 from unimatch_shared import events
 from unimatch_shared.unit_of_work import UnitOfWork
 
@@ -57,8 +59,10 @@ async def run_round(uow: UnitOfWork, schedule: Schedule) -> MatchRound:
     now = datetime.now(UTC)
     async with uow:
         await uow.session.exec(ROUND_LOCK)
+        started = time.perf_counter()
         match_round = await _hold_round(uow, schedule, now, slot=None)
         await uow.commit()
+    record_round(match_round, time.perf_counter() - started)
     return match_round
 
 
@@ -79,8 +83,10 @@ async def run_due_round(
         if slot <= epoch or taken.first() is not None:
             await uow.commit()  # keeps the epoch, if this call recorded it
             return None
+        started = time.perf_counter()
         match_round = await _hold_round(uow, schedule, now, slot=slot)
         await uow.commit()
+    record_round(match_round, time.perf_counter() - started)
     return match_round
 
 

@@ -16,6 +16,7 @@ from aiogram.types import BotCommand
 
 from notifier_service.domain import texts
 from notifier_service.domain.rate_limit import RateLimiter
+from notifier_service.metrics import TELEGRAM_RETRY_AFTER
 from notifier_service.settings import NotifierSettings
 from notifier_service.telegram.commands import build_dispatcher
 from unimatch_shared.runtime import ServiceRuntime
@@ -43,6 +44,7 @@ class Throttle(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                TELEGRAM_RETRY_AFTER.inc()
                 log.warning("Telegram asked to retry after %ss", exc.retry_after)
                 self._limiter.pause(exc.retry_after)
 

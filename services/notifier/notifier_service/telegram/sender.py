@@ -11,6 +11,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramFor
 
 from notifier_service import service
 from notifier_service.adapters.db.tables import OutgoingMessage
+from notifier_service.metrics import TELEGRAM_MESSAGES
 from notifier_service.telegram.client import MAX_BACKOFF_SECONDS, TelegramBot
 from unimatch_shared.runtime import ServiceRuntime
 
@@ -78,6 +79,7 @@ class Sender:
     async def _deliver(self, message: OutgoingMessage) -> None:
         try:
             status = await self._send(message)
+            TELEGRAM_MESSAGES.labels(status or "retried").inc()
             if status:
                 await service.mark_message(self._runtime.unit_of_work(), message.id, status)
                 self._finished.add(message.id)

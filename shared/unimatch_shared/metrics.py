@@ -1,0 +1,49 @@
+"""The Prometheus series every service exposes on ``/metrics``; service-specific ones live in
+that service's ``metrics.py``. README.md (Operations) says what each means and when to worry.
+
+Series live in prometheus_client's default registry, once per process; Prometheus adds the
+``job``/``instance`` labels that tell services apart.
+"""
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+HTTP_REQUESTS = Counter(
+    "unimatch_http_requests",
+    "HTTP requests answered, by route template and status code.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "unimatch_http_request_duration_seconds",
+    "Time from receiving an HTTP request to the end of its response.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+EVENTS_PUBLISHED = Counter(
+    "unimatch_events_published",
+    "Events the outbox relay published to JetStream (acknowledged by the stream).",
+    ["subject"],
+)
+EVENTS_CONSUMED = Counter(
+    "unimatch_events_consumed",
+    "Events a consumer handled successfully (acknowledged), redeliveries included.",
+    ["subject"],
+)
+EVENTS_FAILED = Counter(
+    "unimatch_events_failed",
+    "Event deliveries whose handler failed and which will be retried.",
+    ["subject"],
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "unimatch_events_dead_lettered",
+    "Events given up on and parked on the dead-letter stream.",
+    ["subject"],
+)
+OUTBOX_PENDING = Gauge(
+    "unimatch_outbox_pending",
+    "Outbox rows not yet published, counted when /metrics is scraped.",
+)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST
