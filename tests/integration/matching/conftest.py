@@ -5,19 +5,17 @@ import nats
 import pytest
 
 from matching_service.settings import MatchingSettings
-from tests.integration.matching.helpers import create_database, drop_database
+from tests.support.helpers import fresh_database
 
 
 @pytest.fixture
 def matching_settings(fresh_prefix):
-    server = fresh_prefix.database_url.rsplit("/", 1)[0] + "/postgres"
-    url = create_database(server)
-    yield MatchingSettings(
-        database_url=url,
-        nats_url=fresh_prefix.nats_url,
-        unimatch_event_prefix=fresh_prefix.event_prefix,
-    )
-    drop_database(server, url)
+    with fresh_database(fresh_prefix.database_url, "matching_test") as url:
+        yield MatchingSettings(
+            database_url=url,
+            nats_url=fresh_prefix.nats_url,
+            unimatch_event_prefix=fresh_prefix.event_prefix,
+        )
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ from tests.integration.matching.helpers import (
     STAFF_TOKEN,
     USER_TOKEN,
     FakeVerifier,
-    auth,
     profile,
-    publish,
     published_pairs,
-    query,
     wait_for_participants,
     yesterday_in_yekaterinburg,
 )
+from tests.support.helpers import auth, publish, query
 from unimatch_shared.rpc import NextRound, NextRoundReply
 
 
@@ -71,6 +69,7 @@ async def test_round_groups_everyone_taking_part_and_announces_each_group(matchi
 
         stored = await query(
             db,
+            "matching",
             "SELECT g.id, g.is_trio, g.shared_hobbies, array_agg(m.user_id ORDER BY m.user_id)"
             " FROM match_group g JOIN group_member m ON m.group_id = g.id"
             " WHERE g.round_id = %s GROUP BY g.id ORDER BY g.id",
@@ -115,7 +114,7 @@ async def test_an_odd_round_has_one_trio(matching_settings, js):
     assert sorted(m.id for m in trio.members) == [1, 2, 3]
     # Nothing common to all three, so the hobbies any two of them share.
     assert trio.shared_hobbies == ["Спорт", "Рисование", "Музыка"]
-    assert await query(db, "SELECT is_trio FROM match_group") == [(True,)]
+    assert await query(db, "matching", "SELECT is_trio FROM match_group") == [(True,)]
 
 
 async def test_fewer_than_two_participants_make_no_groups(matching_settings, js):
@@ -128,9 +127,9 @@ async def test_fewer_than_two_participants_make_no_groups(matching_settings, js)
         single = (await client.post("/matching/api/rounds", headers=auth(STAFF_TOKEN))).json()
         assert await published_pairs(js, app.state.runtime, db) == []
     assert [(r["users"], r["groups"]) for r in (empty, single)] == [(0, 0), (1, 0)]
-    assert await query(db, "SELECT count(*) FROM match_round WHERE finished_at IS NOT NULL") == [
-        (2,)
-    ]
+    assert await query(
+        db, "matching", "SELECT count(*) FROM match_round WHERE finished_at IS NOT NULL"
+    ) == [(2,)]
 
 
 async def test_duplicate_and_stale_profile_events_change_nothing(matching_settings, js):
@@ -142,7 +141,7 @@ async def test_duplicate_and_stale_profile_events_change_nothing(matching_settin
         await publish(js, prefix, newer, msg_id="redelivery")  # the same event id again
         await publish(js, prefix, older)  # delivered last, but older than what is applied
         await wait_for_participants(db, 2)  # the redelivery claims no second inbox row
-        rows = await query(db, "SELECT user_id, hobbies, paused FROM participant")
+        rows = await query(db, "matching", "SELECT user_id, hobbies, paused FROM participant")
     assert rows == [(1, [{"id": 5, "name": "Музыка"}], True)]
 
 

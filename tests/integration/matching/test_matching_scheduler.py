@@ -11,13 +11,11 @@ from matching_service import service
 from matching_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.matching.helpers import (
-    eventually,
     profile,
-    publish,
     published_pairs,
-    query,
     wait_for_participants,
 )
+from tests.support.helpers import eventually, publish, query
 
 # Enough polls of every instance to have raced for the slot many times.
 SETTLE_SECONDS = 0.5
@@ -46,16 +44,22 @@ async def first_start(settings, js, users: int) -> None:
 
         async def epoch_recorded():
             """the scheduler recorded its epoch"""
-            return await query(settings.database_url, "SELECT epoch FROM scheduler_state")
+            return await query(
+                settings.database_url, "matching", "SELECT epoch FROM scheduler_state"
+            )
 
         await eventually(epoch_recorded)
         await asyncio.sleep(SETTLE_SECONDS)
     # The latest slot predates the first start: it was not run retroactively.
-    assert await query(settings.database_url, "SELECT count(*) FROM match_round") == [(0,)]
+    assert await query(settings.database_url, "matching", "SELECT count(*) FROM match_round") == [
+        (0,)
+    ]
 
 
 async def move_epoch_before_the_slot(database_url: str) -> None:
-    await query(database_url, "UPDATE scheduler_state SET epoch = epoch - interval '8 days'")
+    await query(
+        database_url, "matching", "UPDATE scheduler_state SET epoch = epoch - interval '8 days'"
+    )
 
 
 async def test_two_instances_run_a_missed_slot_exactly_once(due_settings, js):
@@ -74,13 +78,14 @@ async def test_two_instances_run_a_missed_slot_exactly_once(due_settings, js):
                 """a round for the slot finished"""
                 return await query(
                     db,
+                    "matching",
                     "SELECT id FROM match_round WHERE slot = %s AND finished_at IS NOT NULL",
                     slot,
                 )
 
             await eventually(slot_ran)
             await asyncio.sleep(SETTLE_SECONDS)
-            rounds = await query(db, "SELECT id, slot, users, groups FROM match_round")
+            rounds = await query(db, "matching", "SELECT id, slot, users, groups FROM match_round")
             events = await published_pairs(js, apps[0].state.runtime, db)
         assert [row[1:] for row in rounds] == [(slot, 5, 2)]
         assert len(events) == 2
@@ -112,5 +117,5 @@ async def test_instances_racing_for_a_slot_hold_one_round(matching_settings, js)
     winners = [r for r in held if r is not None]
     assert len(winners) == 1
     assert winners[0].slot == settings.schedule.latest_slot(datetime.now(UTC))
-    assert await query(db, "SELECT count(*) FROM match_round") == [(1,)]
+    assert await query(db, "matching", "SELECT count(*) FROM match_round") == [(1,)]
     assert len(events) == 2

@@ -2,27 +2,21 @@
 and queued messages never leak between tests), an event prefix of its own, and the stand-in
 Bot API server."""
 
-import secrets
-
 import nats
-import psycopg
 import pytest
 
 from notifier_service.settings import NotifierSettings
+from tests.support.helpers import fresh_database
 from tests.support.telegram_stub import TOKEN, TelegramStub
 from unimatch_stack.testinfra import SessionInfra
 
 
 @pytest.fixture
 def env(fresh_prefix):
-    server = fresh_prefix.database_url.rsplit("/", 1)[0] + "/postgres"
-    name = f"notifier_test_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = server.rsplit("/", 1)[0] + "/" + name
-    yield SessionInfra(url, fresh_prefix.nats_url, fresh_prefix.event_prefix, fresh_prefix.sources)
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_database(fresh_prefix.database_url, "notifier_test") as url:
+        yield SessionInfra(
+            url, fresh_prefix.nats_url, fresh_prefix.event_prefix, fresh_prefix.sources
+        )
 
 
 @pytest.fixture

@@ -1,11 +1,8 @@
 """Helpers for the notifier's integration tests: the other services, events, the database."""
 
-import asyncio
 import json
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
-
-import psycopg
 
 from auth_service.main import create_app as create_auth
 from auth_service.settings import AuthSettings
@@ -13,7 +10,8 @@ from notifier_service.main import create_app as create_notifier
 from profile_service.main import create_app as create_profile
 from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
-from unimatch_shared.events import Event, GroupMember, PairCreated
+from tests.support.helpers import query
+from unimatch_shared.events import GroupMember, PairCreated
 from unimatch_shared.rpc import NextRound
 
 ADMIN_EMAIL = "admin@unimatch.example.com"
@@ -53,17 +51,6 @@ async def log_in(auth, email: str, password: str) -> str:
     return response.json()["token"]
 
 
-def auth_header(token: str) -> dict[str, str]:
-    return {"Authorization": f"Token {token}"}
-
-
-async def publish(nc, prefix: str, event: Event) -> None:
-    headers = {"Nats-Msg-Id": str(event.event_id)}
-    await nc.jetstream().publish(
-        prefix + event.SUBJECT, event.model_dump_json().encode(), headers=headers
-    )
-
-
 def pair_created(group_id: int, *members: tuple[int, str], hobbies=("Музыка",)) -> PairCreated:
     """A group of (user id, first name) members; emails are derived from the names."""
     return PairCreated(
@@ -78,19 +65,12 @@ def pair_created(group_id: int, *members: tuple[int, str], hobbies=("Музык�
     )
 
 
-async def query(database_url: str, sql: str, *params) -> list[tuple]:
-    async with await psycopg.AsyncConnection.connect(
-        database_url, options="-csearch_path=notifier", autocommit=True
-    ) as connection:
-        cursor = await connection.execute(sql, params)
-        return await cursor.fetchall() if cursor.description else []
-
-
 async def link_chats(database_url: str, links: dict[int, int]) -> None:
     """Link users to chats directly in the notifier's table (for tests about delivery)."""
     for user_id, chat_id in links.items():
         await query(
             database_url,
+            "notifier",
             "insert into chat_link (user_id, chat_id, linked_at) values (%s, %s, now())",
             user_id,
             chat_id,
@@ -106,11 +86,3 @@ async def answer_next_round(nc, prefix: str):
         await message.respond(json.dumps(reply).encode())
 
     return await nc.subscribe(prefix + NextRound.SUBJECT, cb=respond)
-
-
-async def eventually(check, timeout: float = 20.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := await check()):
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
-    return result

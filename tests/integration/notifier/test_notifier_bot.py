@@ -4,13 +4,12 @@ from notifier_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.notifier.helpers import (
     answer_next_round,
-    auth_header,
-    eventually,
     pair_created,
-    publish,
     register,
     running_system,
 )
+from tests.support.helpers import auth as auth_header
+from tests.support.helpers import eventually, publish
 from tests.support.telegram_stub import login_widget_data
 
 LINKED, UNLINKED = 9001, 9002
@@ -46,7 +45,9 @@ async def test_every_command_answers_in_russian(env, notifier_settings, telegram
 
         assert "Пары пока нет" in await ask(telegram, LINKED, "/pair")
         assert "Встреч пока не было" in await ask(telegram, LINKED, "/history")
-        await publish(nc, env.event_prefix, pair_created(5, (erin["id"], "Эрин"), (77, "Фрэнк")))
+        await publish(
+            nc.jetstream(), env.event_prefix, pair_created(5, (erin["id"], "Эрин"), (77, "Фрэнк"))
+        )
         await telegram.wait_for(lambda: "новая пара" in telegram.messages_to(LINKED)[-1])
         assert "Фрэнк Тестов" in await ask(telegram, LINKED, "/pair")
         assert "Фрэнк Тестов" in await ask(telegram, LINKED, "/history")

@@ -5,7 +5,8 @@ from collections import Counter
 
 from notifier_service.main import create_app
 from tests.conftest import running_app
-from tests.integration.notifier.helpers import eventually, link_chats, pair_created, publish, query
+from tests.integration.notifier.helpers import link_chats, pair_created
+from tests.support.helpers import eventually, publish, query
 
 
 def chat_of(user_id: int) -> int:
@@ -16,7 +17,7 @@ async def announce_pairs(env, nc, user_ids: list[int]) -> None:
     """Link every user to a chat of their own and announce them in pairs."""
     await link_chats(env.database_url, {u: chat_of(u) for u in user_ids})
     for a, b in zip(user_ids[::2], user_ids[1::2], strict=True):
-        await publish(nc, env.event_prefix, pair_created(a, (a, f"u{a}"), (b, f"u{b}")))
+        await publish(nc.jetstream(), env.event_prefix, pair_created(a, (a, f"u{a}"), (b, f"u{b}")))
 
 
 async def test_429_is_waited_out_and_retried(env, notifier_settings, telegram, nc):
@@ -36,15 +37,20 @@ async def test_403_unlinks_the_chat_and_stops_messaging_it(env, notifier_setting
 
         async def unlinked():
             sql = "select payload from outbox_message where subject = 'telegram.unlinked'"
-            return await query(env.database_url, sql)
+            return await query(env.database_url, "notifier", sql)
 
         [(payload,)] = await eventually(unlinked)
         assert f'"chat_id":"{chat_of(11)}"' in payload
-        assert await query(env.database_url, "select 1 from chat_link where user_id = 11") == []
+        assert (
+            await query(env.database_url, "notifier", "select 1 from chat_link where user_id = 11")
+            == []
+        )
         # The next match of the blocked user queues nothing for the chat.
-        await publish(nc, env.event_prefix, pair_created(99, (11, "u11"), (12, "u12")))
+        await publish(nc.jetstream(), env.event_prefix, pair_created(99, (11, "u11"), (12, "u12")))
         await telegram.wait_for(lambda: len(telegram.messages_to(chat_of(12))) == 2)
-    statuses = await query(env.database_url, "select chat_id, status from outgoing_message")
+    statuses = await query(
+        env.database_url, "notifier", "select chat_id, status from outgoing_message"
+    )
     assert sorted(statuses) == [
         (chat_of(11), "blocked"),
         (chat_of(12), "sent"),
@@ -68,9 +74,9 @@ async def test_restart_mid_burst_delivers_every_message_exactly_once(
         await asyncio.sleep(1.5)  # nothing more arrives
     received = Counter(s.chat_id for s in telegram.sent)
     assert received == Counter(chat_of(u) for u in users)
-    assert await query(env.database_url, "select distinct status from outgoing_message") == [
-        ("sent",)
-    ]
+    assert await query(
+        env.database_url, "notifier", "select distinct status from outgoing_message"
+    ) == [("sent",)]
 
 
 async def test_without_a_token_messages_are_logged_not_sent(env, notifier_settings, telegram, nc):
@@ -79,7 +85,7 @@ async def test_without_a_token_messages_are_logged_not_sent(env, notifier_settin
         await announce_pairs(env, nc, [31, 32])
 
         async def logged():
-            rows = await query(env.database_url, "select status from outgoing_message")
+            rows = await query(env.database_url, "notifier", "select status from outgoing_message")
             return rows if len(rows) == 2 else None
 
         assert await eventually(logged) == [("logged",), ("logged",)]

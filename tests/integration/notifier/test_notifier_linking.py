@@ -6,15 +6,13 @@ import time
 from tests.integration.notifier.helpers import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
-    auth_header,
-    eventually,
     log_in,
     pair_created,
-    publish,
-    query,
     register,
     running_system,
 )
+from tests.support.helpers import auth as auth_header
+from tests.support.helpers import eventually, publish, query
 from tests.support.telegram_stub import login_widget_data
 
 INVALID = {"non_field_errors": ["Telegram authorization is invalid or expired."]}
@@ -59,7 +57,9 @@ async def test_widget_and_deep_link_then_both_hear_of_their_match(
         assert "недействительна" in telegram.messages_to(7003)[0]
 
         await publish(
-            nc, env.event_prefix, pair_created(1, (alice["id"], "Алиса"), (bob["id"], "Боб"))
+            nc.jetstream(),
+            env.event_prefix,
+            pair_created(1, (alice["id"], "Алиса"), (bob["id"], "Боб")),
         )
         await telegram.wait_for(lambda: len(telegram.messages_to(7001)) == 1)
         await telegram.wait_for(lambda: len(telegram.messages_to(7002)) == 2)
@@ -105,7 +105,10 @@ async def test_widget_refusals_relinks_and_staff_links(env, notifier_settings, t
 
         async def dave_known():
             rows = await query(
-                env.database_url, "select 1 from member where email = %s", "dave@example.com"
+                env.database_url,
+                "notifier",
+                "select 1 from member where email = %s",
+                "dave@example.com",
             )
             return rows
 
