@@ -51,6 +51,15 @@ class ServiceUnavailable(APIError):
         super().__init__(503, {"detail": detail}, {"Retry-After": "5"})
 
 
+class Throttled(APIError):
+    """DRF's 429: try again in ``wait`` whole seconds (also sent as ``Retry-After``)."""
+
+    def __init__(self, wait: int):
+        unit = "second" if wait == 1 else "seconds"
+        detail = f"Request was throttled. Expected available in {wait} {unit}."
+        super().__init__(429, {"detail": detail}, {"Retry-After": str(wait)})
+
+
 # pydantic error type -> DRF's wording; ``{...}`` is filled from the error's context.
 _MESSAGES = {
     "missing": FIELD_REQUIRED,

@@ -1,15 +1,17 @@
 """The auth service layer: each use case is one function over a unit of work."""
 
 import asyncio
+from datetime import UTC, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from auth_service.adapters.db.tables import AuthToken, UserAccount
+from auth_service.adapters.db.tables import AuthToken, LoginFailure, UserAccount
 from auth_service.domain.credentials import new_token, normalize_email, token_digest
 from auth_service.domain.passwords import hash_password, verify_password
-from unimatch_shared.errors import ValidationFailed
+from auth_service.domain.throttle import POLICY, Failure, retry_after
+from unimatch_shared.errors import Throttled, ValidationFailed
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import CreateProfile, CreateProfileReply, VerifiedToken
@@ -51,22 +53,50 @@ async def register(
     return reply.user, token
 
 
-async def log_in(uow: UnitOfWork, email: str, password: str) -> str:
-    try:
-        email = normalize_email(email)
-    except ValueError:
-        email = ""
+async def log_in(uow: UnitOfWork, email: str, password: str, client: str) -> str:
+    """A new session's token; throttled per docs/adr/009-login-throttling.md.
+
+    Unknown email and wrong password fail alike, in about the same time (decoy hash).
+    """
+    key = _login_key(email)
+    now = datetime.now(UTC)
     async with uow:
+        recent = await uow.session.exec(
+            select(LoginFailure).where(
+                or_(LoginFailure.email == key, LoginFailure.client == client),
+                LoginFailure.failed_at > now - POLICY.horizon,
+            )
+        )
+        failures = [Failure(f.email, f.client, f.failed_at) for f in recent]
+        wait = retry_after(failures, key, client, now)
+        if wait:
+            raise Throttled(wait)
         account = (
-            await uow.session.exec(select(UserAccount).where(UserAccount.email == email))
+            await uow.session.exec(select(UserAccount).where(UserAccount.email == key))
         ).first()
         stored_hash = account.password_hash if account else None
         if not await asyncio.to_thread(verify_password, password, stored_hash):
+            uow.session.add(LoginFailure(email=key, client=client, failed_at=now))
+            await uow.session.exec(
+                delete(LoginFailure).where(LoginFailure.failed_at <= now - POLICY.horizon)
+            )
+            await uow.commit()
             raise ValidationFailed({"non_field_errors": [BAD_CREDENTIALS]})
+        await uow.session.exec(
+            delete(LoginFailure).where(LoginFailure.email == key, LoginFailure.client == client)
+        )
         token = new_token()
         uow.session.add(AuthToken(digest=token_digest(token), user_id=account.id))
         await uow.commit()
     return token
+
+
+def _login_key(email: str) -> str:
+    """The email as stored; a malformed one (never an account) as typed, for throttling."""
+    try:
+        return normalize_email(email)
+    except ValueError:
+        return email.strip().lower()[:254]
 
 
 async def log_out(uow: UnitOfWork, token: str) -> None:

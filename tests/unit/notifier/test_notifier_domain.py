@@ -50,6 +50,8 @@ def test_email_added_by_the_client_is_not_signed():
         {k: v for k, v in LOGIN.items() if k != "username"},  # a signed field dropped
         {k: v for k, v in LOGIN.items() if k != "hash"},  # no hash at all
         {**LOGIN, "hash": "0" * 64},
+        {**LOGIN, "hash": "é" * 64},  # non-ASCII: compare_digest would raise
+        {**LOGIN, "extra": "\udac5"},  # a lone surrogate cannot be UTF-8 encoded
     ],
 )
 def test_tampered_or_unsigned_logins_are_refused(login):

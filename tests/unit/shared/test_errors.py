@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from unimatch_shared.errors import ServiceUnavailable, install_error_handlers
+from unimatch_shared.fields import Text
 from unimatch_shared.http import BodySizeLimit, TrailingSlashInsensitive
 
 
@@ -13,6 +14,7 @@ class Body(BaseModel):
     name: str = Field(max_length=5)
     age: int | None = Field(default=None, ge=14)
     tags: list[int] = []
+    note: Text = ""
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,20 @@ def test_null_and_too_long(client):
     assert response.json() == {"name": ["This field may not be null."]}
     response = client.post("/things", json={"name": "abcdefgh"})
     assert response.json() == {"name": ["Ensure this field has no more than 5 characters."]}
+
+
+@pytest.mark.parametrize(
+    ("note", "message"),
+    [
+        ("a\\u0000b", "Null characters are not allowed."),
+        ("\\ud800", "Surrogate characters are not allowed: U+D800."),
+    ],
+)
+def test_text_refuses_what_postgresql_and_utf8_cannot_hold(client, note, message):
+    raw = '{"name": "a", "note": "' + note + '"}'  # raw JSON escapes: json= cannot send them
+    response = client.post("/things", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"note": [message]}
 
 
 @pytest.mark.parametrize("raw", [b"{", b"[]", b"12", b"", b"\xff\xfe"])

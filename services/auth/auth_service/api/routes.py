@@ -4,7 +4,9 @@ from fastapi import APIRouter, Request, Response
 
 from auth_service import service
 from auth_service.api.schemas import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse
+from auth_service.domain.throttle import client_address
 from unimatch_shared.auth import CurrentUser
+from unimatch_shared.openapi import THROTTLED
 
 router = APIRouter()
 
@@ -19,10 +21,18 @@ async def register(body: RegisterRequest, request: Request) -> dict:
     return {"user": user, "token": token}
 
 
-@router.post("/auth/token/login", status_code=201, response_model=TokenResponse)
+@router.post(
+    "/auth/token/login", status_code=201, response_model=TokenResponse, responses=THROTTLED
+)
 async def log_in(body: LoginRequest, request: Request) -> dict:
-    uow = request.app.state.runtime.unit_of_work()
-    return {"token": await service.log_in(uow, body.email, body.password)}
+    runtime = request.app.state.runtime
+    client = client_address(
+        request.client.host if request.client else "",
+        request.headers.get("x-real-ip"),
+        runtime.settings.trusted_networks,
+    )
+    token = await service.log_in(runtime.unit_of_work(), body.email, body.password, client)
+    return {"token": token}
 
 
 @router.post("/auth/token/logout", status_code=204)

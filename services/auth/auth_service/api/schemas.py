@@ -3,13 +3,13 @@
 from pydantic import BaseModel, field_validator
 
 from auth_service.domain.credentials import check_password, normalize_email
-from unimatch_shared.fields import Age, HobbyIds, PersonName
+from unimatch_shared.fields import Age, HobbyIds, PersonName, Text
 from unimatch_shared.schemas import UserOut
 
 
 class RegisterRequest(BaseModel):
-    email: str
-    password: str
+    email: Text
+    password: Text
     first_name: PersonName = ""
     last_name: PersonName = ""
     age: Age | None = None
@@ -37,8 +37,8 @@ class RegisterResponse(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    email: str
-    password: str
+    email: Text
+    password: Text
 
 
 class TokenResponse(BaseModel):

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from unimatch_shared.fields import Text
+
 
 class TelegramLogin(BaseModel):
     """What the Login Widget hands its ``onauth`` callback, optionally with ``email``.
@@ -14,13 +16,13 @@ class TelegramLogin(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: int
-    first_name: str | None = None
-    last_name: str | None = None
-    username: str | None = None
-    photo_url: str | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
+    username: Text | None = None
+    photo_url: Text | None = None
     auth_date: int
-    hash: str | None = None
-    email: str | None = None
+    hash: Text | None = None
+    email: Text | None = None
 
 
 class DeepLinkOut(BaseModel):

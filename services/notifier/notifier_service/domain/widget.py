@@ -18,14 +18,16 @@ def data_check_string(fields: dict) -> str:
 def sign(fields: dict, bot_token: str) -> str:
     """The hash Telegram computes: HMAC-SHA-256 keyed by SHA-256 of the bot token."""
     secret = hashlib.sha256(bot_token.encode()).digest()
-    return hmac.new(secret, data_check_string(fields).encode(), hashlib.sha256).hexdigest()
+    # surrogatepass: unknown fields may hold anything JSON can; it must not crash the check.
+    message = data_check_string(fields).encode(errors="surrogatepass")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def is_valid_login(fields: dict, bot_token: str, now: datetime) -> bool:
     """True if Telegram signed exactly these fields for this bot within the last 24 hours."""
     received = fields.get("hash")
     auth_date = fields.get("auth_date")
-    if not isinstance(received, str) or not isinstance(auth_date, int):
+    if not isinstance(received, str) or not received.isascii() or not isinstance(auth_date, int):
         return False
     if not hmac.compare_digest(sign(fields, bot_token), received.lower()):
         return False

@@ -1,4 +1,4 @@
-"""The auth schema: accounts and their session tokens (digests only)."""
+"""The auth schema: accounts, their session tokens (digests only), failed logins."""
 
 from datetime import UTC, datetime
 
@@ -30,3 +30,14 @@ class AuthToken(SQLModel, table=True):
         sa_column=Column(BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     )
     created_at: datetime = Field(default_factory=_now)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login, kept while the throttling policy may count it (domain/throttle.py)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    email: str = Field(max_length=254, index=True)
+    client: str = Field(max_length=64, index=True)
+    failed_at: datetime = Field(default_factory=_now, index=True)

@@ -7,6 +7,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profile_service.adapters.db.tables import Hobby, Match, Profile, ProfileHobby
 
+_INTEGER = range(-(2**31), 2**31)  # PostgreSQL's integer
+
 
 class ProfileRepository:
     def __init__(self, session: AsyncSession):
@@ -16,7 +18,9 @@ class ProfileRepository:
         return list((await self.session.exec(select(Hobby).order_by(Hobby.id))).all())
 
     async def existing_hobby_ids(self, ids: list[int]) -> set[int]:
-        found = await self.session.exec(select(Hobby.id).where(col(Hobby.id).in_(ids)))
+        # An id the integer column cannot hold exists nowhere; PostgreSQL would refuse it.
+        storable = [hobby_id for hobby_id in ids if hobby_id in _INTEGER]
+        found = await self.session.exec(select(Hobby.id).where(col(Hobby.id).in_(storable)))
         return set(found.all())
 
     async def get(self, user_id: int, for_update: bool = False) -> Profile | None:

@@ -1,0 +1,89 @@
+"""The login throttling policy (auth_service.domain.throttle, docs/adr/009)."""
+
+import ipaddress
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from auth_service.domain.throttle import Failure, client_address, retry_after
+
+NOW = datetime(2025, 4, 28, 12, 0, tzinfo=UTC)
+EMAIL, CLIENT = "anna@example.com", "203.0.113.7"
+
+
+def failures(count: int, email=EMAIL, client=CLIENT, every=timedelta(seconds=1), last=NOW):
+    """``count`` failures ``every`` apart, the newest at ``last``."""
+    return [Failure(email, client, last - every * i) for i in range(count)]
+
+
+def test_a_few_failures_are_free():
+    assert retry_after(failures(4), EMAIL, CLIENT, NOW) == 0
+    assert retry_after([], EMAIL, CLIENT, NOW) == 0
+
+
+def test_pair_waits_until_the_fifth_newest_failure_leaves_the_window():
+    recent = failures(5, every=timedelta(minutes=1), last=NOW - timedelta(minutes=1))
+    # The oldest of the five was 5 minutes ago; the window is 15 minutes.
+    assert retry_after(recent, EMAIL, CLIENT, NOW) == 10 * 60
+    assert retry_after(recent, EMAIL, CLIENT, NOW + timedelta(minutes=10)) == 0
+
+
+def test_pair_limit_leaves_other_addresses_and_emails_alone():
+    recent = failures(5)
+    assert retry_after(recent, EMAIL, "198.51.100.1", NOW) == 0
+    assert retry_after(recent, "boris@example.com", CLIENT, NOW) == 0
+
+
+def test_one_address_across_many_emails_hits_the_client_limit():
+    sprayed = [
+        Failure(f"user{i}@example.com", CLIENT, NOW - timedelta(seconds=i)) for i in range(50)
+    ]
+    assert retry_after(sprayed[:49], "new@example.com", CLIENT, NOW) == 0
+    wait = retry_after(sprayed, "new@example.com", CLIENT, NOW)
+    assert wait == 15 * 60 - 49
+    assert retry_after(sprayed, "new@example.com", "198.51.100.1", NOW) == 0
+
+
+def test_many_addresses_on_one_email_get_a_short_capped_backoff():
+    def spread(count):
+        return [
+            Failure(EMAIL, f"10.0.0.{i}", NOW - timedelta(seconds=count - i)) for i in range(count)
+        ]
+
+    fresh = "198.51.100.1"
+    assert retry_after(spread(9), EMAIL, fresh, NOW) == 0
+    # 10 failures: 1 s after the newest (which was 1 s ago), 11: 2 s, 12: 4 s ...
+    assert retry_after(spread(10), EMAIL, fresh, NOW) == 0
+    assert retry_after(spread(11), EMAIL, fresh, NOW) == 1
+    assert retry_after(spread(12), EMAIL, fresh, NOW) == 3
+    # ... but never more than a minute after the latest failure, however many there were.
+    assert retry_after(spread(200), EMAIL, fresh, NOW) == 59
+    assert retry_after(spread(200), EMAIL, fresh, NOW + timedelta(minutes=1)) == 0
+
+
+def test_old_failures_are_forgotten():
+    old = failures(100, last=NOW - timedelta(minutes=15))
+    assert retry_after(old, EMAIL, CLIENT, NOW) == 0
+
+
+def test_the_longest_wait_wins_and_is_rounded_up():
+    recent = failures(5, last=NOW - timedelta(milliseconds=300))
+    assert retry_after(recent, EMAIL, CLIENT, NOW) == 15 * 60 - 4
+
+
+TRUSTED = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("10.0.0.0/8")]
+
+
+@pytest.mark.parametrize(
+    ("peer", "header", "expected"),
+    [
+        ("127.0.0.1", "203.0.113.7", "203.0.113.7"),  # the gateway says who called
+        ("10.1.2.3", " 2001:db8::1 ", "2001:db8::1"),
+        ("127.0.0.1", None, "127.0.0.1"),  # no header: the peer
+        ("127.0.0.1", "not an address", "127.0.0.1"),
+        ("203.0.113.9", "127.0.0.1", "203.0.113.9"),  # untrusted peer: its header is ignored
+        ("", "203.0.113.7", ""),  # no peer known
+    ],
+)
+def test_client_address(peer, header, expected):
+    assert client_address(peer, header, TRUSTED) == expected
