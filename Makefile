@@ -8,8 +8,8 @@ PACKAGES := shared services/auth services/profile services/matching services/not
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-unit test-e2e lint format pairs bench-matching bench-notifier asyncapi \
-	lock clean
+.PHONY: run test test-unit test-e2e test-faults lint format pairs bench-matching bench-notifier \
+	asyncapi lock clean fuzz audit bench-api
 
 $(INSTALLED): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,19 @@ test-unit: $(INSTALLED)
 test-e2e: $(INSTALLED)
 	$(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)
 
+## Kill NATS, PostgreSQL and consumers under traffic (docs/faults.md); also part of `make test`.
+test-faults: $(INSTALLED)
+	$(BIN)/python -m pytest -q tests/faults $(PYTEST_ARGS)
+
+## Schemathesis against every service's OpenAPI document through the gateway (bounded, for CI;
+## also part of `make test`).
+fuzz: $(INSTALLED)
+	$(BIN)/python -m pytest -q tests/fuzz $(PYTEST_ARGS)
+
+## Known vulnerabilities in constraints.txt (pip-audit); says so when it cannot reach the data.
+audit: $(INSTALLED)
+	$(BIN)/python -m unimatch_stack.audit
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
@@ -47,6 +60,10 @@ bench-matching: $(INSTALLED)
 
 bench-notifier: $(INSTALLED)
 	$(BIN)/python -m benchmarks.bench_notifier
+
+## Mixed API load through the gateway of a fresh stack, locust headless (docs/benchmarks.md).
+bench-api: $(INSTALLED)
+	$(BIN)/python -m benchmarks.bench_api
 
 ## Regenerate docs/asyncapi/*.yaml from the services' FastStream brokers.
 asyncapi: $(INSTALLED)

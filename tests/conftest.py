@@ -1,16 +1,23 @@
-"""Fixtures every suite shares: the infrastructure (PostgreSQL + NATS) and in-process services.
+"""Fixtures every suite shares: the infrastructure (PostgreSQL + NATS), in-process services, and
+the whole system as real processes behind the gateway (``stack``, for e2e, fuzz and security).
 
 Infrastructure resolves as the README says: DATABASE_URL/NATS_URL from the environment, else
 testcontainers when Docker answers, else embedded servers under a temporary directory
 (``unimatch_stack.testinfra``). Each session gets a fresh database and event prefix.
 """
 
+import socket
+import tempfile
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
+from tests.support.telegram_stub import TOKEN, USERNAME, ThreadedTelegram
+from unimatch_stack.supervisor import SERVICES, Stack
 from unimatch_stack.testinfra import SessionInfra, new_event_prefix, session_infra
 
 
@@ -33,3 +40,53 @@ async def running_app(app):
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
             yield client
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def telegram():
+    server = ThreadedTelegram()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def stack(infra, telegram):
+    var_dir = Path(tempfile.mkdtemp(prefix="unimatch-e2e-"))
+    system = Stack(
+        var_dir,
+        infra.database_url,
+        infra.nats_url,
+        gateway_port=free_port(),
+        service_ports={spec.name: free_port() for spec in SERVICES},
+        extra_env={
+            "UNIMATCH_EVENT_PREFIX": infra.event_prefix,
+            "UNIMATCH_ADMIN_EMAIL": ADMIN_EMAIL,
+            "UNIMATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": telegram.stub.url,
+            "TELEGRAM_BOT_USERNAME": USERNAME,
+            "LOG_LEVEL": "INFO",
+        },
+        ready_timeout=120,
+    )
+    with system:
+        yield system
+
+
+@pytest.fixture
+def api(stack):
+    with httpx.Client(base_url=stack.gateway_url, timeout=30, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def staff(api):
+    """Headers carrying the bootstrap admin's token."""
+    login = api.post("/auth/token/login/", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    return auth(login.json()["token"])

@@ -17,7 +17,14 @@ import psycopg
 import pytest
 
 from unimatch_stack import testinfra
-from unimatch_stack.infra import embedded_nats, embedded_postgres, ensure_database, find_binary
+from unimatch_stack.infra import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    embedded_nats,
+    embedded_postgres,
+    ensure_database,
+    find_binary,
+)
 from unimatch_stack.supervisor import GATEWAY_DIR, SERVICES, Stack, StackError
 
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
@@ -170,6 +177,22 @@ def test_services_get_infra_and_extra_env(stack):
                        "UNIMATCH_EVENT_PREFIX": "tfake."}
 
 
+def test_service_env_overrides_one_service_only(tmp_path):
+    other = "postgresql://other@127.0.0.1:2/other"
+    with fake_stack(tmp_path, service_env={"profile": {"DATABASE_URL": other}}) as running:
+        for name in NAMES:
+            env = httpx.get(f"{running.service_url(name)}/anything", timeout=10).json()["env"]
+            assert env["DATABASE_URL"] == (
+                other if name == "profile" else "postgresql://fake@127.0.0.1:1/fake"
+            )
+            assert env["UNIMATCH_EVENT_PREFIX"] == "tfake."
+
+
+def test_service_env_refuses_unknown_services(tmp_path):
+    with pytest.raises(ValueError, match="profiles"):
+        fake_stack(tmp_path, service_env={"profiles": {"DATABASE_URL": "x"}})
+
+
 @pytest.mark.parametrize("kill", [False, True])
 def test_one_service_can_be_stopped_and_restarted(stack, gateway, kill):
     stack.stop_service("profile", kill=kill)
@@ -230,6 +253,24 @@ def test_embedded_postgres_accepts_connections_and_keeps_data(tmp_path):
         url = ensure_database(server_url, "unimatch")
         with psycopg.connect(url) as conn:
             assert conn.execute("select value from kept").fetchall() == [("still here",)]
+
+
+def test_embedded_servers_restart_on_the_same_port(tmp_path):
+    postgres = EmbeddedPostgres(tmp_path / "pg", port=0)
+    broker = EmbeddedNats(tmp_path / "nats", port=0)
+    try:
+        postgres.start()
+        broker.start()
+        pg_port, nats_port = postgres.port, broker.port
+        postgres.stop()
+        broker.kill()
+        assert postgres.port is None
+        postgres.start()
+        broker.start()
+        assert (postgres.port, broker.port) == (pg_port, nats_port)
+    finally:
+        postgres.stop()
+        broker.stop()
 
 
 async def test_embedded_nats_has_jetstream_and_keeps_streams(tmp_path):

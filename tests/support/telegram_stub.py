@@ -8,6 +8,8 @@ chats in ``blocked``.
 
     async with TelegramStub() as telegram:
         settings = NotifierSettings(telegram_api_url=telegram.url, telegram_bot_token=TOKEN)
+
+``ThreadedTelegram`` runs it on a thread of its own, for tests that drive real processes.
 """
 
 import asyncio
@@ -16,6 +18,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -171,6 +174,34 @@ class TelegramStub:
     async def _delete_webhook(self, _: dict) -> web.Response:
         self.webhook = None
         return _ok(True)
+
+
+class ThreadedTelegram:
+    """The stand-in server on its own event loop thread, for the process-level stack.
+
+    Keyword arguments configure the ``TelegramStub`` (e.g. ``per_second``).
+    """
+
+    def __init__(self, **stub_options):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.stub = TelegramStub(**stub_options)
+        self._call(self.stub.__aenter__())
+
+    def _call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+
+    def push_message(self, chat_id: int, text: str, username: str | None = None) -> None:
+        self.loop.call_soon_threadsafe(self.stub.push_message, chat_id, text, "Тест", username)
+
+    def messages_to(self, chat_id: int) -> list[str]:
+        return self.stub.messages_to(chat_id)
+
+    def close(self) -> None:
+        self._call(self.stub.__aexit__(None, None, None))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
 
 
 def _ok(result) -> web.Response:

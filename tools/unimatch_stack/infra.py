@@ -165,9 +165,10 @@ class EmbeddedPostgres:
         return self.url()
 
     def stop(self) -> None:
+        """Stop the server (fast shutdown); a later `start()` brings it back on the same port."""
         if self.port is not None:
             self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60")
-            self.port = None
+            self.preferred_port, self.port = self.port, None
 
     def _prepare_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -244,6 +245,7 @@ class EmbeddedNats:
         return self.url
 
     def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM, SIGKILL after `grace`; a later `start()` brings it back on the same port."""
         if self._proc is None:
             return
         self._proc.terminate()
@@ -252,7 +254,19 @@ class EmbeddedNats:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        self._forget_process()
+
+    def kill(self) -> None:
+        """SIGKILL at once, as a crash would (fault tests); `start()` restarts it in place."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait()
+        self._forget_process()
+
+    def _forget_process(self) -> None:
         self._proc = None
+        self.preferred_port = self.port  # clients keep the URL; come back where they look
 
     def _greets(self) -> bool:
         """True once the server sends its INFO line (JetStream is enabled before that)."""

@@ -125,7 +125,9 @@ class Stack:
     """The four services plus the gateway, started and stopped together.
 
     `commands` replaces the command line of individual services (tests run fakes with it);
-    `extra_env` is added to the services' environment, on top of the parent's.
+    `extra_env` is added to every service's environment, on top of the parent's, and
+    `service_env` to one service's, on top of that: e.g.
+    `service_env={"profile": {"DATABASE_URL": other_url}}` gives profile a server of its own.
     """
 
     def __init__(
@@ -139,17 +141,22 @@ class Stack:
         commands: Mapping[str, Sequence[str]] | None = None,
         ready_timeout: float = 60.0,
         gateway_dir: Path = GATEWAY_DIR,
+        service_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         var_dir = Path(var_dir).resolve()
         ports = {spec.name: spec.port for spec in SERVICES} | dict(service_ports or {})
         commands = dict(commands or {})
+        service_env = dict(service_env or {})
+        unknown = set(service_env) - {spec.name for spec in SERVICES}
+        if unknown:
+            raise ValueError(f"service_env names unknown services: {sorted(unknown)}")
         self.ready_timeout = ready_timeout
         self.gateway_port = gateway_port
         self.processes: dict[str, ManagedProcess] = {}
         for spec in SERVICES:
             env = {"HOST": "127.0.0.1", **os.environ, "PYTHONUNBUFFERED": "1",
                    "PORT": str(ports[spec.name]), "DATABASE_URL": database_url,
-                   "NATS_URL": nats_url, **(extra_env or {})}
+                   "NATS_URL": nats_url, **(extra_env or {}), **service_env.get(spec.name, {})}
             argv = commands.get(spec.name, [sys.executable, "-m", spec.module])
             self.processes[spec.name] = ManagedProcess(
                 spec.name, argv, env, ports[spec.name], "/readyz",

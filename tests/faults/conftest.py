@@ -1,0 +1,262 @@
+"""Fault injection against the whole system: real processes, real servers, real crashes.
+
+Every module starts its own ``FaultSystem``: embedded PostgreSQL and nats-server under a
+temporary directory on free ports (never DATABASE_URL / NATS_URL from the environment: these
+tests kill them), the four services and the gateway through ``unimatch_stack.Stack``, and the
+stand-in Telegram Bot API. See docs/faults.md.
+
+Each scenario reports ``faults: <scenario>: sent=N delivered=N duplicated=N lost=N`` through
+``report``; the lines are printed at the end of the run, whatever the capture mode.
+"""
+
+import asyncio
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import nats
+import psycopg
+import pytest
+
+from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth, new_email
+from tests.support.telegram_stub import TOKEN, USERNAME, ThreadedTelegram
+from unimatch_shared.events import Event
+from unimatch_stack.infra import EmbeddedNats, EmbeddedPostgres, ensure_database
+from unimatch_stack.supervisor import SERVICES, Stack
+from unimatch_stack.testinfra import new_event_prefix
+
+DATABASE = "unimatch"
+ANNOUNCEMENT = "☕ У вас нов"  # how every match announcement starts
+CLIENT_TIMEOUT = 10.0  # a request that hangs longer than this fails the scenario
+SUMMARY_KEY = pytest.StashKey[list[str]]()
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all sockets stay bound until every port is chosen."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
+    """Poll ``check()`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f}s: {what}")
+        time.sleep(0.2)
+    return result
+
+
+@dataclass
+class FaultSystem:
+    var_dir: Path
+    postgres: dict[str, EmbeddedPostgres]  # "main", plus one per service given its own
+    database_urls: dict[str, str]  # service name -> its DATABASE_URL
+    nats: EmbeddedNats
+    stack: Stack
+    telegram: ThreadedTelegram
+    prefix: str
+    _clients: list[httpx.Client] = field(default_factory=list)
+
+    # HTTP through the gateway
+    def client(self) -> httpx.Client:
+        """A gateway client with a bounded timeout (a hang fails the test, it never waits)."""
+        client = httpx.Client(base_url=self.stack.gateway_url, timeout=CLIENT_TIMEOUT)
+        self._clients.append(client)
+        return client
+
+    def register(self, api: httpx.Client, **fields) -> httpx.Response:
+        body = {"email": new_email(), "password": "pa55word", **fields}
+        return api.post("/users/api/register/", json=body)
+
+    def staff(self, api: httpx.Client) -> dict[str, str]:
+        login = api.post(
+            "/auth/token/login/", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
+        assert login.status_code == 201, login.text
+        return auth(login.json()["token"])
+
+    # SQL on one service's schema (on whichever server that service uses)
+    def sql(self, service: str, query: str, *params) -> list[tuple]:
+        with psycopg.connect(
+            self.database_urls[service], autocommit=True, connect_timeout=5,
+            options=f"-csearch_path={service}",
+        ) as connection:
+            cursor = connection.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def processed(self, service: str, event_ids: Sequence) -> int:
+        """How many of these events ``service``'s consumers have applied (its inbox)."""
+        return self.sql(
+            service,
+            "SELECT count(*) FROM processed_event WHERE consumer = %s AND event_id = ANY(%s)",
+            service, list(event_ids),
+        )[0][0]
+
+    def link_chats(self, chats: Mapping[int, int]) -> None:
+        """Seed the notifier's chat links ({user id: chat id}) directly, for synthetic users."""
+        with (
+            psycopg.connect(self.database_urls["notifier"], autocommit=True) as connection,
+            connection.cursor() as cursor,
+        ):
+            cursor.executemany(
+                "INSERT INTO notifier.chat_link (user_id, chat_id, username, linked_at) "
+                "VALUES (%s, %s, NULL, now())",
+                list(chats.items()),
+            )
+
+    def announcements(self) -> dict[int, int]:
+        """Match announcements the stand-in Telegram accepted, counted per chat."""
+        counts: dict[int, int] = {}
+        for sent in list(self.telegram.stub.sent):
+            if sent.text.startswith(ANNOUNCEMENT):
+                counts[sent.chat_id] = counts.get(sent.chat_id, 0) + 1
+        return counts
+
+    def set_telegram(self, **attributes) -> None:
+        """Change the stand-in's behaviour (e.g. ``force_429``) on its own thread."""
+        def apply():
+            for name, value in attributes.items():
+                setattr(self.telegram.stub, name, value)
+        self.telegram.loop.call_soon_threadsafe(apply)
+
+    # JetStream, as a relay would publish
+    def publish(self, events: Sequence[Event], raw: Sequence[tuple[str, bytes]] = ()) -> None:
+        """Publish events (``Nats-Msg-Id`` = event id) and raw payloads on their subjects."""
+        async def send() -> None:
+            client = await nats.connect(self.nats.url)
+            try:
+                js = client.jetstream()
+                for subject, data in raw:
+                    await js.publish(self.prefix + subject, data)
+                for event in events:
+                    await js.publish(
+                        self.prefix + event.SUBJECT,
+                        event.model_dump_json().encode(),
+                        headers={"Nats-Msg-Id": str(event.event_id)},
+                    )
+            finally:
+                await client.close()
+
+        asyncio.run(send())
+
+    def dead_letters(self, subject: str) -> list[tuple[bytes, dict[str, str]]]:
+        """Everything on ``<prefix>deadletter.<subject>``: (data, headers)."""
+        stream = self.prefix.replace(".", "_") + "UNIMATCH_DEAD_LETTER"
+
+        async def read() -> list[tuple[bytes, dict[str, str]]]:
+            client = await nats.connect(self.nats.url)
+            try:
+                js = client.jetstream()
+                state = (await js.stream_info(stream)).state
+                found = []
+                for seq in range(state.first_seq, state.last_seq + 1) if state.messages else ():
+                    message = await js.get_msg(stream, seq)
+                    if message.subject == f"{self.prefix}deadletter.{subject}":
+                        found.append((message.data, dict(message.headers or {})))
+                return found
+            finally:
+                await client.close()
+
+        return asyncio.run(read())
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
+@contextmanager
+def fault_system(
+    var_dir: Path,
+    own_database: Sequence[str] = (),
+    telegram_options: Mapping[str, object] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[FaultSystem]:
+    """Start everything (``own_database``: services given a PostgreSQL server of their own);
+    stop every process at the end, even on failure."""
+    with ExitStack() as cleanup:
+        servers = {name: EmbeddedPostgres(var_dir / f"pg-{name}", port=0)
+                   for name in ("main", *own_database)}
+        urls = {}
+        for name, server in servers.items():
+            cleanup.callback(server.stop)
+            urls[name] = ensure_database(server.start(), DATABASE)
+        broker = EmbeddedNats(var_dir / "nats-server", port=0)
+        cleanup.callback(broker.stop)
+        broker.start()
+        telegram = ThreadedTelegram(**(telegram_options or {}))
+        cleanup.callback(telegram.close)
+
+        prefix = new_event_prefix()
+        *service_ports, gateway_port = free_ports(len(SERVICES) + 1)
+        stack = Stack(
+            var_dir,
+            urls["main"],
+            broker.url,
+            gateway_port=gateway_port,
+            service_ports={spec.name: port for spec, port in zip(SERVICES, service_ports,
+                                                                 strict=True)},
+            extra_env={
+                "UNIMATCH_EVENT_PREFIX": prefix,
+                "UNIMATCH_ADMIN_EMAIL": ADMIN_EMAIL,
+                "UNIMATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_URL": telegram.stub.url,
+                "TELEGRAM_BOT_USERNAME": USERNAME,
+                "LOG_LEVEL": "INFO",
+                **(env or {}),
+            },
+            service_env={name: {"DATABASE_URL": urls[name]} for name in own_database},
+            ready_timeout=120,
+        )
+        cleanup.callback(stack.stop)
+        stack.start()
+        system = FaultSystem(
+            var_dir=var_dir,
+            postgres=servers,
+            database_urls={spec.name: urls.get(spec.name, urls["main"]) for spec in SERVICES},
+            nats=broker,
+            stack=stack,
+            telegram=telegram,
+            prefix=prefix,
+        )
+        cleanup.callback(system.close)
+        yield system
+
+
+@pytest.fixture(scope="module")
+def var_dir():
+    path = Path(tempfile.mkdtemp(prefix="unimatch-faults-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def report(request):
+    """``report(scenario, sent=, delivered=, duplicated=, lost=)``: one summary line."""
+    def add(scenario: str, *, sent: int, delivered: int, duplicated: int, lost: int) -> None:
+        line = (f"faults: {scenario}: sent={sent} delivered={delivered} "
+                f"duplicated={duplicated} lost={lost}")
+        request.config.stash.setdefault(SUMMARY_KEY, []).append(line)
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = config.stash.get(SUMMARY_KEY, [])
+    if lines:
+        terminalreporter.write_sep("-", "fault scenarios")
+        for line in lines:
+            terminalreporter.write_line(line)
