@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 IDLE_POLL_SECONDS = 1.0
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 class Sender:
@@ -51,7 +52,18 @@ class Sender:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
         finally:
-            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            await self._finish_in_flight()
+
+    async def _finish_in_flight(self) -> None:
+        """Give sends under way a moment to be accepted and marked; cancel the rest (still
+        pending, so the next start sends them)."""
+        in_flight = list(self._in_flight.values())
+        if not in_flight:
+            return
+        _, unfinished = await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE_SECONDS)
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
 
     async def _dispatch(self) -> int:
         """Start delivering the oldest pending message of each idle chat; returns how many."""
