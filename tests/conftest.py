@@ -6,7 +6,6 @@ testcontainers when Docker answers, else embedded servers under a temporary dire
 (``unimatch_stack.testinfra``). Each session gets a fresh database and event prefix.
 """
 
-import socket
 import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,8 +15,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
-from tests.support.telegram_stub import TOKEN, USERNAME, ThreadedTelegram
-from unimatch_stack.supervisor import SERVICES, Stack
+from tests.support.system import system_stack
+from tests.support.telegram_stub import ThreadedTelegram
 from unimatch_stack.testinfra import SessionInfra, new_event_prefix, session_infra
 
 
@@ -42,12 +41,6 @@ async def running_app(app):
             yield client
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def telegram():
     server = ThreadedTelegram()
@@ -58,22 +51,8 @@ def telegram():
 @pytest.fixture(scope="session")
 def stack(infra, telegram):
     var_dir = Path(tempfile.mkdtemp(prefix="unimatch-e2e-"))
-    system = Stack(
-        var_dir,
-        infra.database_url,
-        infra.nats_url,
-        gateway_port=free_port(),
-        service_ports={spec.name: free_port() for spec in SERVICES},
-        extra_env={
-            "UNIMATCH_EVENT_PREFIX": infra.event_prefix,
-            "UNIMATCH_ADMIN_EMAIL": ADMIN_EMAIL,
-            "UNIMATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": telegram.stub.url,
-            "TELEGRAM_BOT_USERNAME": USERNAME,
-            "LOG_LEVEL": "INFO",
-        },
-        ready_timeout=120,
+    system = system_stack(
+        var_dir, infra.database_url, infra.nats_url, infra.event_prefix, telegram.stub.url
     )
     with system:
         yield system

@@ -11,7 +11,6 @@ Each scenario reports ``faults: <scenario>: sent=N delivered=N duplicated=N lost
 
 import asyncio
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,7 +24,8 @@ import psycopg
 import pytest
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth, new_email
-from tests.support.telegram_stub import TOKEN, USERNAME, ThreadedTelegram
+from tests.support.system import system_stack
+from tests.support.telegram_stub import ThreadedTelegram
 from unimatch_shared.events import Event
 from unimatch_stack.infra import EmbeddedNats, EmbeddedPostgres, ensure_database
 from unimatch_stack.supervisor import SERVICES, Stack
@@ -35,18 +35,6 @@ DATABASE = "unimatch"
 ANNOUNCEMENT = "☕ У вас нов"  # how every match announcement starts
 CLIENT_TIMEOUT = 10.0  # a request that hangs longer than this fails the scenario
 SUMMARY_KEY = pytest.StashKey[list[str]]()
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: all sockets stay bound until every port is chosen."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
@@ -104,6 +92,15 @@ class FaultSystem:
             "SELECT count(*) FROM processed_event WHERE consumer = %s AND event_id = ANY(%s)",
             service, list(event_ids),
         )[0][0]
+
+    def round_history(self, round_id: int) -> dict[tuple[int, int], int]:
+        """Profile's match rows for one round: (user, partner) -> how many."""
+        rows = self.sql(
+            "profile",
+            "SELECT user_id, partner_id, count(*) FROM match WHERE round_id = %s GROUP BY 1, 2",
+            round_id,
+        )
+        return {(u, p): n for u, p, n in rows}
 
     def link_chats(self, chats: Mapping[int, int]) -> None:
         """Seed the notifier's chat links ({user id: chat id}) directly, for synthetic users."""
@@ -200,26 +197,14 @@ def fault_system(
         cleanup.callback(telegram.close)
 
         prefix = new_event_prefix()
-        *service_ports, gateway_port = free_ports(len(SERVICES) + 1)
-        stack = Stack(
+        stack = system_stack(
             var_dir,
             urls["main"],
             broker.url,
-            gateway_port=gateway_port,
-            service_ports={spec.name: port for spec, port in zip(SERVICES, service_ports,
-                                                                 strict=True)},
-            extra_env={
-                "UNIMATCH_EVENT_PREFIX": prefix,
-                "UNIMATCH_ADMIN_EMAIL": ADMIN_EMAIL,
-                "UNIMATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_URL": telegram.stub.url,
-                "TELEGRAM_BOT_USERNAME": USERNAME,
-                "LOG_LEVEL": "INFO",
-                **(env or {}),
-            },
+            prefix,
+            telegram.stub.url,
+            env=env,
             service_env={name: {"DATABASE_URL": urls[name]} for name in own_database},
-            ready_timeout=120,
         )
         cleanup.callback(stack.stop)
         stack.start()

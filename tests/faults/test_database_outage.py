@@ -104,12 +104,7 @@ def test_profile_database_down_for_ten_seconds(system, report):
     expected_rows = {(u, p) for people in groups.values() for u in people for p in people if u != p}
 
     def history() -> dict[tuple[int, int], int]:
-        rows = system.sql(
-            "profile",
-            "SELECT user_id, partner_id, count(*) FROM match WHERE round_id = %s GROUP BY 1, 2",
-            round_id,
-        )
-        return {(u, p): n for u, p, n in rows}
+        return system.round_history(round_id)
 
     try:
         wait_until(lambda: set(history()) >= expected_rows, CONVERGE_SECONDS,

@@ -177,12 +177,7 @@ def test_nats_killed_and_restarted_mid_traffic(system, report):
     assert set(linked.values()) == expected_chats, "every linked user was in the round"
 
     def history() -> dict[tuple[int, int], int]:
-        rows = system.sql(
-            "profile",
-            "SELECT user_id, partner_id, count(*) FROM match WHERE round_id = %s GROUP BY 1, 2",
-            round_id,
-        )
-        return {(u, p): n for u, p, n in rows}
+        return system.round_history(round_id)
 
     def announced() -> dict[int, int]:
         return {c: n for c, n in system.announcements().items() if c in expected_chats}

@@ -16,6 +16,7 @@ import nats
 import psycopg
 import pytest
 
+from tests.support.system import free_ports
 from unimatch_stack import testinfra
 from unimatch_stack.infra import (
     EmbeddedNats,
@@ -29,18 +30,6 @@ from unimatch_stack.supervisor import GATEWAY_DIR, SERVICES, Stack, StackError
 
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
 NAMES = [spec.name for spec in SERVICES]
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: all sockets stay bound until every port is chosen."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def fake_stack(var_dir: Path, **overrides) -> Stack:

@@ -1,0 +1,55 @@
+"""The whole system as processes, configured one way for every suite that starts it
+(end-to-end, fuzzing, security, faults): the test admin, the stand-in Telegram, free ports."""
+
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support.telegram_stub import TOKEN, USERNAME
+from unimatch_stack.supervisor import SERVICES, Stack
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all sockets stay bound until every port is chosen."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def system_stack(
+    var_dir: Path,
+    database_url: str,
+    nats_url: str,
+    event_prefix: str,
+    telegram_url: str,
+    env: Mapping[str, str] | None = None,
+    service_env: Mapping[str, Mapping[str, str]] | None = None,
+) -> Stack:
+    """The four services and the gateway on free ports, with a staff account and a bot that
+    talks to the stand-in Bot API at ``telegram_url``."""
+    *service_ports, gateway_port = free_ports(len(SERVICES) + 1)
+    return Stack(
+        var_dir,
+        database_url,
+        nats_url,
+        gateway_port=gateway_port,
+        service_ports={spec.name: port for spec, port in zip(SERVICES, service_ports, strict=True)},
+        extra_env={
+            "UNIMATCH_EVENT_PREFIX": event_prefix,
+            "UNIMATCH_ADMIN_EMAIL": ADMIN_EMAIL,
+            "UNIMATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": telegram_url,
+            "TELEGRAM_BOT_USERNAME": USERNAME,
+            "LOG_LEVEL": "INFO",
+            **(env or {}),
+        },
+        service_env=service_env,
+        ready_timeout=120,
+    )
