@@ -14,3 +14,7 @@ TELEGRAM_RETRY_AFTER = Counter(
     "unimatch_telegram_retry_after",
     "429 answers from Telegram; all sending paused for the time it asked.",
 )
+ANNOUNCEMENTS_SKIPPED_UNLINKED = Counter(
+    "unimatch_announcements_skipped_unlinked",
+    "Members of a new group not told because they have no Telegram linked.",
+)

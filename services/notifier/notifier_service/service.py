@@ -3,7 +3,6 @@
 import hashlib
 import logging
 import secrets
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
@@ -13,6 +12,7 @@ from notifier_service.adapters.db.repository import NotifierRepository
 from notifier_service.adapters.db.tables import LinkCode, Member, OutgoingMessage, PairView
 from notifier_service.domain import texts
 from notifier_service.domain.widget import is_valid_login
+from notifier_service.metrics import ANNOUNCEMENTS_SKIPPED_UNLINKED
 from unimatch_shared.auth import Principal
 from unimatch_shared.errors import ValidationFailed
 from unimatch_shared.events import PairCreated, ProfileChanged, TelegramLinked, TelegramUnlinked
@@ -27,7 +27,6 @@ UNKNOWN_EMAIL = "No user with this email address."
 
 log = logging.getLogger(__name__)
 # Process-wide counters, logged as they change.
-stats: Counter[str] = Counter()
 
 
 class ChatTaken(Exception):
@@ -73,7 +72,7 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> int:
             }
             for m in event.members
         }
-        queued = 0
+        queued = unlinked = 0
         for user_id in people:
             partners = [person for other, person in people.items() if other != user_id]
             await repo.add_match(
@@ -88,12 +87,11 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> int:
             )
             link = links.get(user_id)
             if link is None:
-                stats["unlinked_skipped"] += 1
+                unlinked += 1
                 log.info(
-                    "user %d has no Telegram linked; not told about group %d (%d skipped so far)",
+                    "user %d has no Telegram linked; not told about group %d",
                     user_id,
                     event.group_id,
-                    stats["unlinked_skipped"],
                 )
                 continue
             await repo.add_message(
@@ -106,6 +104,7 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> int:
             )
             queued += 1
         await uow.commit()
+    ANNOUNCEMENTS_SKIPPED_UNLINKED.inc(unlinked)
     return queued
 
 

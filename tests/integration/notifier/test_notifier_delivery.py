@@ -4,6 +4,7 @@ import asyncio
 from collections import Counter
 
 from notifier_service.main import create_app
+from notifier_service.metrics import ANNOUNCEMENTS_SKIPPED_UNLINKED
 from tests.conftest import running_app
 from tests.integration.notifier.helpers import link_chats, pair_created
 from tests.support.helpers import eventually, publish, query
@@ -92,3 +93,13 @@ async def test_without_a_token_messages_are_logged_not_sent(env, notifier_settin
         response = await notifier.get("/users/api/tg-link")
         assert response.status_code == 401
     assert telegram.sent == []
+
+
+async def test_unlinked_members_are_skipped_and_counted(env, notifier_settings, telegram, nc):
+    before = ANNOUNCEMENTS_SKIPPED_UNLINKED._value.get()
+    async with running_app(create_app(notifier_settings)):
+        await link_chats(env.database_url, {21: chat_of(21)})
+        await publish(nc.jetstream(), env.event_prefix, pair_created(90, (21, "u21"), (22, "u22")))
+        await telegram.wait_for(lambda: telegram.messages_to(chat_of(21)))
+    assert telegram.messages_to(chat_of(22)) == []
+    assert ANNOUNCEMENTS_SKIPPED_UNLINKED._value.get() == before + 1
