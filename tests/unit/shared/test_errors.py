@@ -1,13 +1,15 @@
 """The translation of FastAPI/pydantic validation errors into the contract's DRF shape."""
 
+import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from unimatch_shared.errors import ServiceUnavailable, install_error_handlers
 from unimatch_shared.fields import Text
 from unimatch_shared.http import BodySizeLimit, TrailingSlashInsensitive
+
+JSON = {"Content-Type": "application/json"}
 
 
 class Body(BaseModel):
@@ -18,7 +20,7 @@ class Body(BaseModel):
 
 
 @pytest.fixture(scope="module")
-def client():
+async def client():
     app = FastAPI()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=1000)
@@ -32,11 +34,13 @@ def client():
     async def down() -> dict:
         raise ServiceUnavailable()
 
-    return TestClient(app)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as test_client:
+        yield test_client
 
 
-def test_missing_and_invalid_fields(client):
-    response = client.post("/things", json={"age": 3, "tags": ["x"]})
+async def test_missing_and_invalid_fields(client):
+    response = await client.post("/things", json={"age": 3, "tags": ["x"]})
     assert response.status_code == 400
     assert response.json() == {
         "name": ["This field is required."],
@@ -45,10 +49,10 @@ def test_missing_and_invalid_fields(client):
     }
 
 
-def test_null_and_too_long(client):
-    response = client.post("/things", json={"name": None})
+async def test_null_and_too_long(client):
+    response = await client.post("/things", json={"name": None})
     assert response.json() == {"name": ["This field may not be null."]}
-    response = client.post("/things", json={"name": "abcdefgh"})
+    response = await client.post("/things", json={"name": "abcdefgh"})
     assert response.json() == {"name": ["Ensure this field has no more than 5 characters."]}
 
 
@@ -59,34 +63,35 @@ def test_null_and_too_long(client):
         ("\\ud800", "Surrogate characters are not allowed: U+D800."),
     ],
 )
-def test_text_refuses_what_postgresql_and_utf8_cannot_hold(client, note, message):
+async def test_text_refuses_what_postgresql_and_utf8_cannot_hold(client, note, message):
     raw = '{"name": "a", "note": "' + note + '"}'  # raw JSON escapes: json= cannot send them
-    response = client.post("/things", content=raw, headers={"Content-Type": "application/json"})
+    response = await client.post("/things", content=raw, headers=JSON)
     assert response.status_code == 400
     assert response.json() == {"note": [message]}
 
 
 @pytest.mark.parametrize("raw", [b"{", b"[]", b"12", b"", b"\xff\xfe"])
-def test_not_a_json_object(client, raw):
-    response = client.post("/things", content=raw, headers={"Content-Type": "application/json"})
+async def test_not_a_json_object(client, raw):
+    response = await client.post("/things", content=raw, headers=JSON)
     assert response.status_code == 400
     assert response.json()["detail"].startswith("JSON parse error - ")
 
 
-def test_trailing_slash_without_redirect(client):
+async def test_trailing_slash_without_redirect(client):
     for path in ("/things", "/things/"):
-        response = client.post(path, json={"name": "ok"}, follow_redirects=False)
+        response = await client.post(path, json={"name": "ok"}, follow_redirects=False)
         assert response.status_code == 200
 
 
-def test_oversized_bodies(client):
-    declared = client.post("/things", content=b"x" * 2000, headers={"Content-Type": "text/plain"})
+async def test_oversized_bodies(client):
+    plain = {"Content-Type": "text/plain"}
+    declared = await client.post("/things", content=b"x" * 2000, headers=plain)
     assert declared.status_code == 413
     assert declared.json() == {"detail": "Request body is too large."}
 
 
-def test_errors_in_contract_shape(client):
-    assert client.get("/nowhere").json() == {"detail": "Not found."}
-    assert client.delete("/things").json() == {"detail": "Method not allowed."}
-    down = client.get("/down")
+async def test_errors_in_contract_shape(client):
+    assert await client.get("/nowhere").json() == {"detail": "Not found."}
+    assert await client.delete("/things").json() == {"detail": "Method not allowed."}
+    down = await client.get("/down")
     assert down.status_code == 503 and down.headers["Retry-After"] == "5"
