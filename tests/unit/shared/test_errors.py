@@ -91,7 +91,7 @@ async def test_oversized_bodies(client):
 
 
 async def test_errors_in_contract_shape(client):
-    assert await client.get("/nowhere").json() == {"detail": "Not found."}
-    assert await client.delete("/things").json() == {"detail": "Method not allowed."}
+    assert (await client.get("/nowhere")).json() == {"detail": "Not found."}
+    assert (await client.delete("/things")).json() == {"detail": "Method not allowed."}
     down = await client.get("/down")
     assert down.status_code == 503 and down.headers["Retry-After"] == "5"
