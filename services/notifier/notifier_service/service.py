@@ -26,7 +26,6 @@ CHAT_TAKEN = "This Telegram account is already linked to another user."
 UNKNOWN_EMAIL = "No user with this email address."
 
 log = logging.getLogger(__name__)
-# Process-wide counters, logged as they change.
 
 
 class ChatTaken(Exception):

@@ -1,0 +1,103 @@
+"""The profile service's paths the end-to-end suite does not reach: the sweeper of abandoned
+sign-ups (ADR 001) and the Telegram read model kept from the notifier's events."""
+
+from datetime import timedelta
+
+import nats
+import pytest
+
+from profile_service import service
+from profile_service.main import create_app
+from profile_service.settings import ProfileSettings
+from tests.conftest import running_app
+from tests.support.helpers import eventually, fresh_database, publish, query
+from unimatch_shared.events import TelegramLinked, TelegramUnlinked, UserRegistered
+from unimatch_shared.rpc import CreateProfile
+
+
+@pytest.fixture
+def settings(fresh_prefix):
+    with fresh_database(fresh_prefix.database_url, "profile_test") as url:
+        yield ProfileSettings(
+            database_url=url,
+            nats_url=fresh_prefix.nats_url,
+            unimatch_event_prefix=fresh_prefix.event_prefix,
+        )
+
+
+@pytest.fixture
+async def js(fresh_prefix):
+    client = await nats.connect(fresh_prefix.nats_url)
+    yield client.jetstream()
+    await client.close()
+
+
+async def profiles(settings) -> dict[int, tuple]:
+    rows = await query(
+        settings.database_url, "profile", "SELECT user_id, confirmed, chat_id FROM profile"
+    )
+    return {user_id: (confirmed, chat_id) for user_id, confirmed, chat_id in rows}
+
+
+async def test_sweeper_removes_only_old_unconfirmed_sign_ups(settings, js):
+    app = create_app(settings)
+    async with running_app(app):
+        runtime = app.state.runtime
+        for user_id in (1, 2, 3):
+            request = CreateProfile(user_id=user_id, email=f"u{user_id}@example.com", hobby=[1])
+            reply = await service.create_profile(runtime.unit_of_work(), request)
+            assert reply.user["hobby"] == [1]
+        # 1's account committed; 2's never did and is old; 3's is recent and may still commit.
+        await publish(
+            js, settings.unimatch_event_prefix, UserRegistered(user_id=1, email="u1@example.com")
+        )
+        await eventually(lambda: _confirmed(settings, 1))
+        await query(
+            settings.database_url,
+            "profile",
+            "UPDATE profile SET created_at = now() - interval '2 hours' WHERE user_id IN (1, 2)",
+        )
+
+        removed = await service.purge_unconfirmed(runtime.unit_of_work(), timedelta(hours=1))
+
+    assert removed == 1
+    assert set(await profiles(settings)) == {1, 3}
+    hobbies = await query(settings.database_url, "profile", "SELECT user_id FROM profile_hobby")
+    assert {user_id for (user_id,) in hobbies} == {1, 3}
+
+
+async def _confirmed(settings, user_id: int) -> bool:
+    return (await profiles(settings)).get(user_id, (False,))[0]
+
+
+async def test_telegram_link_and_unlink_events_keep_chat_id(settings, js):
+    prefix = settings.unimatch_event_prefix
+    app = create_app(settings)
+    async with running_app(app):
+        await service.create_profile(
+            app.state.runtime.unit_of_work(), CreateProfile(user_id=7, email="u7@example.com")
+        )
+
+        async def chat_id():
+            return (await profiles(settings))[7][1]
+
+        await publish(js, prefix, TelegramLinked(user_id=7, chat_id="555", username="u7"))
+        assert await eventually(chat_id) == "555"
+        # An unlink for another chat (an older link) must not clear the current one.
+        await publish(js, prefix, TelegramUnlinked(user_id=7, chat_id="444"))
+        await eventually(lambda: _applied(settings, 2))
+        assert await chat_id() == "555"
+
+        await publish(js, prefix, TelegramUnlinked(user_id=7, chat_id="555"))
+        await eventually(lambda: _applied(settings, 3))
+        assert await chat_id() is None
+
+
+async def _applied(settings, count: int) -> bool:
+    """The profile consumer has applied ``count`` events."""
+    rows = await query(
+        settings.database_url,
+        "profile",
+        "SELECT count(*) FROM processed_event WHERE consumer = 'profile'",
+    )
+    return rows[0][0] == count
