@@ -88,11 +88,12 @@ class OutboxRelay:
                     stream=self._messaging.stream.name,
                     timeout=5,
                 )
-                EVENTS_PUBLISHED.labels(row.subject).inc()
                 row.published_at = datetime.now(UTC)
                 session.add(row)
             await session.commit()
-            return len(rows)
+        for row in rows:  # counted once marked, so a batch re-sent after a failure counts once
+            EVENTS_PUBLISHED.labels(row.subject).inc()
+        return len(rows)
 
     async def backlog(self) -> float:
         """How many rows wait to be published (a partial index holds just those, so this is
