@@ -4,6 +4,7 @@ from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 
 from profile_service.adapters.db.repository import ProfileRepository
+from profile_service.adapters.db.tables import Hobby as HobbyRow
 from profile_service.adapters.db.tables import Match, Profile
 from profile_service.domain.model import (
     is_paused,
@@ -34,9 +35,8 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-async def _user_view(repo: ProfileRepository, profile: Profile) -> dict:
+def _user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
     """The contract's user object, plus the additive pause state."""
-    hobbies = await repo.hobbies_of(profile.user_id)
     return {
         "id": profile.user_id,
         "first_name": profile.first_name,
@@ -51,11 +51,10 @@ async def _user_view(repo: ProfileRepository, profile: Profile) -> dict:
     }
 
 
-async def _announce(uow: UnitOfWork, repo: ProfileRepository, profile: Profile) -> None:
+def _announce(uow: UnitOfWork, profile: Profile, hobbies: list[HobbyRow]) -> None:
     """Tell matching what it needs about this participant (confirmed profiles only)."""
     if not profile.confirmed:
         return
-    hobbies = await repo.hobbies_of(profile.user_id)
     uow.emit(
         ProfileChanged(
             user_id=profile.user_id,
@@ -95,7 +94,7 @@ async def create_profile(uow: UnitOfWork, request: CreateProfile) -> CreateProfi
         uow.session.add(profile)
         await uow.session.flush()
         await repo.replace_hobbies(profile.user_id, request.hobby)
-        user = await _user_view(repo, profile)
+        user = _user_view(profile, await repo.hobbies_of(profile.user_id))
         await uow.commit()
     return CreateProfileReply(user=user)
 
@@ -106,7 +105,7 @@ async def get_me(uow: UnitOfWork, user_id: int) -> dict:
         profile = await repo.get(user_id)
         if profile is None:
             raise _not_found()
-        return await _user_view(repo, profile)
+        return _user_view(profile, await repo.hobbies_of(profile.user_id))
 
 
 async def update_me(uow: UnitOfWork, user_id: int, changes: dict) -> dict:
@@ -124,8 +123,9 @@ async def update_me(uow: UnitOfWork, user_id: int, changes: dict) -> dict:
             await repo.replace_hobbies(user_id, hobby)
         profile.sqlmodel_update(changes)
         uow.session.add(profile)
-        await _announce(uow, repo, profile)
-        view = await _user_view(repo, profile)
+        hobbies = await repo.hobbies_of(user_id)
+        _announce(uow, profile, hobbies)
+        view = _user_view(profile, hobbies)
         await uow.commit()
     return view
 
@@ -143,8 +143,9 @@ async def set_pause(uow: UnitOfWork, user_id: int, paused: bool, until: date | N
         profile.paused = paused
         profile.paused_until = until if paused else None
         uow.session.add(profile)
-        await _announce(uow, repo, profile)
-        view = await _user_view(repo, profile)
+        hobbies = await repo.hobbies_of(user_id)
+        _announce(uow, profile, hobbies)
+        view = _user_view(profile, hobbies)
         await uow.commit()
     return view
 
@@ -187,7 +188,7 @@ async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
             await repo.replace_hobbies(event.user_id, [h for h in event.hobby if h in known])
         profile.confirmed = True
         uow.session.add(profile)
-        await _announce(uow, repo, profile)
+        _announce(uow, profile, await repo.hobbies_of(profile.user_id))
         await uow.commit()
 
 
