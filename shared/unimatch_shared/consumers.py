@@ -1,4 +1,5 @@
-"""Durable event consumers with one delivery policy for every service.
+"""How services handle NATS messages: durable event consumers with one delivery policy, and
+request-reply responders.
 
 An event is acknowledged only after its handler returned (the handler commits its effect and
 its inbox row together). A failing handler is retried with growing delays; an event that can
@@ -20,6 +21,7 @@ from unimatch_shared import correlation
 from unimatch_shared.events import Event
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_FAILED
+from unimatch_shared.rpc import Request
 
 log = logging.getLogger(__name__)
 
@@ -84,20 +86,32 @@ def _ids(data: bytes) -> tuple[str | None, str | None]:
         return None, None
 
 
-class EventConsumers:
-    """A router of durable pull consumers named after ``service`` (one per event type)."""
+class MessageHandlers:
+    """Everything a service handles on NATS, registered one way in every service.
+
+    ``consumer(Event)``: a durable pull consumer named after ``service``, under the delivery
+    policy above. ``answer(Request)``: a request-reply responder in the ``service`` queue
+    group, so each request is answered by exactly one instance. Include ``router`` in the
+    broker.
+    """
 
     def __init__(self, messaging: Messaging, service: str):
         self.messaging = messaging
         self.service = service
-        self.router = NatsRouter(middlewares=[_delivery_policy(messaging)])
+        self.router = NatsRouter()
+        self._events = NatsRouter(middlewares=[_delivery_policy(messaging)])
+        self.router.include_router(self._events)
 
     def consumer(self, event: type[Event]):
-        """Decorator: ``@consumers.consumer(PairCreated) async def handle(e: PairCreated)``."""
-        return self.router.subscriber(
+        """Decorator: ``@handlers.consumer(PairCreated) async def handle(e: PairCreated)``."""
+        return self._events.subscriber(
             self.messaging.subject(event.SUBJECT),
             stream=self.messaging.stream,
             durable=self.messaging.durable(self.service, event),
             pull_sub=PullSub(batch_size=PULL_BATCH, timeout=1.0),
             ack_policy=AckPolicy.MANUAL,
         )
+
+    def answer(self, request: type[Request]):
+        """Decorator: ``@handlers.answer(VerifyToken) async def f(r: VerifyToken) -> Reply``."""
+        return self.router.subscriber(self.messaging.subject(request.SUBJECT), queue=self.service)

@@ -4,21 +4,21 @@ from faststream.nats import NatsRouter
 
 from notifier_service import service
 from notifier_service.telegram.sender import Sender
-from unimatch_shared.consumers import EventConsumers
+from unimatch_shared.consumers import MessageHandlers
 from unimatch_shared.events import PairCreated, ProfileChanged
 from unimatch_shared.runtime import ServiceRuntime
 
 
 def build_router(runtime: ServiceRuntime, sender: Sender) -> NatsRouter:
-    consumers = EventConsumers(runtime.messaging, service.CONSUMER)
+    handlers = MessageHandlers(runtime.messaging, service.CONSUMER)
 
-    @consumers.consumer(PairCreated)
+    @handlers.consumer(PairCreated)
     async def pair_created(event: PairCreated) -> None:
         if await service.on_pair_created(runtime.unit_of_work(), event):
             sender.notify()
 
-    @consumers.consumer(ProfileChanged)
+    @handlers.consumer(ProfileChanged)
     async def profile_changed(event: ProfileChanged) -> None:
         await service.on_profile_changed(runtime.unit_of_work(), event)
 
-    return consumers.router
+    return handlers.router

@@ -4,7 +4,7 @@ requests)."""
 from faststream.nats import NatsRouter
 
 from profile_service import service
-from unimatch_shared.consumers import EventConsumers
+from unimatch_shared.consumers import MessageHandlers
 from unimatch_shared.events import (
     PairCreated,
     TelegramLinked,
@@ -16,36 +16,34 @@ from unimatch_shared.runtime import ServiceRuntime
 
 
 def build_router(runtime: ServiceRuntime) -> NatsRouter:
-    router = NatsRouter()
-    consumers = EventConsumers(runtime.messaging, service.CONSUMER)
+    handlers = MessageHandlers(runtime.messaging, service.CONSUMER)
 
-    @router.subscriber(runtime.messaging.subject(CreateProfile.SUBJECT), queue="profile")
+    @handlers.answer(CreateProfile)
     async def create_profile(request: CreateProfile) -> CreateProfileReply:
         return await service.create_profile(runtime.unit_of_work(), request)
 
-    @router.subscriber(runtime.messaging.subject(ApplyTelegramLink.SUBJECT), queue="profile")
+    @handlers.answer(ApplyTelegramLink)
     async def apply_telegram_link(request: ApplyTelegramLink) -> CreateProfileReply:
         return await service.apply_telegram_link(runtime.unit_of_work(), request.event)
 
-    @router.subscriber(runtime.messaging.subject(SetPause.SUBJECT), queue="profile")
+    @handlers.answer(SetPause)
     async def set_pause(request: SetPause) -> CreateProfileReply:
         return await service.set_pause_on_request(runtime.unit_of_work(), request)
 
-    @consumers.consumer(UserRegistered)
+    @handlers.consumer(UserRegistered)
     async def user_registered(event: UserRegistered) -> None:
         await service.on_user_registered(runtime.unit_of_work(), event)
 
-    @consumers.consumer(PairCreated)
+    @handlers.consumer(PairCreated)
     async def pair_created(event: PairCreated) -> None:
         await service.on_pair_created(runtime.unit_of_work(), event)
 
-    @consumers.consumer(TelegramLinked)
+    @handlers.consumer(TelegramLinked)
     async def telegram_linked(event: TelegramLinked) -> None:
         await service.on_telegram_linked(runtime.unit_of_work(), event)
 
-    @consumers.consumer(TelegramUnlinked)
+    @handlers.consumer(TelegramUnlinked)
     async def telegram_unlinked(event: TelegramUnlinked) -> None:
         await service.on_telegram_unlinked(runtime.unit_of_work(), event)
 
-    router.include_router(consumers.router)
-    return router
+    return handlers.router
