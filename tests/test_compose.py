@@ -44,6 +44,18 @@ def test_the_four_services_are_built():
 
 
 @pytest.mark.parametrize("name", BUILT)
+def test_image_installs_the_pinned_versions(name):
+    """The image gets the versions the tests ran against, and shared/ beside the service."""
+    assert instruction(name, "RUN").startswith(
+        f"pip install -c constraints.txt ./shared ./services/{name}"
+    )
+    copied = [line.split()[1] for line in dockerfile(name).read_text().splitlines()
+              if line.startswith("COPY ")]
+    assert copied == ["constraints.txt", "shared/", f"services/{name}/"]
+    assert "constraints.txt" not in (ROOT / ".dockerignore").read_text().split()
+
+
+@pytest.mark.parametrize("name", BUILT)
 def test_dockerfile_starts_an_existing_module(name):
     assert SERVICES[name]["build"]["context"] == "."  # shared/ must be in the build context
     assert dockerfile(name) == ROOT / "services" / name / "Dockerfile"
