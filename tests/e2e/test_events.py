@@ -128,3 +128,19 @@ def test_registration_while_profile_is_down(api, stack):
     token = retry.json()["token"]
     assert api.get("/users/api/tags/", headers=auth(token)).json() == ["Программирование"]
     assert json.loads(api.get("/users/api/me/", headers=auth(token)).text)["first_name"] == "Ольга"
+
+
+def test_authenticated_endpoints_answer_503_while_auth_is_down(api, stack):
+    token = register(api)["token"]
+    stack.stop_service("auth")
+    try:
+        for path in ("/users/api/tags/", "/users/api/me/", "/users/api/pairs/"):
+            response = api.get(path, headers=auth(token))
+            assert response.status_code == 503, path
+            assert "detail" in response.json()
+        # What needs no token keeps working.
+        assert api.get("/users/api/hobby/all").status_code == 200
+        assert api.get("/users/api/days-to-match/").status_code == 200
+    finally:
+        stack.start_service("auth")
+    assert api.get("/users/api/tags/", headers=auth(token)).status_code == 200
