@@ -11,10 +11,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 from asgi_lifespan import LifespanManager
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
+from tests.support.helpers import fresh_database
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
 from unimatch_stack.testinfra import SessionInfra, new_event_prefix, session_infra
@@ -30,6 +32,26 @@ def infra():
 def fresh_prefix(infra):
     """The session's infrastructure with events isolated from every other test's."""
     return SessionInfra(infra.database_url, infra.nats_url, new_event_prefix(), infra.sources)
+
+
+@pytest.fixture
+def service_settings(fresh_prefix):
+    """Settings for one service in-process: a database of its own (empty, dropped afterwards)
+    and isolated events. ``MatchingSettings(**service_settings)``."""
+    with fresh_database(fresh_prefix.database_url, "service_test") as url:
+        yield {
+            "database_url": url,
+            "nats_url": fresh_prefix.nats_url,
+            "unimatch_event_prefix": fresh_prefix.event_prefix,
+        }
+
+
+@pytest.fixture
+async def js(fresh_prefix):
+    """JetStream on the test's NATS, to publish and read events as the services do."""
+    client = await nats.connect(fresh_prefix.nats_url)
+    yield client.jetstream()
+    await client.close()
 
 
 @asynccontextmanager

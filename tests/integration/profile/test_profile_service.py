@@ -3,33 +3,20 @@ sign-ups (ADR 001) and the Telegram read model kept from the notifier's events."
 
 from datetime import timedelta
 
-import nats
 import pytest
 
 from profile_service import service
 from profile_service.main import create_app
 from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
-from tests.support.helpers import eventually, fresh_database, publish, query
+from tests.support.helpers import eventually, publish, query
 from unimatch_shared.events import TelegramLinked, TelegramUnlinked, UserRegistered
 from unimatch_shared.rpc import CreateProfile
 
 
 @pytest.fixture
-def settings(fresh_prefix):
-    with fresh_database(fresh_prefix.database_url, "profile_test") as url:
-        yield ProfileSettings(
-            database_url=url,
-            nats_url=fresh_prefix.nats_url,
-            unimatch_event_prefix=fresh_prefix.event_prefix,
-        )
-
-
-@pytest.fixture
-async def js(fresh_prefix):
-    client = await nats.connect(fresh_prefix.nats_url)
-    yield client.jetstream()
-    await client.close()
+def settings(service_settings) -> ProfileSettings:
+    return ProfileSettings(**service_settings)
 
 
 async def profiles(settings) -> dict[int, tuple]:
