@@ -108,15 +108,17 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before publishing, so a commit's notify() during a publish is not lost.
+            self._wake.clear()
             try:
                 while await self.publish_pending() == BATCH_SIZE:
                     pass
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.warning("outbox relay: publishing failed, retrying", exc_info=True)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            self._wake.clear()
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+            # that arrives as the event fires, and stop() would then wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+                async with asyncio.timeout(IDLE_POLL_SECONDS):
+                    await self._wake.wait()

@@ -49,8 +49,11 @@ class Sender:
                     log.warning("message sender: reading the outbox failed", exc_info=True)
                     started = 0
                 if not started:
+                    # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
+                    # cancellation that arrives as the event fires, hanging the shutdown.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+                        async with asyncio.timeout(IDLE_POLL_SECONDS):
+                            await self._wake.wait()
         finally:
             await self._finish_in_flight()
 
