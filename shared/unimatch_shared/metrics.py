@@ -1,11 +1,25 @@
 """The Prometheus series every service exposes on ``/metrics``; service-specific ones live in
 that service's ``metrics.py``. README.md (Operations) says what each means and when to worry.
 
-Series live in prometheus_client's default registry, once per process; Prometheus adds the
-``job``/``instance`` labels that tell services apart.
+Series live in prometheus_client's default registry; Prometheus adds the ``job``/``instance``
+labels that tell services apart. A service running several worker processes (serve.py) runs
+the library in multiprocess mode: each worker writes its samples to files in one directory
+and a scrape, answered by any worker, adds them up. Gauges there say how to combine workers.
 """
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from unimatch_shared.settings import METRICS_DIR_ENV
 
 HTTP_REQUESTS = Counter(
     "unimatch_http_requests",
@@ -41,9 +55,14 @@ EVENTS_DEAD_LETTERED = Counter(
 OUTBOX_PENDING = Gauge(
     "unimatch_outbox_pending",
     "Outbox rows not yet published, counted when /metrics is scraped.",
+    multiprocess_mode="mostrecent",
 )
 
 
 def render() -> tuple[bytes, str]:
-    """The exposition text and its content type."""
+    """The exposition text and its content type, every worker's samples combined."""
+    if os.environ.get(METRICS_DIR_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

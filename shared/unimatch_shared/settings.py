@@ -1,6 +1,19 @@
-"""Settings every service reads from the environment (CONTRACT.md section 4)."""
+"""Settings every service reads from the environment (README.md, Configuration)."""
 
+import os
+from typing import ClassVar
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# prometheus_client's multiprocess mode: where worker processes pool their samples. Read by
+# the library when it is imported, so serve.py sets it before any worker starts.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def default_workers() -> int:
+    """One worker process per CPU the process may run on (docs/adr/011-worker-processes.md)."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 class ServiceSettings(BaseSettings):
@@ -8,6 +21,8 @@ class ServiceSettings(BaseSettings):
 
     # Empty variables (compose passes `${VAR:-}`) mean "use the default".
     model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
+    # A service whose background work must not run twice lowers this (the notifier: 1).
+    MAX_WORKERS: ClassVar[int | None] = None
 
     host: str = "0.0.0.0"
     port: int = 8000
@@ -17,6 +32,14 @@ class ServiceSettings(BaseSettings):
     # never see each other's events. Empty in production.
     unimatch_event_prefix: str = ""
     log_level: str = "INFO"
+    # Worker processes serving HTTP and consuming events; default: one per CPU.
+    unimatch_workers: int = Field(default_factory=default_workers, ge=1)
+
+    @property
+    def workers(self) -> int:
+        if self.MAX_WORKERS is None:
+            return self.unimatch_workers
+        return min(self.unimatch_workers, self.MAX_WORKERS)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -48,6 +48,8 @@ def system_stack(
             "TELEGRAM_API_URL": telegram_url,
             "TELEGRAM_BOT_USERNAME": USERNAME,
             "LOG_LEVEL": "INFO",
+            # Several workers per service whatever the CPU count, as in production.
+            "UNIMATCH_WORKERS": "2",
             **(env or {}),
         },
         service_env=service_env,

@@ -23,6 +23,13 @@ def _service_ports() -> dict[str, int]:
             for spec in SERVICES}
 
 
+def _service_env() -> dict[str, dict[str, str]]:
+    """Per-service worker counts, e.g. PROFILE_WORKERS=4 (else UNIMATCH_WORKERS, else one per
+    CPU; the notifier always runs one)."""
+    return {spec.name: {"UNIMATCH_WORKERS": os.environ[f"{spec.name.upper()}_WORKERS"]}
+            for spec in SERVICES if os.environ.get(f"{spec.name.upper()}_WORKERS")}
+
+
 def _banner(stack: Stack, var_dir: Path) -> str:
     url = stack.gateway_url
     return "\n".join([
@@ -63,7 +70,8 @@ def main() -> int:
         signal.signal(signum, _raise_keyboard_interrupt)
     try:
         with local_infra(var_dir) as infra, Stack(
-            var_dir, infra.database_url, infra.nats_url, gateway_port, _service_ports()
+            var_dir, infra.database_url, infra.nats_url, gateway_port, _service_ports(),
+            service_env=_service_env(),
         ) as stack:
             print(_banner(stack, var_dir), flush=True)
             _watch(stack)

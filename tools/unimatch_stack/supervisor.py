@@ -156,7 +156,10 @@ class Stack:
         for spec in SERVICES:
             env = {"HOST": "127.0.0.1", **os.environ, "PYTHONUNBUFFERED": "1",
                    "PORT": str(ports[spec.name]), "DATABASE_URL": database_url,
-                   "NATS_URL": nats_url, **(extra_env or {}), **service_env.get(spec.name, {})}
+                   "NATS_URL": nats_url,
+                   # Where a service's worker processes pool their metrics (serve.py).
+                   "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "metrics" / spec.name),
+                   **(extra_env or {}), **service_env.get(spec.name, {})}
             argv = commands.get(spec.name, [sys.executable, "-m", spec.module])
             self.processes[spec.name] = ManagedProcess(
                 spec.name, argv, env, ports[spec.name], "/readyz",

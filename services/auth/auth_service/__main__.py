@@ -1,5 +1,4 @@
-from auth_service.main import create_app
 from auth_service.settings import AuthSettings
 from unimatch_shared.serve import serve
 
-serve(create_app, AuthSettings())
+serve("auth_service.main:create_app", AuthSettings())

@@ -1,5 +1,4 @@
-from matching_service.main import create_app
 from matching_service.settings import MatchingSettings
 from unimatch_shared.serve import serve
 
-serve(create_app, MatchingSettings())
+serve("matching_service.main:create_app", MatchingSettings())

@@ -1,9 +1,12 @@
 import hashlib
+from typing import ClassVar
 
 from unimatch_shared.settings import ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
+    # One process: the Telegram poller and the sender must not run twice (ADR 006).
+    MAX_WORKERS: ClassVar[int | None] = 1
     port: int = 8104
     # Unset: messages are recorded and logged, never sent (CONTRACT.md section 4).
     telegram_bot_token: str | None = None

@@ -1,5 +1,4 @@
-from profile_service.main import create_app
 from profile_service.settings import ProfileSettings
 from unimatch_shared.serve import serve
 
-serve(create_app, ProfileSettings())
+serve("profile_service.main:create_app", ProfileSettings())
