@@ -1,8 +1,8 @@
 """Who is calling: the ``Authorization: Token <key>`` header, checked on every request.
 
-Only the auth service knows tokens; every other service asks it over NATS on each request
-(docs/adr/002-authentication-across-services.md), so a logout is seen everywhere at once and
-no header a client can set is ever trusted as an identity.
+Every service looks the token's digest up in the shared session store on each request
+(docs/adr/010-token-checks-in-a-shared-session-store.md), so a logout is seen everywhere at
+once and no header a client can set is ever trusted as an identity.
 """
 
 import re
@@ -13,8 +13,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from unimatch_shared.errors import INVALID_TOKEN, NotAuthenticated, PermissionDenied
-from unimatch_shared.messaging import Messaging
-from unimatch_shared.rpc import VerifiedToken, VerifyToken
+from unimatch_shared.sessions import Session
 
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{40}")
 STAFF_SCOPE = "staff"
@@ -28,17 +27,9 @@ class Principal:
 
 
 class TokenVerifier(Protocol):
-    async def verify(self, token: str) -> VerifiedToken: ...
+    """``SessionStore`` in the services; tests may put a stand-in on ``app.state``."""
 
-
-class NatsTokenVerifier:
-    """Asks the auth service; its silence is a 503, never a pass."""
-
-    def __init__(self, messaging: Messaging):
-        self._messaging = messaging
-
-    async def verify(self, token: str) -> VerifiedToken:
-        return await self._messaging.request(VerifyToken(token=token), VerifiedToken)
+    async def verify(self, token: str) -> Session | None: ...
 
 
 def token_from_header(value: str | None) -> str:
@@ -64,10 +55,10 @@ async def current_user(
 ) -> Principal:
     token = token_from_header(authorization)
     verifier: TokenVerifier = request.app.state.token_verifier
-    verified = await verifier.verify(token)
-    if verified.user_id is None:
+    session = await verifier.verify(token)
+    if session is None:
         raise NotAuthenticated(INVALID_TOKEN)
-    return Principal(user_id=verified.user_id, is_staff=verified.is_staff, token=token)
+    return Principal(user_id=session.user_id, is_staff=session.is_staff, token=token)
 
 
 async def staff_user(

@@ -4,22 +4,51 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from unimatch_shared.settings import ServiceSettings
 
+# Per worker process. A request that cannot get a connection within the wait answers 503
+# (errors.py) before a client's own timeout, rather than queueing behind a flood.
+POOL_SIZE = 5
+POOL_OVERFLOW = 5
+POOL_WAIT_SECONDS = 2.0
+
 
 def make_engine(settings: ServiceSettings, schema: str) -> AsyncEngine:
-    """An engine whose connections see only this service's schema (and ``public``)."""
+    """An engine whose connections see only this service's schema (and ``public``).
+
+    No pre-ping: it would cost a round trip per checkout. A connection found dead (after a
+    database restart) fails its one request with a 503 and makes the pool drop the others.
+    """
     return create_async_engine(
         settings.sqlalchemy_url,
         connect_args={"options": f"-csearch_path={schema}", "connect_timeout": 5},
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
-        pool_timeout=5,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=POOL_WAIT_SECONDS,
+    )
+
+
+def make_read_pool(settings: ServiceSettings, schema: str) -> AsyncConnectionPool:
+    """Plain psycopg connections in autocommit mode for read-only views: a query is one round
+    trip (no BEGIN/ROLLBACK around it), its plan prepared once per connection. Unchecked, like
+    the engine: a broken connection fails one request (503) and the pool replaces it."""
+    return AsyncConnectionPool(
+        settings.database_url,
+        min_size=1,
+        max_size=POOL_SIZE,
+        timeout=POOL_WAIT_SECONDS,
+        kwargs={
+            "autocommit": True,
+            "options": f"-csearch_path={schema}",
+            "connect_timeout": 5,
+            "prepare_threshold": 0,
+        },
+        open=False,
     )
 
 

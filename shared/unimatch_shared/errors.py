@@ -5,6 +5,8 @@ FastAPI's own 422s are translated to 400s here, once, for every service.
 
 import logging
 
+import psycopg
+import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -47,8 +49,8 @@ class PermissionDenied(APIError):
 
 
 class ServiceUnavailable(APIError):
-    def __init__(self, detail: str = UNAVAILABLE):
-        super().__init__(503, {"detail": detail}, {"Retry-After": "5"})
+    def __init__(self, detail: str = UNAVAILABLE, retry_after: int = 5):
+        super().__init__(503, {"detail": detail}, {"Retry-After": str(retry_after)})
 
 
 class Throttled(APIError):
@@ -134,6 +136,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg.InterfaceError)
+    @app.exception_handler(psycopg_pool.PoolTimeout)
     async def database_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", exc.__class__.__name__)
         error = ServiceUnavailable()

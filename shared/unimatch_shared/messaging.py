@@ -45,9 +45,10 @@ class Messaging:
             log_level=logging.DEBUG,
             middlewares=[RequestIdFromHeader],
         )
-        safe = re.sub(r"[^A-Za-z0-9_-]", "_", self.prefix)
-        self.stream = JStream(f"{safe}{STREAM_BASE_NAME}", declare=False)
-        self.dead_letter_stream = f"{safe}{STREAM_BASE_NAME}_DEAD_LETTER"
+        # Stream and bucket names allow fewer characters than subjects.
+        self.safe_prefix = re.sub(r"[^A-Za-z0-9_-]", "_", self.prefix)
+        self.stream = JStream(f"{self.safe_prefix}{STREAM_BASE_NAME}", declare=False)
+        self.dead_letter_stream = f"{self.safe_prefix}{STREAM_BASE_NAME}_DEAD_LETTER"
 
     def subject(self, name: str) -> str:
         return f"{self.prefix}{name}"

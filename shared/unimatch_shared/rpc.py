@@ -1,8 +1,7 @@
 """Request-reply messages over core NATS, for the few steps that must answer synchronously.
 
-Everything else travels as events; see docs/adr/001-registration-across-contexts.md,
-docs/adr/002-authentication-across-services.md and docs/adr/006-telegram-delivery.md for why
-these exist.
+Everything else travels as events; see docs/adr/001-registration-across-contexts.md and
+docs/adr/006-telegram-delivery.md for why these exist.
 """
 
 from datetime import date
@@ -15,19 +14,6 @@ from unimatch_shared.events import NewUser, TelegramLinked
 
 class Request(BaseModel):
     SUBJECT: ClassVar[str]
-
-
-class VerifyToken(Request):
-    """Any service -> auth: who does this token belong to?"""
-
-    SUBJECT: ClassVar[str] = "rpc.auth.verify-token"
-
-    token: str
-
-
-class VerifiedToken(BaseModel):
-    user_id: int | None = None
-    is_staff: bool = False
 
 
 class CreateProfile(Request, NewUser):

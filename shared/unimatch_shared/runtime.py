@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from unimatch_shared import metrics
-from unimatch_shared.auth import NatsTokenVerifier, TokenVerifier
-from unimatch_shared.db import make_engine, make_session_factory, run_migrations
+from unimatch_shared.auth import TokenVerifier
+from unimatch_shared.db import make_engine, make_read_pool, make_session_factory, run_migrations
 from unimatch_shared.errors import install_error_handlers
 from unimatch_shared.events import Event
 from unimatch_shared.http import BodySizeLimit, RequestContext, TrailingSlashInsensitive
@@ -24,6 +24,7 @@ from unimatch_shared.logs import configure_logging
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.openapi import document_errors
 from unimatch_shared.outbox import OutboxRelay
+from unimatch_shared.sessions import SessionStore
 from unimatch_shared.settings import ServiceSettings
 from unimatch_shared.unit_of_work import UnitOfWork
 
@@ -39,13 +40,19 @@ class ServiceRuntime:
         settings: ServiceSettings,
         migrations_dir: Path,
         emits: Sequence[type[Event]] = (),
+        read_pool: bool = False,
     ):
         self.name = name
         self.settings = settings
         self.migrations_dir = migrations_dir
         self.engine = make_engine(settings, schema=name)
         self.sessions = make_session_factory(self.engine)
+        # Raw SQL for the hot read paths (views), in autocommit: one round trip a query.
+        self.reads = make_read_pool(settings, schema=name) if read_pool else None
         self.messaging = Messaging(settings, client_name=f"unimatch-{name}")
+        self.live_sessions = SessionStore(self.messaging)
+        # True when this start created the session bucket (auth then refills it).
+        self.live_sessions_created = False
         self.relay = OutboxRelay(self.sessions, self.messaging)
         self.messaging.document_publishers(emits)
         self.on_start: list[Hook] = []
@@ -65,6 +72,9 @@ class ServiceRuntime:
         broker = self.messaging.broker
         await broker.connect()
         await self.messaging.ensure_streams()
+        self.live_sessions_created = await self.live_sessions.open()
+        if self.reads:
+            await self.reads.open()
         await broker.start()
         self.relay.start()
         for hook in self.on_start:
@@ -81,6 +91,8 @@ class ServiceRuntime:
             await hook()
         await self.relay.stop()
         await self.messaging.broker.stop()
+        if self.reads:
+            await self.reads.close()
         await self.engine.dispose()
 
     async def is_ready(self) -> bool:
@@ -97,7 +109,6 @@ def create_service_app(
     routers: Sequence[APIRouter],
     title: str,
     description: str = "",
-    token_verifier: TokenVerifier | None = None,
 ) -> FastAPI:
     """The FastAPI app with the contract's conventions, health checks and lifecycle."""
     configure_logging(runtime.settings.log_level, service=runtime.name)
@@ -112,7 +123,7 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, lifespan=lifespan, redirect_slashes=False)
     app.state.runtime = runtime
-    app.state.token_verifier = token_verifier or NatsTokenVerifier(runtime.messaging)
+    app.state.token_verifier: TokenVerifier = runtime.live_sessions
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestContext)

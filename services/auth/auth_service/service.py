@@ -1,6 +1,5 @@
 """The auth service layer: each use case is one function over a unit of work."""
 
-import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, or_
@@ -8,13 +7,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from auth_service.adapters.db.tables import AuthToken, LoginFailure, UserAccount
-from auth_service.domain.credentials import new_token, normalize_email, token_digest
+from auth_service.adapters.hashing import PasswordWork
+from auth_service.domain.credentials import new_token, normalize_email
 from auth_service.domain.passwords import hash_password, verify_password
 from auth_service.domain.throttle import POLICY, Failure, retry_after
 from unimatch_shared.errors import Throttled, ValidationFailed
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.messaging import Messaging
-from unimatch_shared.rpc import CreateProfile, CreateProfileReply, VerifiedToken
+from unimatch_shared.rpc import CreateProfile, CreateProfileReply
+from unimatch_shared.sessions import Session, SessionStore, token_digest
 from unimatch_shared.unit_of_work import UnitOfWork
 
 EMAIL_TAKEN = "user with this email already exists."
@@ -24,17 +25,24 @@ BAD_CREDENTIALS = "Unable to log in with provided credentials."
 async def register(
     uow: UnitOfWork,
     messaging: Messaging,
+    sessions: SessionStore,
+    passwords: PasswordWork,
     email: str,
     password: str,
     profile: dict,
 ) -> tuple[dict, str]:
     """Create the account, have profile store the rest, and open the first session.
 
-    The account row is written but not committed while profile validates and stores the
-    profile; if profile refuses or is unreachable, the transaction rolls back and nothing
-    of the account remains (docs/adr/001-registration-across-contexts.md).
+    A taken email is refused before any hashing, so failed sign-ups cost no Argon2 time (the
+    unique index still decides a race). The account row is written but not committed while
+    profile validates and stores the profile; if profile refuses or is unreachable, the
+    transaction rolls back and nothing of the account remains
+    (docs/adr/001-registration-across-contexts.md).
     """
-    password_hash = await asyncio.to_thread(hash_password, password)
+    async with uow:
+        if await _account(uow, email) is not None:
+            raise ValidationFailed({"email": [EMAIL_TAKEN]})
+    password_hash = await passwords.run(hash_password, password)
     async with uow:
         account = UserAccount(email=email, password_hash=password_hash)
         uow.session.add(account)
@@ -46,17 +54,25 @@ async def register(
         reply = await messaging.request(request, CreateProfileReply)
         if reply.errors:
             raise ValidationFailed(reply.errors)
-        token = new_token()
-        uow.session.add(AuthToken(digest=token_digest(token), user_id=account.id))
+        token = await _open_session(uow, sessions, account)
         uow.emit(UserRegistered(**request.model_dump()))
         await uow.commit()
     return reply.user, token
 
 
-async def log_in(uow: UnitOfWork, email: str, password: str, client: str) -> str:
+async def log_in(
+    uow: UnitOfWork,
+    sessions: SessionStore,
+    passwords: PasswordWork,
+    email: str,
+    password: str,
+    client: str,
+) -> str:
     """A new session's token; throttled per docs/adr/009-login-throttling.md.
 
-    Unknown email and wrong password fail alike, in about the same time (decoy hash).
+    Unknown email and wrong password fail alike, in about the same time (decoy hash). No
+    database connection is held while the password is verified. A hash made with older
+    parameters is replaced on success.
     """
     key = _login_key(email)
     now = datetime.now(UTC)
@@ -71,11 +87,11 @@ async def log_in(uow: UnitOfWork, email: str, password: str, client: str) -> str
         wait = retry_after(failures, key, client, now)
         if wait:
             raise Throttled(wait)
-        account = (
-            await uow.session.exec(select(UserAccount).where(UserAccount.email == key))
-        ).first()
-        stored_hash = account.password_hash if account else None
-        if not await asyncio.to_thread(verify_password, password, stored_hash):
+        account = await _account(uow, key)
+    stored_hash = account.password_hash if account else None
+    valid, new_hash = await passwords.run(verify_password, password, stored_hash)
+    async with uow:
+        if not valid:
             uow.session.add(LoginFailure(email=key, client=client, failed_at=now))
             await uow.session.exec(
                 delete(LoginFailure).where(LoginFailure.failed_at <= now - POLICY.horizon)
@@ -85,9 +101,28 @@ async def log_in(uow: UnitOfWork, email: str, password: str, client: str) -> str
         await uow.session.exec(
             delete(LoginFailure).where(LoginFailure.email == key, LoginFailure.client == client)
         )
-        token = new_token()
-        uow.session.add(AuthToken(digest=token_digest(token), user_id=account.id))
+        if new_hash:
+            account.password_hash = new_hash
+            uow.session.add(account)
+        token = await _open_session(uow, sessions, account)
         await uow.commit()
+    return token
+
+
+async def _account(uow: UnitOfWork, email: str) -> UserAccount | None:
+    return (await uow.session.exec(select(UserAccount).where(UserAccount.email == email))).first()
+
+
+async def _open_session(uow: UnitOfWork, sessions: SessionStore, account: UserAccount) -> str:
+    """A new token: its digest in this transaction and in the session store.
+
+    The store is written before the commit, so the token works everywhere the moment the
+    client has it; if the commit then fails, the stored session belongs to a token nobody
+    was given."""
+    token = new_token()
+    digest = token_digest(token)
+    uow.session.add(AuthToken(digest=digest, user_id=account.id))
+    await sessions.save(digest, Session(user_id=account.id, is_staff=account.is_staff))
     return token
 
 
@@ -99,43 +134,61 @@ def _login_key(email: str) -> str:
         return email.strip().lower()[:254]
 
 
-async def log_out(uow: UnitOfWork, token: str) -> None:
+async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:
+    """End the session everywhere before answering.
+
+    The row is deleted first and the store entry while its lock is held; if the store cannot
+    be reached the whole logout fails (503) and the token stays valid everywhere, rather
+    than half-revoked."""
+    digest = token_digest(token)
     async with uow:
-        await uow.session.exec(delete(AuthToken).where(AuthToken.digest == token_digest(token)))
+        await uow.session.exec(delete(AuthToken).where(AuthToken.digest == digest))
+        await sessions.remove(digest)
         await uow.commit()
 
 
-async def verify_token(uow: UnitOfWork, token: str) -> VerifiedToken:
+async def restore_sessions(uow: UnitOfWork, sessions: SessionStore) -> int:
+    """Write every session of the table to a store that was just created (first start, or
+    JetStream's data lost); returns how many.
+
+    The rows are read ``FOR SHARE``, so a logout meanwhile waits for this to finish and then
+    deletes its entry: none is restored after being revoked."""
     async with uow:
-        row = (
-            await uow.session.exec(
-                select(UserAccount.id, UserAccount.is_staff)
-                .join(AuthToken, AuthToken.user_id == UserAccount.id)
-                .where(AuthToken.digest == token_digest(token))
-            )
-        ).first()
-    if row is None:
-        return VerifiedToken()
-    return VerifiedToken(user_id=row[0], is_staff=row[1])
+        rows = await uow.session.exec(
+            select(AuthToken.digest, UserAccount.id, UserAccount.is_staff)
+            .join(UserAccount, AuthToken.user_id == UserAccount.id)
+            .with_for_update(read=True, of=AuthToken)
+        )
+        restored = 0
+        for digest, user_id, is_staff in rows:
+            await sessions.save(digest, Session(user_id=user_id, is_staff=is_staff))
+            restored += 1
+        await uow.commit()
+    return restored
 
 
-async def ensure_admin(uow: UnitOfWork, email: str, password: str) -> None:
+async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, password: str) -> None:
     """The operator's staff account from UNIMATCH_ADMIN_*: created once, password kept current.
 
-    A new admin is announced like any registration, so profile gives it a profile too.
+    A new admin is announced like any registration, so profile gives it a profile too. An
+    existing account made staff has its open sessions updated to say so.
     """
     email = normalize_email(email)
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = hash_password(password)
     async with uow:
-        account = (
-            await uow.session.exec(select(UserAccount).where(UserAccount.email == email))
-        ).first()
+        account = await _account(uow, email)
         if account is None:
             account = UserAccount(email=email, password_hash=password_hash, is_staff=True)
             uow.session.add(account)
             await uow.session.flush()
             uow.emit(UserRegistered(user_id=account.id, email=email))
         else:
+            if not account.is_staff:
+                digests = await uow.session.exec(
+                    select(AuthToken.digest).where(AuthToken.user_id == account.id)
+                )
+                for digest in digests:
+                    await sessions.save(digest, Session(user_id=account.id, is_staff=True))
             account.is_staff = True
             account.password_hash = password_hash
             uow.session.add(account)

@@ -1,7 +1,9 @@
 import ipaddress
 
+from pydantic import Field
+
 from auth_service.domain.throttle import Network
-from unimatch_shared.settings import ServiceSettings
+from unimatch_shared.settings import ServiceSettings, default_workers
 
 
 class AuthSettings(ServiceSettings):
@@ -10,7 +12,19 @@ class AuthSettings(ServiceSettings):
     unimatch_admin_password: str | None = None
     # Peers whose X-Real-IP header names the client (the gateway); comma-separated networks.
     trusted_proxies: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+    # Password hashing (adapters/hashing.py): threads per worker process (default: the CPUs
+    # shared out among the workers), how long a login may wait for one before a 503, and
+    # how much lower than the rest of the process their CPU priority is (nice, 0-19).
+    password_hash_threads: int | None = Field(default=None, ge=1)
+    password_hash_max_wait_seconds: float = Field(default=1.0, gt=0)
+    password_hash_niceness: int = Field(default=10, ge=0, le=19)
 
     @property
     def trusted_networks(self) -> list[Network]:
         return [ipaddress.ip_network(net.strip()) for net in self.trusted_proxies.split(",")]
+
+    @property
+    def hashing_threads(self) -> int:
+        if self.password_hash_threads:
+            return self.password_hash_threads
+        return max(1, default_workers() // self.workers)

@@ -7,8 +7,8 @@ from nats.js.errors import NotFoundError
 
 from tests.support.helpers import eventually, query
 from unimatch_shared.events import Hobby, PairCreated, ProfileChanged
-from unimatch_shared.rpc import VerifiedToken
 from unimatch_shared.runtime import ServiceRuntime
+from unimatch_shared.sessions import Session
 
 STAFF_TOKEN = "5" * 40
 USER_TOKEN = "a" * 40
@@ -19,10 +19,10 @@ HOBBIES.update({6: "Шахматы", 7: "Кино", 8: "Танцы", 9: "Пох�
 class FakeVerifier:
     """Stands in for the auth service: one staff token, one ordinary user's."""
 
-    async def verify(self, token: str) -> VerifiedToken:
-        known = {STAFF_TOKEN: VerifiedToken(user_id=1000, is_staff=True)}
-        known[USER_TOKEN] = VerifiedToken(user_id=1001)
-        return known.get(token, VerifiedToken())
+    async def verify(self, token: str) -> Session | None:
+        known = {STAFF_TOKEN: Session(user_id=1000, is_staff=True)}
+        known[USER_TOKEN] = Session(user_id=1001)
+        return known.get(token)
 
 
 def profile(user_id: int, *hobbies: int, **fields) -> ProfileChanged:

@@ -2,6 +2,7 @@ import hashlib
 import re
 
 import pytest
+from argon2 import PasswordHasher
 
 from auth_service.domain.credentials import (
     INVALID_EMAIL,
@@ -9,9 +10,9 @@ from auth_service.domain.credentials import (
     check_password,
     new_token,
     normalize_email,
-    token_digest,
 )
 from auth_service.domain.passwords import hash_password, verify_password
+from unimatch_shared.sessions import token_digest
 
 
 @pytest.mark.parametrize(
@@ -62,9 +63,18 @@ def test_only_the_digest_is_stored():
     assert token not in token_digest(token)
 
 
-def test_argon2id_hashes_verify():
+def test_argon2id_hashes_verify_with_owasp_parameters():
     stored = hash_password("пароль-1")
-    assert stored.startswith("$argon2id$")
-    assert verify_password("пароль-1", stored)
-    assert not verify_password("пароль-2", stored)
-    assert not verify_password("пароль-1", None)
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert verify_password("пароль-1", stored) == (True, None)
+    assert verify_password("пароль-2", stored) == (False, None)
+    assert verify_password("пароль-1", None) == (False, None)
+
+
+def test_a_hash_with_other_parameters_is_replaced_on_success_only():
+    old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash("пароль-1")
+    assert verify_password("пароль-2", old) == (False, None)
+    valid, replacement = verify_password("пароль-1", old)
+    assert valid
+    assert replacement.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert verify_password("пароль-1", replacement) == (True, None)

@@ -16,7 +16,13 @@ async def register(body: RegisterRequest, request: Request) -> dict:
     runtime = request.app.state.runtime
     profile = body.model_dump(include={"first_name", "last_name", "age", "hobby"})
     user, token = await service.register(
-        runtime.unit_of_work(), runtime.messaging, body.email, body.password, profile
+        runtime.unit_of_work(),
+        runtime.messaging,
+        runtime.live_sessions,
+        request.app.state.passwords,
+        body.email,
+        body.password,
+        profile,
     )
     return {"user": user, "token": token}
 
@@ -31,11 +37,19 @@ async def log_in(body: LoginRequest, request: Request) -> dict:
         request.headers.get("x-real-ip"),
         runtime.settings.trusted_networks,
     )
-    token = await service.log_in(runtime.unit_of_work(), body.email, body.password, client)
+    token = await service.log_in(
+        runtime.unit_of_work(),
+        runtime.live_sessions,
+        request.app.state.passwords,
+        body.email,
+        body.password,
+        client,
+    )
     return {"token": token}
 
 
 @router.post("/auth/token/logout", status_code=204)
 async def log_out(user: CurrentUser, request: Request) -> Response:
-    await service.log_out(request.app.state.runtime.unit_of_work(), user.token)
+    runtime = request.app.state.runtime
+    await service.log_out(runtime.unit_of_work(), runtime.live_sessions, user.token)
     return Response(status_code=204)

@@ -1,6 +1,5 @@
 """Rules for emails, passwords and tokens. Pure functions: no I/O, no framework."""
 
-import hashlib
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
@@ -41,8 +40,3 @@ def check_password(password: str) -> str:
 def new_token() -> str:
     """40 random lowercase hex characters (160 bits), the contract's token format."""
     return secrets.token_hex(20)
-
-
-def token_digest(token: str) -> str:
-    """What the database keeps instead of the token: its SHA-256, hex."""
-    return hashlib.sha256(token.encode()).hexdigest()

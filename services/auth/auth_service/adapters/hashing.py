@@ -1,0 +1,61 @@
+"""Where password hashing runs: a few threads of low CPU priority, with a bounded wait for one
+(docs/adr/012-password-hashing-and-load-shedding.md).
+
+Argon2 is deliberately expensive. Run on the default executor, a flood of logins would take
+every core and every pooled connection, and queue until clients time out. Instead:
+- the threads run at a lower priority (nice), so under contention the scheduler serves reads
+  first and hashing takes what is left, while an idle machine still hashes at full speed;
+- a login waits at most ``max_wait`` for a free thread, then is shed with ``503`` and
+  ``Retry-After`` — answered quickly, never queued past a client's timeout.
+argon2's C code releases the GIL, so the threads hash in parallel with the event loop.
+"""
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from unimatch_shared.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+OVERLOADED = "Too many logins at once, try again shortly."
+
+
+class PasswordWork:
+    def __init__(self, threads: int, max_wait: float, niceness: int):
+        self._executor = ThreadPoolExecutor(
+            threads,
+            thread_name_prefix="password-hashing",
+            initializer=_lower_priority,
+            initargs=(niceness,),
+        )
+        self._free = asyncio.Semaphore(threads)
+        self._max_wait = max_wait
+
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        """``work(*args)`` on a hashing thread, or ``503`` if none frees up in time."""
+        try:
+            async with asyncio.timeout(self._max_wait):
+                await self._free.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable(OVERLOADED, retry_after=1) from None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+        finally:
+            self._free.release()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _lower_priority(niceness: int) -> None:
+    """Linux gives each thread its own nice value; raising it needs no privilege."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except OSError as exc:  # e.g. a platform without per-thread priorities
+        log.warning("password hashing runs at normal priority: %s", exc)

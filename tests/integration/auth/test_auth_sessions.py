@@ -1,0 +1,82 @@
+"""Auth in-process against real PostgreSQL and NATS: the shared session store it keeps
+(docs/adr/010), and what a sign-up costs when the email is taken (docs/adr/012)."""
+
+import pytest
+
+from auth_service.main import create_app
+from auth_service.settings import AuthSettings
+from tests.conftest import running_app
+from tests.e2e.helpers import auth
+from unimatch_shared.sessions import Session
+
+ADMIN = {"email": "staff@example.com", "password": "staff-password-1"}
+
+
+@pytest.fixture
+def settings(service_settings) -> AuthSettings:
+    return AuthSettings(
+        **service_settings,
+        unimatch_admin_email=ADMIN["email"],
+        unimatch_admin_password=ADMIN["password"],
+    )
+
+
+async def log_in(client) -> str:
+    response = await client.post("/auth/token/login/", json=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+async def test_sessions_are_written_and_revoked_in_the_store(settings):
+    app = create_app(settings)
+    async with running_app(app) as client:
+        store = app.state.runtime.live_sessions
+        token = await log_in(client)
+        assert await store.verify(token) == Session(user_id=1, is_staff=True)
+
+        assert (await client.post("/auth/token/logout/", headers=auth(token))).status_code == 204
+        assert await store.verify(token) is None
+
+
+async def test_a_lost_store_is_refilled_from_the_database_without_revoked_sessions(settings, js):
+    app = create_app(settings)
+    async with running_app(app) as client:
+        kept, revoked = await log_in(client), await log_in(client)
+        assert (await client.post("/auth/token/logout/", headers=auth(revoked))).status_code == 204
+        bucket = app.state.runtime.live_sessions.bucket
+    await js.delete_key_value(bucket)  # JetStream's data lost
+
+    restarted = create_app(settings)
+    async with running_app(restarted) as client:
+        store = restarted.state.runtime.live_sessions
+        assert await store.verify(kept) == Session(user_id=1, is_staff=True)
+        assert await store.verify(revoked) is None
+        assert (await client.post("/auth/token/logout/", headers=auth(kept))).status_code == 204
+
+
+class CountingPasswordWork:
+    """Wraps the real hashing threads and counts what they were asked to do."""
+
+    def __init__(self, real):
+        self.real = real
+        self.calls = 0
+
+    async def run(self, work, *args):
+        self.calls += 1
+        return await self.real.run(work, *args)
+
+
+async def test_a_taken_email_is_refused_before_any_hashing(settings):
+    app = create_app(settings)
+    async with running_app(app) as client:
+        counting = CountingPasswordWork(app.state.passwords)
+        app.state.passwords = counting
+        response = await client.post(
+            "/users/api/register/", json={"email": ADMIN["email"].upper(), "password": "x-123456"}
+        )
+        assert response.status_code == 400
+        assert response.json() == {"email": ["user with this email already exists."]}
+        assert counting.calls == 0
+
+        await log_in(client)
+        assert counting.calls == 1

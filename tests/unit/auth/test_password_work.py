@@ -1,0 +1,53 @@
+"""Password hashing off the event loop: low priority, a bounded wait, shed with a 503."""
+
+import asyncio
+import os
+import threading
+
+import pytest
+
+from auth_service.adapters.hashing import OVERLOADED, PasswordWork
+from unimatch_shared.errors import ServiceUnavailable
+
+
+def own_niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+async def test_work_runs_on_a_thread_of_lower_priority():
+    work = PasswordWork(threads=1, max_wait=1.0, niceness=7)
+    try:
+        loop_niceness = own_niceness()
+        assert await work.run(own_niceness) == min(loop_niceness + 7, 19)
+        assert own_niceness() == loop_niceness
+    finally:
+        work.close()
+
+
+async def test_a_caller_that_cannot_get_a_thread_in_time_is_shed():
+    work = PasswordWork(threads=1, max_wait=0.2, niceness=0)
+    release = threading.Event()
+    try:
+        busy = asyncio.create_task(work.run(release.wait, 5))
+        await asyncio.sleep(0.05)
+        with pytest.raises(ServiceUnavailable) as shed:
+            await work.run(lambda: "never")
+        assert shed.value.status_code == 503
+        assert shed.value.body == {"detail": OVERLOADED}
+        assert shed.value.headers == {"Retry-After": "1"}
+
+        release.set()
+        assert await busy is True
+        assert await work.run(lambda: "served") == "served"  # the slot was given back
+    finally:
+        release.set()
+        work.close()
+
+
+async def test_waiting_callers_are_served_in_turn_within_the_wait():
+    work = PasswordWork(threads=2, max_wait=2.0, niceness=0)
+    try:
+        results = await asyncio.gather(*(work.run(lambda i=i: i * i) for i in range(8)))
+        assert results == [i * i for i in range(8)]
+    finally:
+        work.close()
