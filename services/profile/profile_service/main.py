@@ -9,6 +9,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from profile_service import service
+from profile_service.adapters.db import views
+from profile_service.api.catalog import HobbyCatalog
 from profile_service.api.routes import router
 from profile_service.events.handlers import build_router
 from profile_service.settings import ProfileSettings
@@ -21,8 +23,16 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     settings = settings or ProfileSettings()
-    runtime = ServiceRuntime("profile", settings, MIGRATIONS, emits=[ProfileChanged])
+    runtime = ServiceRuntime(
+        "profile", settings, MIGRATIONS, emits=[ProfileChanged], read_pool=True
+    )
     runtime.messaging.broker.include_router(build_router(runtime))
+    catalog = HobbyCatalog()
+
+    async def load_catalog() -> None:
+        catalog.load(await views.catalog_json(runtime.reads))
+
+    runtime.on_start.append(load_catalog)
     ttl = timedelta(seconds=settings.unconfirmed_profile_ttl_seconds)
 
     async def sweep_abandoned_signups() -> None:
@@ -36,9 +46,11 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
             await asyncio.sleep(ttl.total_seconds() / 4)
 
     runtime.run_in_background("signup-sweeper", sweep_abandoned_signups)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         [router],
         title="UniMatch profile",
         description="Hobbies, profiles, pause state and match history.",
     )
+    app.state.hobby_catalog = catalog
+    return app

@@ -3,6 +3,9 @@
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 
+from psycopg_pool import AsyncConnectionPool
+
+from profile_service.adapters.db import views
 from profile_service.adapters.db.repository import ProfileRepository
 from profile_service.adapters.db.tables import Hobby as HobbyRow
 from profile_service.adapters.db.tables import Match, Profile
@@ -35,7 +38,7 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
+def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
     """The contract's user object, plus the additive pause state."""
     return {
         "id": profile.user_id,
@@ -45,7 +48,7 @@ def _user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
         "age": profile.age,
         "chat_id": profile.chat_id,
         "image": None,
-        "hobby": [hobby.id for hobby in hobbies],
+        "hobby": hobby_ids,
         "paused": is_paused(profile.paused, profile.paused_until, _today()),
         "paused_until": profile.paused_until,
     }
@@ -68,18 +71,6 @@ def _announce(uow: UnitOfWork, profile: Profile, hobbies: list[HobbyRow]) -> Non
     )
 
 
-async def list_hobbies(uow: UnitOfWork) -> list[dict]:
-    async with uow:
-        hobbies = await ProfileRepository(uow.session).all_hobbies()
-    return [{"id": h.id, "name": h.name} for h in hobbies]
-
-
-async def user_tags(uow: UnitOfWork, user_id: int) -> list[str]:
-    async with uow:
-        hobbies = await ProfileRepository(uow.session).hobbies_of(user_id)
-    return [h.name for h in hobbies]
-
-
 async def create_profile(uow: UnitOfWork, request: CreateProfile) -> CreateProfileReply:
     """Sign-up's synchronous step: validate hobbies, store the (unconfirmed) profile."""
     async with uow:
@@ -94,9 +85,18 @@ async def create_profile(uow: UnitOfWork, request: CreateProfile) -> CreateProfi
         uow.session.add(profile)
         await uow.session.flush()
         await repo.replace_hobbies(profile.user_id, request.hobby)
-        user = _user_view(profile, await repo.hobbies_of(profile.user_id))
+        user = _user_view(profile, [h.id for h in await repo.hobbies_of(profile.user_id)])
         await uow.commit()
     return CreateProfileReply(user=user)
+
+
+async def read_me(reads: AsyncConnectionPool, user_id: int) -> dict:
+    """``GET /users/api/me``: the user view from the read pool, without the ORM."""
+    fields = await views.profile_fields(reads, user_id)
+    if fields is None:
+        raise _not_found()
+    hobby_ids = fields.pop("hobby")
+    return _user_view(Profile.model_construct(**fields), hobby_ids)
 
 
 async def get_me(uow: UnitOfWork, user_id: int) -> dict:
@@ -105,7 +105,7 @@ async def get_me(uow: UnitOfWork, user_id: int) -> dict:
         profile = await repo.get(user_id)
         if profile is None:
             raise _not_found()
-        return _user_view(profile, await repo.hobbies_of(profile.user_id))
+        return _user_view(profile, [h.id for h in await repo.hobbies_of(profile.user_id)])
 
 
 async def update_me(uow: UnitOfWork, user_id: int, changes: dict) -> dict:
@@ -125,7 +125,7 @@ async def update_me(uow: UnitOfWork, user_id: int, changes: dict) -> dict:
         uow.session.add(profile)
         hobbies = await repo.hobbies_of(user_id)
         _announce(uow, profile, hobbies)
-        view = _user_view(profile, hobbies)
+        view = _user_view(profile, [h.id for h in hobbies])
         await uow.commit()
     return view
 
@@ -145,29 +145,9 @@ async def set_pause(uow: UnitOfWork, user_id: int, paused: bool, until: date | N
         uow.session.add(profile)
         hobbies = await repo.hobbies_of(user_id)
         _announce(uow, profile, hobbies)
-        view = _user_view(profile, hobbies)
+        view = _user_view(profile, [h.id for h in hobbies])
         await uow.commit()
     return view
-
-
-async def match_history(uow: UnitOfWork, user_id: int) -> list[dict]:
-    async with uow:
-        rows = await ProfileRepository(uow.session).history(user_id)
-    return [
-        {
-            "id": match.id,
-            "partner": {
-                "id": match.partner_id,
-                "first_name": match.partner_first_name,
-                "last_name": match.partner_last_name,
-                "email": match.partner_email,
-                "telegram_username": username,
-            },
-            "created_at": match.created_at.date(),
-            "common_hobbies": match.shared_hobbies,
-        }
-        for match, username in rows
-    ]
 
 
 async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:

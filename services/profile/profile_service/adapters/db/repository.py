@@ -14,9 +14,6 @@ class ProfileRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def all_hobbies(self) -> list[Hobby]:
-        return list((await self.session.exec(select(Hobby).order_by(Hobby.id))).all())
-
     async def existing_hobby_ids(self, ids: list[int]) -> set[int]:
         # An id the integer column cannot hold exists nowhere; PostgreSQL would refuse it.
         storable = [hobby_id for hobby_id in ids if hobby_id in _INTEGER]
@@ -48,16 +45,6 @@ class ProfileRepository:
         """Insert unless this (group, user, partner) row exists already."""
         values = match.model_dump(exclude={"id"})
         await self.session.exec(insert(Match).values(**values).on_conflict_do_nothing())
-
-    async def history(self, user_id: int) -> list[tuple[Match, str | None]]:
-        """The user's matches, newest first, with the partner's Telegram username if known."""
-        query = (
-            select(Match, Profile.telegram_username)
-            .join(Profile, col(Profile.user_id) == Match.partner_id, isouter=True)
-            .where(Match.user_id == user_id)
-            .order_by(col(Match.created_at).desc(), col(Match.id).desc())
-        )
-        return list((await self.session.exec(query)).all())
 
     async def delete_unconfirmed_before(self, cutoff) -> int:
         result = await self.session.exec(

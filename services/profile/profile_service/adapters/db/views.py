@@ -1,0 +1,72 @@
+"""Read-only views for the hot GET endpoints, in raw SQL on the runtime's read pool.
+
+As in the "Cosmic Python" book's views: reads need neither the ORM nor a transaction. Each
+view is one prepared statement in autocommit mode, and where the answer is a plain
+projection of rows PostgreSQL builds the JSON itself, so Python passes the text through.
+"""
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+# Newest first; one entry per partner (a trio gives two). ``created_at::date`` is the
+# round's date in the server's time zone, as the ORM read it before.
+_HISTORY = """
+SELECT coalesce(json_agg(json_build_object(
+           'id', m.id,
+           'partner', json_build_object(
+               'id', m.partner_id,
+               'first_name', m.partner_first_name,
+               'last_name', m.partner_last_name,
+               'email', m.partner_email,
+               'telegram_username', p.telegram_username),
+           'created_at', m.created_at::date,
+           'common_hobbies', m.shared_hobbies)
+       ORDER BY m.created_at DESC, m.id DESC), '[]')::text
+FROM match m LEFT JOIN profile p ON p.user_id = m.partner_id
+WHERE m.user_id = %s
+"""
+
+_TAGS = """
+SELECT coalesce(json_agg(h.name ORDER BY h.id), '[]')::text
+FROM profile_hobby ph JOIN hobby h ON h.id = ph.hobby_id
+WHERE ph.user_id = %s
+"""
+
+_PROFILE = """
+SELECT p.user_id, p.email, p.first_name, p.last_name, p.age, p.chat_id, p.paused,
+       p.paused_until, p.confirmed,
+       array(SELECT hobby_id FROM profile_hobby WHERE user_id = p.user_id ORDER BY hobby_id)
+           AS hobby
+FROM profile p WHERE p.user_id = %s
+"""
+
+_CATALOG = """
+SELECT coalesce(json_agg(json_build_object('id', id, 'name', name) ORDER BY id), '[]')::text
+FROM hobby
+"""
+
+
+async def _one(reads: AsyncConnectionPool, query: str, *params: object, row_factory=None):
+    async with reads.connection() as connection:
+        cursor = connection.cursor(row_factory=row_factory) if row_factory else connection
+        return await (await cursor.execute(query, params)).fetchone()
+
+
+async def match_history_json(reads: AsyncConnectionPool, user_id: int) -> str:
+    """``GET /users/api/pairs``'s body."""
+    return (await _one(reads, _HISTORY, user_id))[0]
+
+
+async def tags_json(reads: AsyncConnectionPool, user_id: int) -> str:
+    """``GET /users/api/tags``'s body: hobby names by hobby id."""
+    return (await _one(reads, _TAGS, user_id))[0]
+
+
+async def catalog_json(reads: AsyncConnectionPool) -> str:
+    """The whole hobby catalog by id, as ``GET /users/api/hobby/all`` answers it."""
+    return (await _one(reads, _CATALOG))[0]
+
+
+async def profile_fields(reads: AsyncConnectionPool, user_id: int) -> dict | None:
+    """A profile's columns, with its hobby ids as ``hobby``; None if there is none."""
+    return await _one(reads, _PROFILE, user_id, row_factory=dict_row)
