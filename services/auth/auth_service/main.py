@@ -21,7 +21,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime("auth", settings, MIGRATIONS, emits=[UserRegistered])
     passwords = PasswordWork(
         threads=settings.hashing_threads,
-        max_wait=settings.password_hash_max_wait_seconds,
+        budget=settings.password_hash_budget_seconds,
         niceness=settings.password_hash_niceness,
     )
 

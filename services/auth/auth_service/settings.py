@@ -13,10 +13,11 @@ class AuthSettings(ServiceSettings):
     # Peers whose X-Real-IP header names the client (the gateway); comma-separated networks.
     trusted_proxies: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
     # Password hashing (adapters/hashing.py): threads per worker process (default: the CPUs
-    # shared out among the workers), how long a login may wait for one before a 503, and
-    # how much lower than the rest of the process their CPU priority is (nice, 0-19).
+    # shared out among the workers), how long a login may take to get a thread and hash
+    # before it is answered 503, and how much lower than the rest of the process their CPU
+    # priority is (nice, 0-19).
     password_hash_threads: int | None = Field(default=None, ge=1)
-    password_hash_max_wait_seconds: float = Field(default=1.0, gt=0)
+    password_hash_budget_seconds: float = Field(default=1.5, gt=0)
     password_hash_niceness: int = Field(default=10, ge=0, le=19)
 
     @property

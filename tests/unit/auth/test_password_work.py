@@ -15,7 +15,7 @@ def own_niceness() -> int:
 
 
 async def test_work_runs_on_a_thread_of_lower_priority():
-    work = PasswordWork(threads=1, max_wait=1.0, niceness=7)
+    work = PasswordWork(threads=1, budget=1.0, niceness=7)
     try:
         loop_niceness = own_niceness()
         assert await work.run(own_niceness) == min(loop_niceness + 7, 19)
@@ -25,7 +25,7 @@ async def test_work_runs_on_a_thread_of_lower_priority():
 
 
 async def test_a_caller_that_cannot_get_a_thread_in_time_is_shed():
-    work = PasswordWork(threads=1, max_wait=0.2, niceness=0)
+    work = PasswordWork(threads=1, budget=0.2, niceness=0)
     release = threading.Event()
     try:
         busy = asyncio.create_task(work.run(release.wait, 5))
@@ -35,17 +35,36 @@ async def test_a_caller_that_cannot_get_a_thread_in_time_is_shed():
         assert shed.value.status_code == 503
         assert shed.value.body == {"detail": OVERLOADED}
         assert shed.value.headers == {"Retry-After": "1"}
+        with pytest.raises(ServiceUnavailable):
+            await busy
 
         release.set()
-        assert await busy is True
-        assert await work.run(lambda: "served") == "served"  # the slot was given back
+        await asyncio.sleep(0.05)
+        assert await work.run(lambda: "served") == "served"  # the thread was given back
     finally:
         release.set()
         work.close()
 
 
-async def test_waiting_callers_are_served_in_turn_within_the_wait():
-    work = PasswordWork(threads=2, max_wait=2.0, niceness=0)
+async def test_work_that_cannot_finish_in_time_is_shed_and_frees_its_thread_when_done():
+    work = PasswordWork(threads=1, budget=0.2, niceness=0)
+    release = threading.Event()
+    try:
+        with pytest.raises(ServiceUnavailable) as shed:
+            await work.run(release.wait, 5)
+        assert shed.value.headers == {"Retry-After": "1"}
+        with pytest.raises(ServiceUnavailable):  # still hashing in the background
+            await work.run(lambda: "never")
+        release.set()
+        await asyncio.sleep(0.05)
+        assert await work.run(lambda: "served") == "served"
+    finally:
+        release.set()
+        work.close()
+
+
+async def test_waiting_callers_are_served_in_turn_within_the_budget():
+    work = PasswordWork(threads=2, budget=2.0, niceness=0)
     try:
         results = await asyncio.gather(*(work.run(lambda i=i: i * i) for i in range(8)))
         assert results == [i * i for i in range(8)]

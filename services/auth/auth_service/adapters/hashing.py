@@ -5,8 +5,10 @@ Argon2 is deliberately expensive. Run on the default executor, a flood of logins
 every core and every pooled connection, and queue until clients time out. Instead:
 - the threads run at a lower priority (nice), so under contention the scheduler serves reads
   first and hashing takes what is left, while an idle machine still hashes at full speed;
-- a login waits at most ``max_wait`` for a free thread, then is shed with ``503`` and
-  ``Retry-After`` — answered quickly, never queued past a client's timeout.
+- each call has a ``budget``: waiting for a free thread and hashing must both end within it,
+  else the caller is shed with ``503`` and ``Retry-After`` — answered in bounded time, never
+  queued past a client's timeout. A hash already started finishes in the background and
+  only then frees its thread, so abandoned work never piles up behind the pool.
 argon2's C code releases the GIL, so the threads hash in parallel with the event loop.
 """
 
@@ -27,7 +29,7 @@ OVERLOADED = "Too many logins at once, try again shortly."
 
 
 class PasswordWork:
-    def __init__(self, threads: int, max_wait: float, niceness: int):
+    def __init__(self, threads: int, budget: float, niceness: int):
         self._executor = ThreadPoolExecutor(
             threads,
             thread_name_prefix="password-hashing",
@@ -35,19 +37,24 @@ class PasswordWork:
             initargs=(niceness,),
         )
         self._free = asyncio.Semaphore(threads)
-        self._max_wait = max_wait
+        self._budget = budget
 
     async def run(self, work: Callable[..., T], *args: object) -> T:
-        """``work(*args)`` on a hashing thread, or ``503`` if none frees up in time."""
+        """``work(*args)`` on a hashing thread, or ``503`` if it cannot be done in time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._budget
         try:
-            async with asyncio.timeout(self._max_wait):
+            async with asyncio.timeout_at(deadline):
                 await self._free.acquire()
         except TimeoutError:
             raise ServiceUnavailable(OVERLOADED, retry_after=1) from None
+        done = loop.run_in_executor(self._executor, work, *args)
+        done.add_done_callback(lambda _: self._free.release())
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
-        finally:
-            self._free.release()
+            async with asyncio.timeout_at(deadline):
+                return await asyncio.shield(done)
+        except TimeoutError:
+            raise ServiceUnavailable(OVERLOADED, retry_after=1) from None
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
