@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 PACKAGES := shared services/auth services/profile services/matching services/notifier tools
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test test-unit test-e2e test-faults lint format pairs bench-matching bench-notifier \
 	asyncapi lock clean fuzz audit bench-api
@@ -61,9 +62,10 @@ bench-matching: $(INSTALLED)
 bench-notifier: $(INSTALLED)
 	$(BIN)/python -m benchmarks.bench_notifier
 
-## Mixed API load through the gateway of a fresh stack, locust headless (docs/benchmarks.md).
+## wrk through the gateway of a fresh stack: each endpoint, logins, and a login flood
+## (docs/benchmarks.md). Needs wrk (apt-get install wrk). BENCH_ARGS="--seconds 3 --rounds 1"
 bench-api: $(INSTALLED)
-	$(BIN)/python -m benchmarks.bench_api
+	$(BIN)/python -m benchmarks.bench_api $(BENCH_ARGS)
 
 ## Regenerate docs/asyncapi/*.yaml from the services' FastStream brokers.
 asyncapi: $(INSTALLED)
