@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
-    runtime = ServiceRuntime("auth", settings, MIGRATIONS, emits=[UserRegistered])
+    runtime = ServiceRuntime("auth", settings, MIGRATIONS, emits=[UserRegistered], read_pool=True)
     passwords = PasswordWork(
         threads=settings.hashing_threads,
         budget=settings.password_hash_budget_seconds,

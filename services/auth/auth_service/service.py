@@ -2,10 +2,12 @@
 
 from datetime import UTC, datetime
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from auth_service.adapters.db import views
 from auth_service.adapters.db.tables import AuthToken, LoginFailure, UserAccount
 from auth_service.adapters.hashing import PasswordWork
 from auth_service.domain.credentials import new_token, normalize_email
@@ -27,6 +29,7 @@ async def register(
     messaging: Messaging,
     sessions: SessionStore,
     passwords: PasswordWork,
+    reads: AsyncConnectionPool,
     email: str,
     password: str,
     profile: dict,
@@ -39,9 +42,8 @@ async def register(
     transaction rolls back and nothing of the account remains
     (docs/adr/001-registration-across-contexts.md).
     """
-    async with uow:
-        if await _account(uow, email) is not None:
-            raise ValidationFailed({"email": [EMAIL_TAKEN]})
+    if await views.email_taken(reads, email):
+        raise ValidationFailed({"email": [EMAIL_TAKEN]})
     password_hash = await passwords.run(hash_password, password)
     async with uow:
         account = UserAccount(email=email, password_hash=password_hash)

@@ -17,7 +17,7 @@ class AuthSettings(ServiceSettings):
     # before it is answered 503, and how much lower than the rest of the process their CPU
     # priority is (nice, 0-19).
     password_hash_threads: int | None = Field(default=None, ge=1)
-    password_hash_budget_seconds: float = Field(default=1.5, gt=0)
+    password_hash_budget_seconds: float = Field(default=1.0, gt=0)
     password_hash_niceness: int = Field(default=10, ge=0, le=19)
 
     @property

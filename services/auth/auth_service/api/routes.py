@@ -20,6 +20,7 @@ async def register(body: RegisterRequest, request: Request) -> dict:
         runtime.messaging,
         runtime.live_sessions,
         request.app.state.passwords,
+        runtime.reads,
         body.email,
         body.password,
         profile,

@@ -1,0 +1,10 @@
+"""Read-only queries on the read pool (autocommit, one round trip, no ORM), for checks that a
+flood can hit (docs/adr/012-password-hashing-and-load-shedding.md)."""
+
+from psycopg_pool import AsyncConnectionPool
+
+
+async def email_taken(reads: AsyncConnectionPool, email: str) -> bool:
+    async with reads.connection() as connection:
+        cursor = await connection.execute("SELECT 1 FROM user_account WHERE email = %s", (email,))
+        return await cursor.fetchone() is not None
