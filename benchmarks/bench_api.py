@@ -27,7 +27,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from unimatch_stack.infra import free_ports
 from unimatch_stack.supervisor import SERVICES, Stack, StackError
 from unimatch_stack.testinfra import session_infra
 
@@ -465,18 +465,6 @@ def seeded_stack(env: dict[str, str]) -> Iterator[Target]:
         target = seed(api, infra.database_url, admin_password)
         pids = frozenset(process.proc.pid for process in stack.processes.values() if process.proc)
         yield replace(target, stack_pids=pids)
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: every socket stays bound until all are chosen."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 # Report

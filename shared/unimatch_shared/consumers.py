@@ -113,5 +113,5 @@ class MessageHandlers:
         )
 
     def answer(self, request: type[Request]):
-        """Decorator: ``@handlers.answer(VerifyToken) async def f(r: VerifyToken) -> Reply``."""
+        """Decorator: ``@handlers.answer(NextRound) async def f(r: NextRound) -> Reply``."""
         return self.router.subscriber(self.messaging.subject(request.SUBJECT), queue=self.service)

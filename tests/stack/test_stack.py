@@ -16,7 +16,6 @@ import nats
 import psycopg
 import pytest
 
-from tests.support.system import free_ports
 from unimatch_stack import testinfra
 from unimatch_stack.infra import (
     EmbeddedNats,
@@ -25,6 +24,7 @@ from unimatch_stack.infra import (
     embedded_postgres,
     ensure_database,
     find_binary,
+    free_ports,
 )
 from unimatch_stack.supervisor import GATEWAY_DIR, SERVICES, Stack, StackError
 

@@ -1,25 +1,13 @@
 """The whole system as processes, configured one way for every suite that starts it
 (end-to-end, fuzzing, security, faults): the test admin, the stand-in Telegram, free ports."""
 
-import socket
 from collections.abc import Mapping
 from pathlib import Path
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.telegram_stub import TOKEN, USERNAME
+from unimatch_stack.infra import free_ports
 from unimatch_stack.supervisor import SERVICES, Stack
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: all sockets stay bound until every port is chosen."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def system_stack(
