@@ -6,6 +6,7 @@ leaving the block without ``commit()`` rolls everything back, events included.
 
 from uuid import UUID
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +38,13 @@ class UnitOfWork:
     async def first_delivery(self, consumer: str, event_id: UUID) -> bool:
         """For consumers: False if ``consumer`` already applied this event."""
         return await first_delivery(self.session, consumer, event_id)
+
+    async def lock(self, name: str) -> None:
+        """Wait until no other transaction holds the lock ``name``, then hold it until this one
+        ends: for work every instance does at once, such as a start-up bootstrap."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name}
+        )
 
     async def commit(self) -> None:
         await self.session.commit()

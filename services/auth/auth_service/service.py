@@ -173,11 +173,14 @@ async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, pass
     """The operator's staff account from UNIMATCH_ADMIN_*: created once, password kept current.
 
     A new admin is announced like any registration, so profile gives it a profile too. An
-    existing account made staff has its open sessions updated to say so.
+    existing account made staff has its open sessions updated to say so. Every worker of every
+    instance runs this at start-up, so it holds a transaction-scoped advisory lock: the others
+    wait, then find the account instead of failing on its unique email.
     """
     email = normalize_email(email)
     password_hash = hash_password(password)
     async with uow:
+        await uow.lock("auth.ensure_admin")
         account = await _account(uow, email)
         if account is None:
             account = UserAccount(email=email, password_hash=password_hash, is_staff=True)

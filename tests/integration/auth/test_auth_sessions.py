@@ -1,8 +1,12 @@
 """Auth in-process against real PostgreSQL and NATS: the shared session store it keeps
 (docs/adr/010), and what a sign-up costs when the email is taken (docs/adr/012)."""
 
-import pytest
+import asyncio
 
+import pytest
+from sqlalchemy import text
+
+from auth_service import service
 from auth_service.main import create_app
 from auth_service.settings import AuthSettings
 from tests.conftest import running_app
@@ -52,6 +56,34 @@ async def test_a_lost_store_is_refilled_from_the_database_without_revoked_sessio
         assert await store.verify(kept) == Session(user_id=1, is_staff=True)
         assert await store.verify(revoked) is None
         assert (await client.post("/auth/token/logout/", headers=auth(kept))).status_code == 204
+
+
+async def test_workers_starting_at_once_create_the_admin_once(settings):
+    """Every worker of a new deployment runs the admin bootstrap; the first to commit wins and
+    the rest find its account (a unique-key error here once stopped the whole service)."""
+    app = create_app(settings)
+    async with running_app(app) as client:
+        runtime = app.state.runtime
+        new_admin = {"email": "second-staff@example.com", "password": "staff-password-2"}
+        await asyncio.gather(
+            *(
+                service.ensure_admin(runtime.unit_of_work(), runtime.live_sessions, **new_admin)
+                for _ in range(4)
+            )
+        )
+        assert (await client.post("/auth/token/login/", json=new_admin)).status_code == 201
+        async with runtime.engine.connect() as connection:
+            accounts = await connection.scalar(
+                text("SELECT count(*) FROM user_account WHERE email = :email"), new_admin
+            )
+            announced = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM outbox_message WHERE subject = 'user.registered'"
+                    " AND payload::jsonb ->> 'email' = :email"
+                ),
+                new_admin,
+            )
+    assert (accounts, announced) == (1, 1)
 
 
 class CountingPasswordWork:
