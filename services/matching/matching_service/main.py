@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from matching_service.api.routes import router
+from matching_service.api.routes import reads, router
 from matching_service.events.handlers import build_router
 from matching_service.scheduler import round_scheduler
 from matching_service.settings import MatchingSettings
@@ -25,7 +25,7 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
 
     app = create_service_app(
         runtime,
-        [router],
+        [reads, router],
         title="UniMatch matching",
         description="Weekly rounds: who takes part, pairs and the trio, the schedule.",
     )

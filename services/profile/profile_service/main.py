@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from profile_service import service
 from profile_service.adapters.db import views
 from profile_service.api.catalog import HobbyCatalog
-from profile_service.api.routes import router
+from profile_service.api.routes import reads, router
 from profile_service.events.handlers import build_router
 from profile_service.settings import ProfileSettings
 from unimatch_shared.events import ProfileChanged
@@ -48,7 +48,7 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     runtime.run_in_background("signup-sweeper", sweep_abandoned_signups)
     app = create_service_app(
         runtime,
-        [router],
+        [reads, router],
         title="UniMatch profile",
         description="Hobbies, profiles, pause state and match history.",
     )

@@ -2,21 +2,23 @@
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from matching_service import service
 from matching_service.adapters.db.tables import MatchRound
 from matching_service.api.schemas import CountdownOut, RoundListItem, RoundOut
 from matching_service.domain.schedule import Schedule
 from unimatch_shared.auth import StaffUser
+from unimatch_shared.lean import LeanRead, json_response
 
+reads = APIRouter(route_class=LeanRead)
 router = APIRouter()
 
 
-@router.get("/users/api/days-to-match", response_model=CountdownOut)
-async def days_to_match(request: Request) -> dict:
+@reads.get("/users/api/days-to-match", response_model=CountdownOut)
+async def days_to_match(request: Request) -> Response:
     schedule: Schedule = request.app.state.schedule
-    return vars(schedule.countdown(datetime.now(UTC)))
+    return json_response(vars(schedule.countdown(datetime.now(UTC))))
 
 
 @router.post("/matching/api/rounds", status_code=201, response_model=RoundOut)

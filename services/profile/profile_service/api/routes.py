@@ -1,19 +1,19 @@
 """Profile endpoints: the hobby catalog, one's tags, profile, pause state and matches.
 
-The hot reads (catalog, tags, pairs, me) answer from memory or the read pool's views and
-return their JSON as is; ``response_model`` still documents each shape in OpenAPI.
+The hot reads (catalog, tags, pairs, me) are ``LeanRead`` routes: they answer from memory or
+the read pool's views and return their JSON as is, with no dependency solving per request;
+``response_model`` still documents each shape in OpenAPI.
 """
 
-import json
-from datetime import date
-
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 
 from profile_service import service
 from profile_service.adapters.db import views
 from profile_service.api.schemas import HobbyOut, MatchOut, MeOut, MeUpdate, PauseRequest
 from unimatch_shared.auth import CurrentUser
+from unimatch_shared.lean import LeanRead, json_response
 
+reads = APIRouter(prefix="/users/api", route_class=LeanRead)
 router = APIRouter(prefix="/users/api")
 NOT_MODIFIED = {304: {"description": "The client's copy (`If-None-Match`) is current"}}
 
@@ -26,32 +26,24 @@ def _reads(request: Request):
     return request.app.state.runtime.reads
 
 
-def _json(body: str | dict) -> Response:
-    if not isinstance(body, str):
-        body = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=date.isoformat)
-    return Response(body, media_type="application/json")
+@reads.get("/hobby/all", response_model=list[HobbyOut], responses=NOT_MODIFIED)
+async def all_hobbies(request: Request) -> Response:
+    return request.app.state.hobby_catalog.response(request.headers.get("if-none-match"))
 
 
-@router.get("/hobby/all", response_model=list[HobbyOut], responses=NOT_MODIFIED)
-async def all_hobbies(
-    request: Request, if_none_match: str | None = Header(default=None, include_in_schema=False)
-) -> Response:
-    return request.app.state.hobby_catalog.response(if_none_match)
-
-
-@router.get("/tags", response_model=list[str])
+@reads.get("/tags", response_model=list[str])
 async def my_tags(user: CurrentUser, request: Request) -> Response:
-    return _json(await views.tags_json(_reads(request), user.user_id))
+    return json_response(await views.tags_json(_reads(request), user.user_id))
 
 
-@router.get("/pairs", response_model=list[MatchOut])
+@reads.get("/pairs", response_model=list[MatchOut])
 async def my_matches(user: CurrentUser, request: Request) -> Response:
-    return _json(await views.match_history_json(_reads(request), user.user_id))
+    return json_response(await views.match_history_json(_reads(request), user.user_id))
 
 
-@router.get("/me", response_model=MeOut)
+@reads.get("/me", response_model=MeOut)
 async def read_me(user: CurrentUser, request: Request) -> Response:
-    return _json(await service.read_me(_reads(request), user.user_id))
+    return json_response(await service.read_me(_reads(request), user.user_id))
 
 
 @router.patch("/me", response_model=MeOut)

@@ -1,0 +1,58 @@
+"""``LeanRead``: the route class for the hottest GETs, which need nothing of FastAPI's
+per-request machinery but the caller (docs/adr/013-lean-hot-reads.md).
+
+A normal route solves its dependency graph on every request and validates and encodes the
+returned value against ``response_model``; for a read that already has its JSON that is about
+a third of FastAPI's cost per request. A ``LeanRead`` endpoint takes ``request`` and, if it
+needs the caller, ``user: CurrentUser``, and returns a ready ``Response``: the route checks
+the token exactly as ``current_user`` does and calls the endpoint directly. OpenAPI still
+reads the endpoint's signature and ``response_model``, so the documents do not change.
+
+    hot = APIRouter(prefix="/users/api", route_class=LeanRead)
+
+    @hot.get("/pairs", response_model=list[MatchOut])
+    async def my_matches(user: CurrentUser, request: Request) -> Response: ...
+"""
+
+import inspect
+import json
+from collections.abc import Callable, Coroutine
+from datetime import date
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from unimatch_shared.auth import current_user
+
+LEAN_PARAMETERS = ({"request"}, {"request", "user"})
+
+
+class LeanRead(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
+        parameters = set(inspect.signature(endpoint).parameters)
+        if parameters not in LEAN_PARAMETERS or set(kwargs.get("methods") or ["GET"]) != {"GET"}:
+            raise TypeError(
+                f"{endpoint.__name__}: a LeanRead is a GET taking (request) or (user, request)"
+            )
+        self._wants_user = "user" in parameters
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint, wants_user = self.endpoint, self._wants_user
+
+        async def handle(request: Request) -> Response:
+            if wants_user:
+                user = await current_user(request, request.headers.get("authorization"))
+                return await endpoint(user=user, request=request)
+            return await endpoint(request=request)
+
+        return handle
+
+
+def json_response(body: str | dict | list) -> Response:
+    """A JSON response from text the database already built, or from plain data (dates as
+    ISO strings, non-ASCII kept)."""
+    if not isinstance(body, str):
+        body = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=date.isoformat)
+    return Response(body, media_type="application/json")
