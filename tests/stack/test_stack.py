@@ -177,6 +177,14 @@ def test_service_env_overrides_one_service_only(tmp_path):
             assert env["UNIMATCH_EVENT_PREFIX"] == "tfake."
 
 
+def test_gateway_runs_on_half_the_cpus_unless_configured(tmp_path, monkeypatch):
+    monkeypatch.delenv("GATEWAY_GOMAXPROCS", raising=False)
+    half = max(1, len(os.sched_getaffinity(0)) // 2)
+    assert fake_stack(tmp_path).processes["gateway"].env["GOMAXPROCS"] == str(half)
+    monkeypatch.setenv("GATEWAY_GOMAXPROCS", "3")
+    assert fake_stack(tmp_path).processes["gateway"].env["GOMAXPROCS"] == "3"
+
+
 def test_service_env_refuses_unknown_services(tmp_path):
     with pytest.raises(ValueError, match="profiles"):
         fake_stack(tmp_path, service_env={"profiles": {"DATABASE_URL": "x"}})

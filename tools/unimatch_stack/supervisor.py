@@ -121,6 +121,15 @@ class ManagedProcess:
         return StackError(f"{self.name} {reason}; last lines of {self.log_path}:\n{tail}")
 
 
+def gateway_threads() -> str:
+    """Go's GOMAXPROCS for Caddy: GATEWAY_GOMAXPROCS, else half the CPUs (at least one).
+
+    A proxy mostly waits on its upstreams; with one Go scheduler per core, each wake-up has
+    idle schedulers spinning for work, which cost a third of Caddy's CPU per request on a
+    2-core machine and left less for the services (docs/benchmarks.md)."""
+    return os.environ.get("GATEWAY_GOMAXPROCS") or str(max(1, len(os.sched_getaffinity(0)) // 2))
+
+
 class Stack:
     """The four services plus the gateway, started and stopped together.
 
@@ -171,6 +180,7 @@ class Stack:
             # Caddy keeps state under XDG dirs; keep it inside var/ rather than in $HOME.
             "XDG_CONFIG_HOME": str(var_dir / "caddy"),
             "XDG_DATA_HOME": str(var_dir / "caddy"),
+            "GOMAXPROCS": gateway_threads(),
             **{spec.upstream_env: f"127.0.0.1:{ports[spec.name]}" for spec in SERVICES},
         }
         caddy = [find_binary("caddy"), "run", "--config", str(gateway_dir / "Caddyfile"),
