@@ -18,6 +18,9 @@ from unimatch_shared.settings import METRICS_DIR_ENV, ServiceSettings
 def serve(app_factory: str, settings: ServiceSettings) -> None:
     """``app_factory`` is the import path of ``create_app``, e.g. ``auth_service.main:create_app``
     (workers import it themselves)."""
+    # Before the workers start, so they inherit it; never lowered (that needs privilege).
+    niceness = max(os.getpriority(os.PRIO_PROCESS, 0), settings.cpu_niceness)
+    os.setpriority(os.PRIO_PROCESS, 0, niceness)
     workers = settings.workers
     if workers > 1:
         made_dir = _prepare_metrics_dir()

@@ -34,6 +34,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Worker processes serving HTTP and consuming events; default: one per CPU.
     unimatch_workers: int = Field(default_factory=default_workers, ge=1)
+    # How much lower than a normal process this service's CPU priority is (nice, 0-19): under
+    # contention the kernel serves the others first; an idle machine still runs it at full
+    # speed. Services off the read path raise it (docs/adr/012).
+    cpu_niceness: int = Field(default=0, ge=0, le=19)
 
     @property
     def workers(self) -> int:

@@ -90,3 +90,24 @@ def test_a_hash_with_old_parameters_is_replaced_at_the_next_login(api, infra):
     assert upgraded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     again = api.post("/auth/token/login/", json={"email": email, "password": "old-params-1"})
     assert again.status_code == 201
+
+
+def niceness(pid: int) -> int:
+    """Field 19 of /proc/<pid>/stat (after the parenthesised command name)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[16])
+
+
+def process_tree(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [pid, *(p for child in children.read().split() for p in process_tree(int(child)))]
+
+
+def test_auth_yields_the_cpu_to_the_read_path(stack):
+    """Auth and all its workers run at nice 5 (docs/adr/012); the others at the default."""
+    nice = {
+        name: {niceness(pid) for pid in process_tree(stack.processes[name].proc.pid)}
+        for name in ("auth", "profile", "matching")
+    }
+    assert nice == {"auth": {5}, "profile": {0}, "matching": {0}}
+    assert len(process_tree(stack.processes["auth"].proc.pid)) >= 3  # the workers, too

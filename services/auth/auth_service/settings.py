@@ -19,6 +19,8 @@ class AuthSettings(ServiceSettings):
     password_hash_threads: int | None = Field(default=None, ge=1)
     password_hash_budget_seconds: float = Field(default=1.0, gt=0)
     password_hash_niceness: int = Field(default=10, ge=0, le=19)
+    # Sign-ups and logins yield the CPU to reads under contention (docs/adr/012).
+    cpu_niceness: int = Field(default=5, ge=0, le=19)
 
     @property
     def trusted_networks(self) -> list[Network]:

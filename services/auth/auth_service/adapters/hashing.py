@@ -61,8 +61,12 @@ class PasswordWork:
 
 
 def _lower_priority(niceness: int) -> None:
-    """Linux gives each thread its own nice value; raising it needs no privilege."""
+    """``niceness`` below the thread that starts it (the event loop's). Linux gives each
+    thread its own nice value; raising it needs no privilege."""
+    thread = threading.get_native_id()
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        os.setpriority(
+            os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + niceness)
+        )
     except OSError as exc:  # e.g. a platform without per-thread priorities
         log.warning("password hashing runs at normal priority: %s", exc)
