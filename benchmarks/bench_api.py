@@ -1,5 +1,5 @@
 """API load benchmark: wrk against the gateway of a fresh stack, or against any server
-speaking the same contract.
+speaking the same API (docs/api.md).
 
     python -m benchmarks.bench_api [--seconds 10] [--rounds 2] [--scenarios pairs,login,...]
         [--env KEY=VALUE ...] [--json OUT]

@@ -33,7 +33,7 @@ class TokenVerifier(Protocol):
 
 
 def token_from_header(value: str | None) -> str:
-    """The key from the header, or raise the contract's 401."""
+    """The key from the header, or raise a 401 (docs/api.md, Authentication)."""
     keyword, _, key = (value or "").strip().partition(" ")
     if keyword.lower() != "token":
         raise NotAuthenticated()

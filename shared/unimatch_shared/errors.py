@@ -1,4 +1,5 @@
-"""Errors in the contract's shape (DRF's): ``{"detail": ...}`` or ``{"field": [messages]}``.
+"""Errors in the API's shape (DRF's; docs/api.md, Errors): ``{"detail": ...}`` or
+``{"field": [messages]}``.
 
 FastAPI's own 422s are translated to 400s here, once, for every service.
 """

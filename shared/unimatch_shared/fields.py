@@ -1,4 +1,4 @@
-"""Field rules the contract states once for every endpoint that accepts them."""
+"""Field rules docs/api.md states once for every endpoint that accepts them."""
 
 from typing import Annotated, Any
 

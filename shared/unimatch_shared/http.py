@@ -1,4 +1,4 @@
-"""ASGI middleware for the contract's HTTP conventions (CONTRACT.md section 1) and for
+"""ASGI middleware for the API's HTTP conventions (docs/api.md, Conventions) and for
 observability (request ids, the access log, HTTP metrics)."""
 
 import json

@@ -1,4 +1,4 @@
-"""The error responses of every service's OpenAPI document, declared once (CONTRACT.md 1).
+"""The error responses of every service's OpenAPI document, declared once (docs/api.md, Errors).
 
 FastAPI documents a route's success, plus a 422 that never happens here (errors.py answers
 400). ``document_errors`` rewrites each operation's responses from what the operation itself

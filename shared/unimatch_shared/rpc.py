@@ -23,7 +23,7 @@ class CreateProfile(Request, NewUser):
 
 
 class CreateProfileReply(BaseModel):
-    """Either ``user`` (the contract's user object) or ``errors`` (DRF-shaped, for a 400)."""
+    """Either ``user`` (docs/api.md, The user object) or ``errors`` (DRF-shaped, for a 400)."""
 
     user: dict | None = None
     errors: dict[str, list[str]] | None = None
@@ -56,7 +56,7 @@ class NextRound(Request):
 
 
 class NextRoundReply(BaseModel):
-    """As ``GET /users/api/days-to-match/`` answers (CONTRACT.md 2.8)."""
+    """As ``GET /users/api/days-to-match/`` answers (docs/api.md, Time to the next round)."""
 
     days_left: int
     hours_left: int

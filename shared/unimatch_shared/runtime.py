@@ -110,7 +110,7 @@ def create_service_app(
     title: str,
     description: str = "",
 ) -> FastAPI:
-    """The FastAPI app with the contract's conventions, health checks and lifecycle."""
+    """The FastAPI app with the API's conventions (docs/api.md), health checks and lifecycle."""
     configure_logging(runtime.settings.log_level, service=runtime.name)
 
     @asynccontextmanager

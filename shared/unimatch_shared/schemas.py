@@ -1,10 +1,10 @@
-"""Wire shapes the contract defines once and several services return."""
+"""Wire shapes docs/api.md defines once and several services return."""
 
 from pydantic import BaseModel
 
 
 class UserOut(BaseModel):
-    """The user object of CONTRACT.md 2.1 (register, tg-auth; ``me`` extends it)."""
+    """docs/api.md, The user object (register, tg-auth; ``me`` extends it)."""
 
     id: int
     first_name: str

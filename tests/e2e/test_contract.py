@@ -1,4 +1,4 @@
-"""CONTRACT.md sections 1 and 2.1-2.8, end to end through the gateway."""
+"""docs/api.md (Conventions, Accounts, Profile, Matching), end to end through the gateway."""
 
 import hashlib
 import re

@@ -1,4 +1,5 @@
-"""The local stack: the gateway's routing contract, the supervisor, the embedded servers.
+"""The local stack: the gateway's routing (docs/api.md, One origin), the supervisor, the
+embedded servers.
 
 The gateway tests run the real Caddyfile with the real Caddy binary in front of fake services
 (fake_service.py) that echo what they received, so no real service is needed.

@@ -8,7 +8,7 @@ class NotifierSettings(ServiceSettings):
     # One process: the Telegram poller and the sender must not run twice (ADR 006).
     MAX_WORKERS: ClassVar[int | None] = 1
     port: int = 8104
-    # Unset: messages are recorded and logged, never sent (CONTRACT.md section 4).
+    # Unset: messages are recorded and logged, never sent (docs/api.md, Configuration).
     telegram_bot_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_bot_username: str | None = None

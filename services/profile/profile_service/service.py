@@ -39,7 +39,7 @@ def _today() -> date:
 
 
 def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
-    """The contract's user object, plus the additive pause state."""
+    """docs/api.md, The user object, plus the pause state of My profile."""
     return {
         "id": profile.user_id,
         "first_name": profile.first_name,

@@ -1,4 +1,5 @@
-"""Linking a Telegram account: the Login Widget (CONTRACT.md 2.4) and the bot's deep link."""
+"""Linking a Telegram account: the Login Widget (docs/api.md, Link Telegram) and the bot's
+deep link."""
 
 import asyncio
 import time

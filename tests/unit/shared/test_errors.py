@@ -1,4 +1,5 @@
-"""The translation of FastAPI/pydantic validation errors into the contract's DRF shape."""
+"""The translation of FastAPI/pydantic validation errors into the API's DRF shape
+(docs/api.md, Errors)."""
 
 import httpx
 import pytest

@@ -1,4 +1,4 @@
-"""Request and response bodies of the auth endpoints (CONTRACT.md 2.1–2.3)."""
+"""Request and response bodies of the auth endpoints (docs/api.md, Accounts)."""
 
 from pydantic import BaseModel, field_validator
 

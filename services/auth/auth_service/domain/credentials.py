@@ -38,5 +38,6 @@ def check_password(password: str) -> str:
 
 
 def new_token() -> str:
-    """40 random lowercase hex characters (160 bits), the contract's token format."""
+    """40 random lowercase hex characters (160 bits), the API's token format
+    (docs/api.md, Authentication)."""
     return secrets.token_hex(20)

@@ -1,4 +1,4 @@
-"""Response bodies of the matching endpoints (CONTRACT.md 2.8 and 3)."""
+"""Response bodies of the matching endpoints (docs/api.md, Matching)."""
 
 from pydantic import BaseModel
 

@@ -1,4 +1,4 @@
-"""Bodies of the Telegram linking endpoints (CONTRACT.md 2.4 and section 3)."""
+"""Bodies of the Telegram linking endpoints (docs/api.md, Telegram)."""
 
 from datetime import datetime
 

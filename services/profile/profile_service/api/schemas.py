@@ -1,4 +1,4 @@
-"""Bodies of the profile endpoints (CONTRACT.md 2.5–2.7 and section 3)."""
+"""Bodies of the profile endpoints (docs/api.md, Profile)."""
 
 from datetime import date
 

@@ -11,7 +11,8 @@ from unimatch_shared.migrations import create_messaging_tables, drop_messaging_t
 revision = "0001"
 down_revision = None
 
-# Ids 1-5 are the contract's; the rest follow. Never renumber: ids are in every client.
+# Ids 1-5 are the original API document's (docs/api.md, All hobbies); the rest follow.
+# Never renumber: ids are in every client.
 HOBBIES = [
     "Программирование",
     "Спорт",
