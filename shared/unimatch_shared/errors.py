@@ -80,6 +80,8 @@ _MESSAGES = {
     ),
     "string_too_long": "Ensure this field has no more than {max_length} characters.",
     "string_too_short": "Ensure this field has at least {min_length} characters.",
+    "too_long": "Ensure this field has no more than {max_length} elements.",
+    "too_short": "Ensure this field has at least {min_length} elements.",
     "greater_than_equal": "Ensure this value is greater than or equal to {ge}.",
     "less_than_equal": "Ensure this value is less than or equal to {le}.",
     "extra_forbidden": "Unknown field.",

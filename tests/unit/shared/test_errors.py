@@ -16,7 +16,7 @@ JSON = {"Content-Type": "application/json"}
 class Body(BaseModel):
     name: str = Field(max_length=5)
     age: int | None = Field(default=None, ge=14)
-    tags: list[int] = []
+    tags: list[int] = Field(default=[], max_length=3)
     note: Text = ""
 
 
@@ -55,6 +55,12 @@ async def test_null_and_too_long(client):
     assert response.json() == {"name": ["This field may not be null."]}
     response = await client.post("/things", json={"name": "abcdefgh"})
     assert response.json() == {"name": ["Ensure this field has no more than 5 characters."]}
+
+
+async def test_too_many_items_in_drf_wording(client):
+    response = await client.post("/things", json={"name": "ok", "tags": [1, 2, 3, 4]})
+    assert response.status_code == 400
+    assert response.json() == {"tags": ["Ensure this field has no more than 3 elements."]}
 
 
 @pytest.mark.parametrize(
