@@ -31,6 +31,7 @@ _FIELD_ERRORS = {
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 
 THROTTLED = {429: {"model": Detail, "description": "Too many attempts", "headers": _RETRY_AFTER}}
+NO_PROFILE = {404: {"model": Detail, "description": "The account has no profile (yet)"}}
 
 
 def _response(description: str, schema: dict) -> dict:

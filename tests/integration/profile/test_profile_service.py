@@ -9,9 +9,11 @@ from profile_service import service
 from profile_service.main import create_app
 from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
+from tests.e2e.helpers import auth
 from tests.support.helpers import eventually, publish, query
 from unimatch_shared.events import TelegramLinked, TelegramUnlinked, UserRegistered
 from unimatch_shared.rpc import CreateProfile
+from unimatch_shared.sessions import Session
 
 
 @pytest.fixture
@@ -88,3 +90,29 @@ async def _applied(settings, count: int) -> bool:
         "SELECT count(*) FROM processed_event WHERE consumer = 'profile'",
     )
     return rows[0][0] == count
+
+
+class SessionWithoutProfile:
+    """A live session of an account profile never heard of (e.g. its sign-up still in flight)."""
+
+    async def verify(self, token: str) -> Session:
+        return Session(user_id=404, is_staff=False)
+
+
+async def test_an_account_without_a_profile_gets_a_documented_404(settings):
+    app = create_app(settings)
+    operations = [
+        ("GET", "/users/api/me"),
+        ("PATCH", "/users/api/me"),
+        ("POST", "/users/api/pause"),
+        ("POST", "/users/api/resume"),
+    ]
+    async with running_app(app) as client:
+        app.state.token_verifier = SessionWithoutProfile()
+        answers = [
+            await client.request(method, path + "/", json={}, headers=auth("a" * 40))
+            for method, path in operations
+        ]
+    assert [(a.status_code, a.json()) for a in answers] == [(404, {"detail": "Not found."})] * 4
+    paths = app.openapi()["paths"]
+    assert all("404" in paths[path][method.lower()]["responses"] for method, path in operations)

@@ -12,6 +12,7 @@ from profile_service.adapters.db import views
 from profile_service.api.schemas import HobbyOut, MatchOut, MeOut, MeUpdate, PauseRequest
 from unimatch_shared.auth import CurrentUser
 from unimatch_shared.lean import LeanRead, json_response
+from unimatch_shared.openapi import NO_PROFILE
 
 reads = APIRouter(prefix="/users/api", route_class=LeanRead)
 router = APIRouter(prefix="/users/api")
@@ -41,24 +42,24 @@ async def my_matches(user: CurrentUser, request: Request) -> Response:
     return json_response(await views.match_history_json(_reads(request), user.user_id))
 
 
-@reads.get("/me", response_model=MeOut)
+@reads.get("/me", response_model=MeOut, responses=NO_PROFILE)
 async def read_me(user: CurrentUser, request: Request) -> Response:
     return json_response(await service.read_me(_reads(request), user.user_id))
 
 
-@router.patch("/me", response_model=MeOut)
+@router.patch("/me", response_model=MeOut, responses=NO_PROFILE)
 async def update_me(body: MeUpdate, user: CurrentUser, request: Request) -> dict:
     changes = body.model_dump(exclude_unset=True)
     return await service.update_me(_uow(request), user.user_id, changes)
 
 
-@router.post("/pause", response_model=MeOut)
+@router.post("/pause", response_model=MeOut, responses=NO_PROFILE)
 async def pause(
     user: CurrentUser, request: Request, body: PauseRequest = Body(default=PauseRequest())
 ) -> dict:
     return await service.set_pause(_uow(request), user.user_id, True, body.until)
 
 
-@router.post("/resume", response_model=MeOut)
+@router.post("/resume", response_model=MeOut, responses=NO_PROFILE)
 async def resume(user: CurrentUser, request: Request) -> dict:
     return await service.set_pause(_uow(request), user.user_id, False, None)
