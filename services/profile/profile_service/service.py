@@ -201,11 +201,18 @@ async def on_telegram_linked(uow: UnitOfWork, event: TelegramLinked) -> None:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
         profile = await ProfileRepository(uow.session).get(event.user_id, for_update=True)
-        if profile is not None:
+        if profile is not None and _newer_telegram_change(profile, event):
             profile.chat_id = event.chat_id
             profile.telegram_username = event.username
+            profile.telegram_changed_at = event.occurred_at
             uow.session.add(profile)
         await uow.commit()
+
+
+def _newer_telegram_change(profile: Profile, event: TelegramLinked | TelegramUnlinked) -> bool:
+    """Links and unlinks may arrive out of order (redelivery, the synchronous link step):
+    only one that happened after the last applied changes what the profile shows."""
+    return profile.telegram_changed_at is None or event.occurred_at > profile.telegram_changed_at
 
 
 async def apply_telegram_link(uow: UnitOfWork, event: TelegramLinked) -> CreateProfileReply:
@@ -234,9 +241,14 @@ async def on_telegram_unlinked(uow: UnitOfWork, event: TelegramUnlinked) -> None
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
         profile = await ProfileRepository(uow.session).get(event.user_id, for_update=True)
-        if profile is not None and profile.chat_id == event.chat_id:
+        if (
+            profile is not None
+            and profile.chat_id == event.chat_id
+            and _newer_telegram_change(profile, event)
+        ):
             profile.chat_id = None
             profile.telegram_username = None
+            profile.telegram_changed_at = event.occurred_at
             uow.session.add(profile)
         await uow.commit()
 

@@ -1,7 +1,7 @@
 """The profile service's paths the end-to-end suite does not reach: the sweeper of abandoned
 sign-ups (ADR 001) and the Telegram read model kept from the notifier's events."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -80,6 +80,28 @@ async def test_telegram_link_and_unlink_events_keep_chat_id(settings, js):
         await publish(js, prefix, TelegramUnlinked(user_id=7, chat_id="555"))
         await eventually(lambda: _applied(settings, 3))
         assert await chat_id() is None
+
+
+async def test_late_telegram_events_do_not_undo_newer_ones(settings, js):
+    """Events may arrive out of order: the one that happened last decides what is shown."""
+    prefix = settings.unimatch_event_prefix
+    first, later = datetime.now(UTC) - timedelta(minutes=5), datetime.now(UTC)
+    app = create_app(settings)
+    async with running_app(app):
+        await service.create_profile(
+            app.state.runtime.unit_of_work(), CreateProfile(user_id=8, email="u8@example.com")
+        )
+        await publish(js, prefix, TelegramLinked(user_id=8, chat_id="777", occurred_at=later))
+        await eventually(lambda: _applied(settings, 1))
+        # The link that 777 replaced, and that link's unlink, both delivered late.
+        await publish(js, prefix, TelegramLinked(user_id=8, chat_id="666", occurred_at=first))
+        await publish(js, prefix, TelegramUnlinked(user_id=8, chat_id="777", occurred_at=first))
+        await eventually(lambda: _applied(settings, 3))
+        assert (await profiles(settings))[8][1] == "777"
+
+        await publish(js, prefix, TelegramUnlinked(user_id=8, chat_id="777"))
+        await eventually(lambda: _applied(settings, 4))
+        assert (await profiles(settings))[8][1] is None
 
 
 async def _applied(settings, count: int) -> bool:

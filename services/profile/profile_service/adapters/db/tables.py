@@ -29,6 +29,8 @@ class Profile(SQLModel, table=True):
     age: int | None = None
     chat_id: str | None = None
     telegram_username: str | None = None
+    # ``occurred_at`` of the last telegram.linked/unlinked applied: an older one is stale.
+    telegram_changed_at: datetime | None = None
     paused: bool = False
     paused_until: date | None = None
     confirmed: bool = False
