@@ -12,7 +12,7 @@ from auth_service.adapters.db.tables import AuthToken, LoginFailure, UserAccount
 from auth_service.adapters.hashing import PasswordWork
 from auth_service.domain.credentials import new_token, normalize_email
 from auth_service.domain.passwords import hash_password, verify_password
-from auth_service.domain.throttle import POLICY, Failure, retry_after
+from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
 from unimatch_shared.errors import Throttled, ValidationFailed
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.messaging import Messaging
@@ -77,16 +77,17 @@ async def log_in(
     parameters is replaced on success.
     """
     key = _login_key(email)
+    where = client_of(client)
     now = datetime.now(UTC)
     async with uow:
         recent = await uow.session.exec(
             select(LoginFailure).where(
-                or_(LoginFailure.email == key, LoginFailure.client == client),
+                or_(LoginFailure.email == key, LoginFailure.network == where.network),
                 LoginFailure.failed_at > now - POLICY.horizon,
             )
         )
-        failures = [Failure(f.email, f.client, f.failed_at) for f in recent]
-        wait = retry_after(failures, key, client, now)
+        failures = [Failure(f.email, f.client, f.failed_at, f.network) for f in recent]
+        wait = retry_after(failures, key, where, now)
         if wait:
             raise Throttled(wait)
         account = await _account(uow, key)
@@ -94,14 +95,16 @@ async def log_in(
     valid, new_hash = await passwords.run(verify_password, password, stored_hash)
     async with uow:
         if not valid:
-            uow.session.add(LoginFailure(email=key, client=client, failed_at=now))
+            uow.session.add(
+                LoginFailure(email=key, client=where.host, network=where.network, failed_at=now)
+            )
             await uow.session.exec(
                 delete(LoginFailure).where(LoginFailure.failed_at <= now - POLICY.horizon)
             )
             await uow.commit()
             raise ValidationFailed({"non_field_errors": [BAD_CREDENTIALS]})
         await uow.session.exec(
-            delete(LoginFailure).where(LoginFailure.email == key, LoginFailure.client == client)
+            delete(LoginFailure).where(LoginFailure.email == key, LoginFailure.client == where.host)
         )
         if new_hash:
             account.password_hash = new_hash

@@ -33,11 +33,15 @@ class AuthToken(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """A failed login, kept while the throttling policy may count it (domain/throttle.py)."""
+    """A failed login, kept while the throttling policy may count it (domain/throttle.py).
+
+    ``client`` is the pair scope's key (an IPv4 address, an IPv6 /64), ``network`` the
+    per-network cap's (an IPv4 address, an IPv6 /48)."""
 
     __tablename__ = "login_failure"
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     email: str = Field(max_length=254, index=True)
     client: str = Field(max_length=64, index=True)
+    network: str = Field(default="", max_length=64, index=True)
     failed_at: datetime = Field(default_factory=_now, index=True)
