@@ -1,5 +1,8 @@
 """The auth service layer: each use case is one function over a unit of work."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from psycopg_pool import AsyncConnectionPool
@@ -13,7 +16,7 @@ from auth_service.adapters.hashing import PasswordWork
 from auth_service.domain.credentials import new_token, normalize_email
 from auth_service.domain.passwords import hash_password, verify_password
 from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
-from unimatch_shared.errors import Throttled, ValidationFailed
+from unimatch_shared.errors import ServiceUnavailable, Throttled, ValidationFailed
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import CreateProfile, CreateProfileReply
@@ -72,14 +75,24 @@ async def log_in(
 ) -> str:
     """A new session's token; throttled per docs/adr/009-login-throttling.md.
 
-    Unknown email and wrong password fail alike, in about the same time (decoy hash). No
-    database connection is held while the password is verified. A hash made with older
-    parameters is replaced on success.
+    Check and record are one step per email: under a lock keyed by the email (and one keyed
+    by the client's network), a short transaction counts the failures and, if the attempt may
+    go ahead, records it as a failure at once — "in flight" — so a concurrent attempt already
+    counts it. The password is then verified with no database connection held
+    (docs/adr/012); a second transaction forgets the pair's failures on success, or lets the
+    recorded failure stand. An attempt shed before its password was checked (503) is
+    withdrawn.
+
+    Unknown email and wrong password fail alike, in about the same time (decoy hash). A hash
+    made with older parameters is replaced on success.
     """
     key = _login_key(email)
     where = client_of(client)
-    now = datetime.now(UTC)
-    async with uow:
+    # The in-process lock first: one connection per process waits for the database's.
+    async with _LOGIN_LOCKS.hold(key), uow:
+        await uow.lock(f"auth.login.email:{key}")
+        await uow.lock(f"auth.login.network:{where.network}")
+        now = datetime.now(UTC)
         recent = await uow.session.exec(
             select(LoginFailure).where(
                 or_(LoginFailure.email == key, LoginFailure.network == where.network),
@@ -91,18 +104,21 @@ async def log_in(
         if wait:
             raise Throttled(wait)
         account = await _account(uow, key)
+        attempt = LoginFailure(email=key, client=where.host, network=where.network, failed_at=now)
+        uow.session.add(attempt)
+        await _forget_old_failures(uow, now)
+        await uow.commit()
     stored_hash = account.password_hash if account else None
-    valid, new_hash = await passwords.run(verify_password, password, stored_hash)
-    async with uow:
-        if not valid:
-            uow.session.add(
-                LoginFailure(email=key, client=where.host, network=where.network, failed_at=now)
-            )
-            await uow.session.exec(
-                delete(LoginFailure).where(LoginFailure.failed_at <= now - POLICY.horizon)
-            )
+    try:
+        valid, new_hash = await passwords.run(verify_password, password, stored_hash)
+    except ServiceUnavailable:
+        async with uow:
+            await uow.session.exec(delete(LoginFailure).where(LoginFailure.id == attempt.id))
             await uow.commit()
-            raise ValidationFailed({"non_field_errors": [BAD_CREDENTIALS]})
+        raise
+    if not valid:
+        raise ValidationFailed({"non_field_errors": [BAD_CREDENTIALS]})
+    async with uow:
         await uow.session.exec(
             delete(LoginFailure).where(LoginFailure.email == key, LoginFailure.client == where.host)
         )
@@ -112,6 +128,43 @@ async def log_in(
         token = await _open_session(uow, sessions, account)
         await uow.commit()
     return token
+
+
+async def _forget_old_failures(uow: UnitOfWork, now: datetime) -> None:
+    """Delete up to 100 failures too old to count (more than each attempt adds). Rows another
+    transaction is deleting are skipped, not waited for: no lock order, no deadlock."""
+    old = (
+        select(LoginFailure.id)
+        .where(LoginFailure.failed_at <= now - POLICY.horizon)
+        .limit(100)
+        .with_for_update(skip_locked=True)
+    )
+    await uow.session.exec(delete(LoginFailure).where(LoginFailure.id.in_(old)))
+
+
+class _KeyedLocks:
+    """asyncio locks by key, each dropped when nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+_LOGIN_LOCKS = _KeyedLocks()
 
 
 async def _account(uow: UnitOfWork, email: str) -> UserAccount | None:

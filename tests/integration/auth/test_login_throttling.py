@@ -5,7 +5,11 @@ The app runs behind httpx's ASGI transport, whose peer is 127.0.0.1 (a trusted p
 each request names its client with ``X-Real-IP`` as the gateway would.
 """
 
+import asyncio
+from collections import Counter
+
 import pytest
+from sqlalchemy import text
 
 from auth_service.main import create_app
 from auth_service.settings import AuthSettings
@@ -45,3 +49,32 @@ async def test_an_ipv6_host_is_one_client_whichever_address_of_its_64_it_uses(cl
     assert (await log_in(client, OWNER, "2001:db8:7:1:ffff::9")).status_code == 429
     # ... while the next /64 is another client.
     assert (await log_in(client, OWNER, "2001:db8:7:2::1")).status_code == 201
+
+
+async def test_simultaneous_guesses_when_the_email_back_off_opens_let_only_one_through(client):
+    for i in range(10):  # ten failures from ten addresses: free, then a 1 s back-off
+        assert (await log_in(client, WRONG, f"198.51.100.{i + 1}")).status_code == 400
+    await asyncio.sleep(1.2)
+    # Twenty guessers at once, each from an address of its own: the back-off lets one try,
+    # which moves it on to 2 s; the other nineteen must wait (once, all twenty were checked).
+    answers = await asyncio.gather(
+        *(log_in(client, WRONG, f"203.0.113.{i + 1}") for i in range(20))
+    )
+    assert Counter(a.status_code for a in answers) == {400: 1, 429: 19}
+    async with client.app.state.runtime.engine.connect() as connection:
+        recorded = await connection.scalar(text("SELECT count(*) FROM login_failure"))
+    assert recorded == 11
+
+
+async def test_an_attempt_shed_before_its_password_was_checked_is_not_a_failure(client):
+    class Overloaded:
+        async def run(self, work, *args):
+            from unimatch_shared.errors import ServiceUnavailable
+
+            raise ServiceUnavailable("Too many logins at once, try again shortly.", retry_after=1)
+
+    real, client.app.state.passwords = client.app.state.passwords, Overloaded()
+    for _ in range(6):
+        assert (await log_in(client, OWNER, "192.0.2.1")).status_code == 503
+    client.app.state.passwords = real
+    assert (await log_in(client, OWNER, "192.0.2.1")).status_code == 201
