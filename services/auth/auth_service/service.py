@@ -1,17 +1,20 @@
 """The auth service layer: each use case is one function over a unit of work."""
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import delete, or_
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from auth_service.adapters.db import views
-from auth_service.adapters.db.tables import AuthToken, LoginFailure, UserAccount
+from auth_service.adapters.db.tables import AuthToken, LoginFailure, TrustedDevice, UserAccount
 from auth_service.adapters.hashing import PasswordWork
 from auth_service.domain.credentials import new_token, normalize_email
 from auth_service.domain.passwords import hash_password, verify_password
@@ -65,6 +68,16 @@ async def register(
     return reply.user, token
 
 
+@dataclass(frozen=True)
+class Login:
+    token: str
+    device: str  # the device cookie's value
+
+
+_TOKEN = re.compile(r"[0-9a-f]{40}")  # what new_token() makes
+DEVICES_PER_ACCOUNT = 20
+
+
 async def log_in(
     uow: UnitOfWork,
     sessions: SessionStore,
@@ -72,8 +85,15 @@ async def log_in(
     email: str,
     password: str,
     client: str,
-) -> str:
-    """A new session's token; throttled per docs/adr/009-login-throttling.md.
+    device: str | None = None,
+    device_lifetime: timedelta = timedelta(days=180),
+) -> Login:
+    """A new session's token and the device cookie to set; throttled per
+    docs/adr/009-login-throttling.md.
+
+    ``device`` is the cookie the client sent: a device that logged in to this account within
+    ``device_lifetime`` is throttled by its own failures only, so guessers elsewhere cannot
+    lock the real user out. A successful login returns that cookie (renewed) or a new one.
 
     Check and record are one step per email: under a lock keyed by the email (and one keyed
     by the client's network), a short transaction counts the failures and, if the attempt may
@@ -88,6 +108,7 @@ async def log_in(
     """
     key = _login_key(email)
     where = client_of(client)
+    presented = token_digest(device) if device and _TOKEN.fullmatch(device) else None
     # The in-process lock first: one connection per process waits for the database's.
     async with _LOGIN_LOCKS.hold(key), uow:
         await uow.lock(f"auth.login.email:{key}")
@@ -99,12 +120,19 @@ async def log_in(
                 LoginFailure.failed_at > now - POLICY.horizon,
             )
         )
-        failures = [Failure(f.email, f.client, f.failed_at, f.network) for f in recent]
-        wait = retry_after(failures, key, where, now)
+        failures = [Failure(f.email, f.client, f.failed_at, f.network, f.device) for f in recent]
+        account = await _account(uow, key)
+        trusted = None
+        if account and presented:
+            known = await uow.session.get(TrustedDevice, (presented, account.id))
+            if known and known.last_login_at > now - device_lifetime:
+                trusted = presented
+        wait = retry_after(failures, key, where, now, device=trusted)
         if wait:
             raise Throttled(wait)
-        account = await _account(uow, key)
-        attempt = LoginFailure(email=key, client=where.host, network=where.network, failed_at=now)
+        attempt = LoginFailure(
+            email=key, client=where.host, network=where.network, device=trusted, failed_at=now
+        )
         uow.session.add(attempt)
         await _forget_old_failures(uow, now)
         await uow.commit()
@@ -119,15 +147,43 @@ async def log_in(
     if not valid:
         raise ValidationFailed({"non_field_errors": [BAD_CREDENTIALS]})
     async with uow:
-        await uow.session.exec(
-            delete(LoginFailure).where(LoginFailure.email == key, LoginFailure.client == where.host)
-        )
+        forgiven = LoginFailure.client == where.host
+        if trusted:
+            forgiven = or_(forgiven, LoginFailure.device == trusted)
+        await uow.session.exec(delete(LoginFailure).where(LoginFailure.email == key, forgiven))
         if new_hash:
             account.password_hash = new_hash
             uow.session.add(account)
         token = await _open_session(uow, sessions, account)
+        device = device if presented else new_token()
+        await _trust_device(uow, token_digest(device), account.id, now, device_lifetime)
         await uow.commit()
-    return token
+    return Login(token, device)
+
+
+async def _trust_device(
+    uow: UnitOfWork, digest: str, user_id: int, now: datetime, lifetime: timedelta
+) -> None:
+    """Note (or renew) that this device logged in; forget the account's devices that have
+    not logged in within ``lifetime``, and all but the newest ``DEVICES_PER_ACCOUNT``."""
+    seen = insert(TrustedDevice).values(digest=digest, user_id=user_id, last_login_at=now)
+    await uow.session.exec(
+        seen.on_conflict_do_update(
+            index_elements=[TrustedDevice.digest, TrustedDevice.user_id],
+            set_={"last_login_at": now},
+        )
+    )
+    kept = (
+        select(TrustedDevice.digest)
+        .where(TrustedDevice.user_id == user_id, TrustedDevice.last_login_at > now - lifetime)
+        .order_by(TrustedDevice.last_login_at.desc())
+        .limit(DEVICES_PER_ACCOUNT)
+    )
+    await uow.session.exec(
+        delete(TrustedDevice).where(
+            TrustedDevice.user_id == user_id, TrustedDevice.digest.not_in(kept)
+        )
+    )
 
 
 async def _forget_old_failures(uow: UnitOfWork, now: datetime) -> None:

@@ -19,6 +19,11 @@ class AuthSettings(ServiceSettings):
     password_hash_threads: int | None = Field(default=None, ge=1)
     password_hash_budget_seconds: float = Field(default=1.0, gt=0)
     password_hash_niceness: int = Field(default=10, ge=0, le=19)
+    # The device cookie a successful login sets (docs/adr/009): how long a device stays
+    # trusted after its last login, and whether the cookie is sent over HTTPS only (browsers
+    # also send Secure cookies to http://localhost).
+    login_device_days: int = Field(default=180, ge=1)
+    login_device_cookie_secure: bool = True
 
     @property
     def trusted_networks(self) -> list[Network]:

@@ -7,6 +7,7 @@ each request names its client with ``X-Real-IP`` as the gateway would.
 
 import asyncio
 from collections import Counter
+from http.cookies import SimpleCookie
 
 import pytest
 from sqlalchemy import text
@@ -78,3 +79,51 @@ async def test_an_attempt_shed_before_its_password_was_checked_is_not_a_failure(
         assert (await log_in(client, OWNER, "192.0.2.1")).status_code == 503
     client.app.state.passwords = real
     assert (await log_in(client, OWNER, "192.0.2.1")).status_code == 201
+
+
+def device_cookie(response) -> str:
+    """The device cookie a successful login sets: for the login endpoint only, out of
+    scripts' reach, never sent cross-site, over HTTPS only."""
+    client_cookies = SimpleCookie(response.headers["set-cookie"])
+    cookie = client_cookies["unimatch_device"]
+    assert (cookie["path"], cookie["samesite"]) == ("/auth/token/login", "strict")
+    assert cookie["httponly"] and cookie["secure"] and int(cookie["max-age"]) == 180 * 86400
+    return cookie.value
+
+
+def with_device(device: str) -> dict[str, str]:
+    return {"Cookie": f"unimatch_device={device}"}
+
+
+async def guess_until_backed_off(client):
+    """Ten guessers from ten addresses: the email's back-off now renews with each guess."""
+    for i in range(10):
+        assert (await log_in(client, WRONG, f"198.51.100.{i + 1}")).status_code == 400
+    assert (await log_in(client, OWNER, "198.51.100.200")).status_code == 429
+
+
+async def test_a_device_the_owner_logged_in_from_is_let_past_others_guessing(client):
+    first = await log_in(client, OWNER, "192.0.2.10")
+    assert first.status_code == 201
+    device = device_cookie(first)
+    client.cookies.clear()
+    await guess_until_backed_off(client)
+    # The owner's device gets in, from wherever it is now; the cookie is renewed.
+    again = await log_in(client, OWNER, "192.0.2.77", **with_device(device))
+    assert again.status_code == 201, again.text
+    assert device_cookie(again) == device
+    # Anyone else, or a cookie the server never issued, still waits.
+    assert (await log_in(client, OWNER, "192.0.2.78")).status_code == 429
+    forged = await log_in(client, OWNER, "192.0.2.79", **with_device("0" * 40))
+    assert forged.status_code == 429
+
+
+async def test_a_trusted_device_is_throttled_by_its_own_failures(client):
+    device = device_cookie(await log_in(client, OWNER, "192.0.2.10"))
+    client.cookies.clear()
+    for i in range(5):  # a stolen cookie, used from five addresses
+        wrong = await log_in(client, WRONG, f"198.51.100.{i + 1}", **with_device(device))
+        assert wrong.status_code == 400
+    assert (await log_in(client, OWNER, "198.51.100.9", **with_device(device))).status_code == 429
+    # The device's failures do not count against the owner's other devices' addresses.
+    assert (await log_in(client, OWNER, "192.0.2.11")).status_code == 201

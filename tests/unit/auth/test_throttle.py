@@ -124,3 +124,29 @@ TRUSTED = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("10.0.0.0/8
 )
 def test_client_address(peer, header, expected):
     assert client_address(peer, header, TRUSTED) == expected
+
+
+DEVICE = "a" * 64
+
+
+def test_a_trusted_device_is_not_held_back_by_others_failures():
+    others = [
+        Failure(EMAIL, f"10.0.0.{i}", NOW - timedelta(seconds=i)) for i in range(200)
+    ] + failures(5)  # the email backed off, and this very address locked out of it
+    assert retry_after(others, EMAIL, CLIENT, NOW) > 0
+    assert retry_after(others, EMAIL, CLIENT, NOW, device=DEVICE) == 0
+
+
+def test_a_trusted_device_waits_after_its_own_five_failures():
+    own = [
+        Failure(EMAIL, f"10.0.0.{i}", NOW - timedelta(minutes=i), device=DEVICE) for i in range(5)
+    ]
+    assert retry_after(own[:4], EMAIL, CLIENT, NOW, device=DEVICE) == 0
+    assert retry_after(own, EMAIL, CLIENT, NOW, device=DEVICE) == 11 * 60
+
+
+def test_a_trusted_device_still_counts_toward_its_address_cap():
+    sprayed = [
+        Failure(f"user{i}@example.com", CLIENT, NOW - timedelta(seconds=i)) for i in range(50)
+    ]
+    assert retry_after(sprayed, EMAIL, CLIENT, NOW, device=DEVICE) > 0

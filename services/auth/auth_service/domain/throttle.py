@@ -4,7 +4,10 @@ Only failed logins count. Three scopes share one record of failures:
 - the pair (email, client): strict, the usual case of one guesser;
 - the client's network across emails: looser, one host or site spraying many accounts;
 - the email across clients: a short back-off capped at a minute, so a distributed guesser
-  is slowed down but the real user is never locked out for long.
+  is slowed down.
+A trusted device (one that logged in to that account before, and presents its cookie) is
+limited by its own failures instead of the pair's and the email's: the real user is not
+locked out by others, however long or from wherever they keep guessing.
 
 A client is its IPv4 address, or its IPv6 /64 (one host or LAN gets a /64 and may use any of
 its 2^64 addresses); the per-network cap counts an IPv6 /48 (a site) as one.
@@ -53,6 +56,7 @@ class Failure:
     client: str  # Client.host
     at: datetime
     network: str = ""  # Client.network; empty means the same as ``client``
+    device: str | None = None  # the trusted device the attempt came with, if any
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,14 @@ class Policy:
     pair: Window = Window(5, timedelta(minutes=15))
     client: Window = Window(50, timedelta(minutes=15))
     email: Backoff = Backoff(10, timedelta(minutes=15), cap=timedelta(minutes=1))
+    # A trusted device's own failures, instead of the pair's and the email's.
+    device: Window = Window(5, timedelta(minutes=15))
 
     @property
     def horizon(self) -> timedelta:
         """How long a failure can matter; older ones may be forgotten."""
-        return max(self.pair.period, self.client.period, self.email.period)
+        periods = (self.pair, self.client, self.email, self.device)
+        return max(scope.period for scope in periods)
 
 
 POLICY = Policy()
@@ -108,18 +115,23 @@ def retry_after(
     client: Client | str,
     now: datetime,
     policy: Policy = POLICY,
+    device: str | None = None,
 ) -> int:
-    """Whole seconds before ``client`` may try ``email`` again; 0 means now."""
+    """Whole seconds before ``client`` may try ``email`` again; 0 means now.
+
+    ``device``: the trusted device the client presents, already checked to belong to the
+    account of ``email``."""
     failures = list(failures)
     if isinstance(client, str):
         client = client_of(client)
-    pair = [f.at for f in failures if (f.email, f.client) == (email, client.host)]
     network = [f.at for f in failures if (f.network or f.client) == client.network]
-    waits = [
-        policy.pair.wait(pair, now),
-        policy.client.wait(network, now),
-        policy.email.wait([f.at for f in failures if f.email == email], now),
-    ]
+    waits = [policy.client.wait(network, now)]
+    if device is not None:
+        waits.append(policy.device.wait([f.at for f in failures if f.device == device], now))
+    else:
+        pair = [f.at for f in failures if (f.email, f.client) == (email, client.host)]
+        waits.append(policy.pair.wait(pair, now))
+        waits.append(policy.email.wait([f.at for f in failures if f.email == email], now))
     return max(0, math.ceil(max(waits)))
 
 

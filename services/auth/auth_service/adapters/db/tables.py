@@ -1,4 +1,5 @@
-"""The auth schema: accounts, their session tokens (digests only), failed logins."""
+"""The auth schema: accounts, their session tokens (digests only), failed logins, trusted
+devices."""
 
 from datetime import UTC, datetime
 
@@ -44,4 +45,20 @@ class LoginFailure(SQLModel, table=True):
     email: str = Field(max_length=254, index=True)
     client: str = Field(max_length=64, index=True)
     network: str = Field(default="", max_length=64, index=True)
+    device: str | None = Field(default=None, max_length=64, index=True)
     failed_at: datetime = Field(default_factory=_now, index=True)
+
+
+class TrustedDevice(SQLModel, table=True):
+    """A device (browser, app) that logged in to the account: it presents the cookie whose
+    SHA-256 is ``digest`` and is throttled by its own failures (domain/throttle.py)."""
+
+    __tablename__ = "trusted_device"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    last_login_at: datetime = Field(default_factory=_now)
