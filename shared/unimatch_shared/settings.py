@@ -24,7 +24,10 @@ class ServiceSettings(BaseSettings):
     # A service whose background work must not run twice lowers this (the notifier: 1).
     MAX_WORKERS: ClassVar[int | None] = None
 
-    host: str = "0.0.0.0"
+    # The address to listen on: loopback unless configured by name (compose: 0.0.0.0, so
+    # the gateway's container can reach it). A service is meant to be reached through the
+    # gateway only; a generic HOST variable in the environment does not widen this.
+    unimatch_host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = "postgresql://postgres@127.0.0.1:5432/unimatch"
     nats_url: str = "nats://127.0.0.1:4222"
@@ -34,6 +37,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Worker processes serving HTTP and consuming events; default: one per CPU.
     unimatch_workers: int = Field(default_factory=default_workers, ge=1)
+
+    @property
+    def host(self) -> str:
+        return self.unimatch_host
 
     @property
     def workers(self) -> int:

@@ -11,7 +11,8 @@ class AuthSettings(ServiceSettings):
     unimatch_admin_email: str | None = None
     unimatch_admin_password: str | None = None
     # Peers whose X-Real-IP header names the client (the gateway); comma-separated networks.
-    trusted_proxies: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+    # Loopback, where `make run` puts the gateway; compose names its private network.
+    trusted_proxies: str = "127.0.0.0/8,::1/128"
     # Password hashing (adapters/hashing.py): threads per worker process (default: the CPUs
     # shared out among the workers), how long a login may take to get a thread and hash
     # before it is answered 503, and how much lower than the rest of the process their CPU
