@@ -19,8 +19,11 @@ def default_workers() -> int:
 class ServiceSettings(BaseSettings):
     """Base settings; each service subclasses it and adds its own fields."""
 
-    # Empty variables (compose passes `${VAR:-}`) mean "use the default".
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
+    # Empty variables (compose passes `${VAR:-}`) mean "use the default". A setting refused
+    # at start-up is named, never echoed: it may be a password or a token.
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
+    )
     # A service whose background work must not run twice lowers this (the notifier: 1).
     MAX_WORKERS: ClassVar[int | None] = None
 

@@ -16,7 +16,7 @@ from sqlmodel import select
 from auth_service.adapters.db import views
 from auth_service.adapters.db.tables import AuthToken, LoginFailure, TrustedDevice, UserAccount
 from auth_service.adapters.hashing import PasswordWork
-from auth_service.domain.credentials import new_token, normalize_email
+from auth_service.domain.credentials import check_password, new_token, normalize_email
 from auth_service.domain.passwords import hash_password, verify_password
 from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
 from unimatch_shared.errors import ServiceUnavailable, Throttled, ValidationFailed
@@ -290,7 +290,7 @@ async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, pass
     wait, then find the account instead of failing on its unique email.
     """
     email = normalize_email(email)
-    password_hash = hash_password(password)
+    password_hash = hash_password(check_password(password))
     async with uow:
         await uow.lock("auth.ensure_admin")
         account = await _account(uow, email)

@@ -1,7 +1,8 @@
 import ipaddress
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from auth_service.domain.credentials import InvalidCredential, check_password, normalize_email
 from auth_service.domain.throttle import Network
 from unimatch_shared.settings import ServiceSettings, default_workers
 
@@ -25,6 +26,30 @@ class AuthSettings(ServiceSettings):
     # also send Secure cookies to http://localhost).
     login_device_days: int = Field(default=180, ge=1)
     login_device_cookie_secure: bool = True
+
+    @field_validator("unimatch_admin_email")
+    @classmethod
+    def _admin_email_valid(cls, email: str | None) -> str | None:
+        if email is None:
+            return None
+        try:
+            return normalize_email(email)
+        except InvalidCredential as exc:
+            raise ValueError(f"UNIMATCH_ADMIN_EMAIL is not an email address: {exc}") from None
+
+    @field_validator("unimatch_admin_password")
+    @classmethod
+    def _admin_password_meets_the_policy(cls, password: str | None) -> str | None:
+        """The staff account's password obeys the rules a sign-up's does; the service refuses
+        to start otherwise (the value itself is never shown: errors hide their input)."""
+        if password is None:
+            return None
+        try:
+            return check_password(password)
+        except InvalidCredential as exc:
+            raise ValueError(
+                f"UNIMATCH_ADMIN_PASSWORD does not meet the password policy: {exc}"
+            ) from None
 
     @property
     def trusted_networks(self) -> list[Network]:
