@@ -38,8 +38,14 @@ class ServiceSettings(BaseSettings):
     # never see each other's events. Empty in production.
     unimatch_event_prefix: str = ""
     log_level: str = "INFO"
+    # A session unused this long expires (docs/adr/010); fractions allowed (tests).
+    unimatch_session_idle_days: float = Field(default=90, gt=0)
     # Worker processes serving HTTP and consuming events; default: one per CPU.
     unimatch_workers: int = Field(default_factory=default_workers, ge=1)
+
+    @property
+    def session_idle_seconds(self) -> float:
+        return self.unimatch_session_idle_days * 86400
 
     @property
     def host(self) -> str:

@@ -262,15 +262,17 @@ async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:
 
 
 async def restore_sessions(uow: UnitOfWork, sessions: SessionStore) -> int:
-    """Write every session of the table to a store that was just created (first start, or
-    JetStream's data lost); returns how many.
+    """Write every live session of the table to a store that was just created (first start,
+    or JetStream's data lost); returns how many. Sessions idle too long stay expired.
 
     The rows are read ``FOR SHARE``, so a logout meanwhile waits for this to finish and then
     deletes its entry: none is restored after being revoked."""
+    idle_since = datetime.now(UTC) - timedelta(seconds=sessions.idle_seconds)
     async with uow:
         rows = await uow.session.exec(
             select(AuthToken.digest, UserAccount.id, UserAccount.is_staff)
             .join(UserAccount, AuthToken.user_id == UserAccount.id)
+            .where(AuthToken.last_seen_at > idle_since)
             .with_for_update(read=True, of=AuthToken)
         )
         restored = 0
@@ -279,6 +281,50 @@ async def restore_sessions(uow: UnitOfWork, sessions: SessionStore) -> int:
             restored += 1
         await uow.commit()
     return restored
+
+
+async def renew_session(uow: UnitOfWork, sessions: SessionStore, digest: str) -> bool:
+    """A reader saw this session in use (``SessionSeen``): start its idle time again, in the
+    store and in the table. Nothing for a session logged out or expired meanwhile: the row is
+    locked first (a logout waits, or has already deleted it), and the store entry is only
+    rewritten at the revision just read, so a deleted one is never brought back."""
+    async with uow:
+        row = (
+            await uow.session.exec(
+                select(AuthToken).where(AuthToken.digest == digest).with_for_update()
+            )
+        ).first()
+        found = await sessions.entry(digest) if row else None
+        if found is None:
+            return False
+        stored, revision = found
+        if datetime.now(UTC).timestamp() - stored.renewed_at < sessions.renew_after:
+            return False  # another instance has just renewed it
+        row.last_seen_at = datetime.now(UTC)
+        uow.session.add(row)
+        await uow.session.flush()
+        if not await sessions.renew(digest, stored, revision):
+            return False
+        await uow.commit()
+    return True
+
+
+async def forget_idle_sessions(uow: UnitOfWork, idle: timedelta, batch: int = 500) -> int:
+    """Delete up to ``batch`` sessions unused for ``idle`` (their store entries have expired on
+    their own); rows other workers are deleting are skipped. Returns how many."""
+    async with uow:
+        idle_ones = (
+            select(AuthToken.digest)
+            .where(AuthToken.last_seen_at <= datetime.now(UTC) - idle)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        deleted = await uow.session.exec(
+            delete(AuthToken).where(AuthToken.digest.in_(idle_ones)).returning(AuthToken.digest)
+        )
+        count = len(deleted.all())
+        await uow.commit()
+    return count
 
 
 async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, password: str) -> None:

@@ -22,7 +22,8 @@ class UserAccount(SQLModel, table=True):
 
 
 class AuthToken(SQLModel, table=True):
-    """One login session. ``digest`` is the SHA-256 of the token the client holds."""
+    """One login session. ``digest`` is the SHA-256 of the token the client holds;
+    ``last_seen_at`` is when it was opened or last renewed (docs/adr/010)."""
 
     __tablename__ = "auth_token"
 
@@ -31,6 +32,7 @@ class AuthToken(SQLModel, table=True):
         sa_column=Column(BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     )
     created_at: datetime = Field(default_factory=_now)
+    last_seen_at: datetime = Field(default_factory=_now, index=True)
 
 
 class LoginFailure(SQLModel, table=True):
