@@ -146,7 +146,7 @@ class SessionStore:
         subject = self._messaging.subject(SessionSeen.SUBJECT)
         try:
             await self._messaging.broker.publish(SessionSeen(digest=digest).model_dump(), subject)
-        except (NatsError, TimeoutError) as exc:
+        except Exception as exc:  # never fail the request that used the session
             log.warning("could not ask auth to renew a session: %s", exc.__class__.__name__)
 
     async def remove(self, digest: str) -> None:
