@@ -87,6 +87,19 @@ def test_service_urls_point_at_compose_servers(name):
     assert urlsplit(env["NATS_URL"]).hostname == "nats"
 
 
+@pytest.mark.parametrize("name", BUILT)
+def test_services_listen_beyond_loopback_only_where_compose_says_so(name):
+    """Services default to loopback (a stray HOST does not widen it); in a container they must
+    listen on the container's network for the gateway, and compose says so by name."""
+    assert SERVICES[name]["environment"]["UNIMATCH_HOST"] == "0.0.0.0"
+    assert "HOST" not in SERVICES[name]["environment"]
+
+
+def test_auth_trusts_x_real_ip_from_compose_private_network():
+    proxies = SERVICES["auth"]["environment"]["TRUSTED_PROXIES"].split(",")
+    assert "172.16.0.0/12" in proxies  # docker's default bridge networks
+
+
 def test_only_the_gateway_publishes_ports():
     assert [name for name, service in SERVICES.items() if "ports" in service] == ["gateway"]
     listen_port = GATEWAY["environment"]["UNIMATCH_PORT"]

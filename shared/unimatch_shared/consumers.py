@@ -57,7 +57,7 @@ def _delivery_policy(messaging: Messaging):
             deliveries = message.metadata.num_delivered
             poison = isinstance(exc_val, ValidationError | json.JSONDecodeError | UnicodeError)
             if poison or deliveries >= MAX_DELIVERIES:
-                reason = f"{exc_type.__name__}: {exc_val}"
+                reason = failure_reason(exc_val)
                 await messaging.dead_letter(message.subject, message.data, reason)
                 await message.term()
                 EVENTS_DEAD_LETTERED.labels(self.subject).inc()
@@ -74,6 +74,25 @@ def _delivery_policy(messaging: Messaging):
             return True
 
     return DeliveryPolicy
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why an event could not be handled, for the log and the dead letter's header: where and
+    what kind of problem, never the values it carried (a pydantic error's text quotes its
+    input — emails, names — and a database error's its parameters). The event itself is in
+    the dead-letter stream, its id on every log line."""
+    name = type(exc).__name__
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '(event)'}: {error['type']}"
+            for error in exc.errors(include_url=False, include_context=False, include_input=False)
+        )
+        return f"{name}: {problems}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{name}: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, UnicodeError):
+        return f"{name}: {exc.reason}" if isinstance(exc, UnicodeDecodeError) else name
+    return name
 
 
 def _ids(data: bytes) -> tuple[str | None, str | None]:

@@ -23,9 +23,11 @@ def make_engine(settings: ServiceSettings, schema: str) -> AsyncEngine:
 
     No pre-ping: it would cost a round trip per checkout. A connection found dead (after a
     database restart) fails its one request with a 503 and makes the pool drop the others.
+    Statement parameters (emails, names) are left out of error messages, hence out of logs.
     """
     return create_async_engine(
         settings.sqlalchemy_url,
+        hide_parameters=True,
         connect_args={"options": f"-csearch_path={schema}", "connect_timeout": 5},
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,

@@ -6,12 +6,14 @@ import logging
 import time
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unimatch_shared import correlation
 from unimatch_shared.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 MAX_BODY_BYTES = 1024 * 1024
+TOO_LARGE = "Request body is too large."
 # Probes and scrapes: served, but neither logged nor counted, so they do not drown traffic.
 UNRECORDED_PATHS = {"/healthz", "/readyz", "/metrics"}
 
@@ -62,12 +64,17 @@ class BodySizeLimit:
             await _too_large(send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """An HTTPException, so that FastAPI's body parsing passes it on (it turns any other
+    exception raised while reading the body into a 400) and the app answers it as a 413;
+    caught here too, for a reader that lets it escape."""
+
+    def __init__(self) -> None:
+        super().__init__(413, TOO_LARGE)
 
 
 async def _too_large(send: Send) -> None:
-    body = json.dumps({"detail": "Request body is too large."}).encode()
+    body = json.dumps({"detail": TOO_LARGE}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -49,6 +49,15 @@ class SetPause(Request):
     until: date | None = None
 
 
+class SessionSeen(Request):
+    """any service -> auth, fire and forget: this session (by token digest) was just used and
+    its store entry is getting old; auth renews it (docs/adr/010). No reply."""
+
+    SUBJECT: ClassVar[str] = "rpc.auth.session-seen"
+
+    digest: str
+
+
 class NextRound(Request):
     """notifier -> matching for the bot's /next: when is the next round?"""
 

@@ -50,7 +50,7 @@ class ServiceRuntime:
         # Raw SQL for the hot read paths (views), in autocommit: one round trip a query.
         self.reads = make_read_pool(settings, schema=name) if read_pool else None
         self.messaging = Messaging(settings, client_name=f"unimatch-{name}")
-        self.live_sessions = SessionStore(self.messaging)
+        self.live_sessions = SessionStore(self.messaging, settings.session_idle_seconds)
         # True when this start created the session bucket (auth then refills it).
         self.live_sessions_created = False
         self.relay = OutboxRelay(self.sessions, self.messaging)

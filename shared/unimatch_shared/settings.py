@@ -19,12 +19,18 @@ def default_workers() -> int:
 class ServiceSettings(BaseSettings):
     """Base settings; each service subclasses it and adds its own fields."""
 
-    # Empty variables (compose passes `${VAR:-}`) mean "use the default".
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
+    # Empty variables (compose passes `${VAR:-}`) mean "use the default". A setting refused
+    # at start-up is named, never echoed: it may be a password or a token.
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
+    )
     # A service whose background work must not run twice lowers this (the notifier: 1).
     MAX_WORKERS: ClassVar[int | None] = None
 
-    host: str = "0.0.0.0"
+    # The address to listen on: loopback unless configured by name (compose: 0.0.0.0, so
+    # the gateway's container can reach it). A service is meant to be reached through the
+    # gateway only; a generic HOST variable in the environment does not widen this.
+    unimatch_host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = "postgresql://postgres@127.0.0.1:5432/unimatch"
     nats_url: str = "nats://127.0.0.1:4222"
@@ -32,12 +38,22 @@ class ServiceSettings(BaseSettings):
     # never see each other's events. Empty in production.
     unimatch_event_prefix: str = ""
     log_level: str = "INFO"
+    # A session unused this long expires (docs/adr/010); fractions allowed (tests).
+    unimatch_session_idle_days: float = Field(default=90, gt=0)
     # Worker processes serving HTTP and consuming events; default: one per CPU.
     unimatch_workers: int = Field(default_factory=default_workers, ge=1)
     # How much lower than a normal process this service's CPU priority is (nice, 0-19): under
     # contention the kernel serves the others first; an idle machine still runs it at full
     # speed. Services off the read path raise it (docs/adr/012).
     cpu_niceness: int = Field(default=0, ge=0, le=19)
+
+    @property
+    def session_idle_seconds(self) -> float:
+        return self.unimatch_session_idle_days * 86400
+
+    @property
+    def host(self) -> str:
+        return self.unimatch_host
 
     @property
     def workers(self) -> int:

@@ -41,8 +41,10 @@ class UnitOfWork:
 
     async def lock(self, name: str) -> None:
         """Wait until no other transaction holds the lock ``name``, then hold it until this one
-        ends: for work every instance does at once, such as a start-up bootstrap."""
-        await self.session.execute(
+        ends: for work every instance does at once, such as a start-up bootstrap, or a
+        check-then-record that must not interleave (login throttling)."""
+        connection = await self.session.connection()  # (sqlmodel's session warns on text)
+        await connection.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name}
         )
 

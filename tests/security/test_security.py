@@ -17,6 +17,7 @@ import re
 import secrets
 import time
 from contextlib import contextmanager
+from http.cookies import SimpleCookie
 
 import httpx
 
@@ -102,6 +103,25 @@ def test_many_addresses_on_one_account_only_slow_the_owner_down_briefly(api, sta
     time.sleep(wait)
     with client_at(stack) as owner:
         assert log_in(owner, email, PASSWORD).status_code == 201
+
+
+def test_the_owners_device_gets_in_while_guessers_keep_the_account_backed_off(api, stack):
+    email = register(api)["user"]["email"]
+    with client_at(stack) as owner:
+        first = log_in(owner, email, PASSWORD)
+    assert first.status_code == 201
+    device = SimpleCookie(first.headers["set-cookie"])["unimatch_device"].value
+    for _ in range(20):  # guessers elsewhere, one address each, until it is backed off
+        with client_at(stack) as guesser:
+            response = log_in(guesser, email, "wrong-guess")
+        if response.status_code == 429:
+            break
+    wait_of(response)
+    with client_at(stack) as stranger:
+        wait_of(log_in(stranger, email, PASSWORD))
+    with client_at(stack) as owner:
+        again = log_in(owner, email, PASSWORD, Cookie=f"unimatch_device={device}")
+    assert again.status_code == 201, again.text
 
 
 def test_a_client_cannot_choose_its_own_address(api, stack):

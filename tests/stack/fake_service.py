@@ -42,5 +42,5 @@ async def app(scope, receive, send):
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ["PORT"]),
-                log_level="warning")
+    uvicorn.run(app, host=os.environ.get("UNIMATCH_HOST", "127.0.0.1"),
+                port=int(os.environ["PORT"]), log_level="warning")

@@ -163,7 +163,7 @@ class Stack:
         self.gateway_port = gateway_port
         self.processes: dict[str, ManagedProcess] = {}
         for spec in SERVICES:
-            env = {"HOST": "127.0.0.1", **os.environ, "PYTHONUNBUFFERED": "1",
+            env = {**os.environ, "PYTHONUNBUFFERED": "1",
                    "PORT": str(ports[spec.name]), "DATABASE_URL": database_url,
                    "NATS_URL": nats_url,
                    # Where a service's worker processes pool their metrics (serve.py).

@@ -1,6 +1,8 @@
 """Builds the auth service's app: its runtime, password hashing and HTTP routes."""
 
+import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -8,6 +10,7 @@ from fastapi import FastAPI
 from auth_service import service
 from auth_service.adapters.hashing import PasswordWork
 from auth_service.api.routes import router
+from auth_service.events.handlers import build_router
 from auth_service.settings import AuthSettings
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
@@ -25,7 +28,10 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         niceness=settings.password_hash_niceness,
     )
 
+    runtime.messaging.broker.include_router(build_router(runtime))
+
     async def restore_sessions() -> None:
+        await runtime.live_sessions.apply_idle_timeout()
         if runtime.live_sessions_created:
             restored = await service.restore_sessions(runtime.unit_of_work(), runtime.live_sessions)
             log.info("session store created; %d sessions restored from the database", restored)
@@ -33,7 +39,21 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     async def stop_hashing() -> None:
         passwords.close()
 
+    async def forget_idle_sessions() -> None:
+        """Rows of sessions whose store entries expired (docs/adr/010), every tenth of the
+        idle time (at most hourly)."""
+        idle = timedelta(seconds=settings.session_idle_seconds)
+        pause = min(idle.total_seconds() / 10, 3600)
+        while True:
+            try:
+                while await service.forget_idle_sessions(runtime.unit_of_work(), idle):
+                    pass
+            except Exception:
+                log.warning("forgetting idle sessions failed; trying again later", exc_info=True)
+            await asyncio.sleep(pause)
+
     runtime.on_start.append(restore_sessions)
+    runtime.run_in_background("forget-idle-sessions", forget_idle_sessions)
     runtime.on_stop.append(stop_hashing)
     if settings.unimatch_admin_email and settings.unimatch_admin_password:
 

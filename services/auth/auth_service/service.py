@@ -1,19 +1,25 @@
 """The auth service layer: each use case is one function over a unit of work."""
 
-from datetime import UTC, datetime
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import delete, or_
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from auth_service.adapters.db import views
-from auth_service.adapters.db.tables import AuthToken, LoginFailure, UserAccount
+from auth_service.adapters.db.tables import AuthToken, LoginFailure, TrustedDevice, UserAccount
 from auth_service.adapters.hashing import PasswordWork
-from auth_service.domain.credentials import new_token, normalize_email
+from auth_service.domain.credentials import check_password, new_token, normalize_email
 from auth_service.domain.passwords import hash_password, verify_password
-from auth_service.domain.throttle import POLICY, Failure, retry_after
-from unimatch_shared.errors import Throttled, ValidationFailed
+from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
+from unimatch_shared.errors import ServiceUnavailable, Throttled, ValidationFailed
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import CreateProfile, CreateProfileReply
@@ -62,6 +68,16 @@ async def register(
     return reply.user, token
 
 
+@dataclass(frozen=True)
+class Login:
+    token: str
+    device: str  # the device cookie's value
+
+
+_TOKEN = re.compile(r"[0-9a-f]{40}")  # what new_token() makes
+DEVICES_PER_ACCOUNT = 20
+
+
 async def log_in(
     uow: UnitOfWork,
     sessions: SessionStore,
@@ -69,46 +85,142 @@ async def log_in(
     email: str,
     password: str,
     client: str,
-) -> str:
-    """A new session's token; throttled per docs/adr/009-login-throttling.md.
+    device: str | None = None,
+    device_lifetime: timedelta = timedelta(days=180),
+) -> Login:
+    """A new session's token and the device cookie to set; throttled per
+    docs/adr/009-login-throttling.md.
 
-    Unknown email and wrong password fail alike, in about the same time (decoy hash). No
-    database connection is held while the password is verified. A hash made with older
-    parameters is replaced on success.
+    ``device`` is the cookie the client sent: a device that logged in to this account within
+    ``device_lifetime`` is throttled by its own failures only, so guessers elsewhere cannot
+    lock the real user out. A successful login returns that cookie (renewed) or a new one.
+
+    Check and record are one step per email: under a lock keyed by the email (and one keyed
+    by the client's network), a short transaction counts the failures and, if the attempt may
+    go ahead, records it as a failure at once — "in flight" — so a concurrent attempt already
+    counts it. The password is then verified with no database connection held
+    (docs/adr/012); a second transaction forgets the pair's failures on success, or lets the
+    recorded failure stand. An attempt shed before its password was checked (503) is
+    withdrawn.
+
+    Unknown email and wrong password fail alike, in about the same time (decoy hash). A hash
+    made with older parameters is replaced on success.
     """
     key = _login_key(email)
-    now = datetime.now(UTC)
-    async with uow:
+    where = client_of(client)
+    presented = token_digest(device) if device and _TOKEN.fullmatch(device) else None
+    # The in-process lock first: one connection per process waits for the database's.
+    async with _LOGIN_LOCKS.hold(key), uow:
+        await uow.lock(f"auth.login.email:{key}")
+        await uow.lock(f"auth.login.network:{where.network}")
+        now = datetime.now(UTC)
         recent = await uow.session.exec(
             select(LoginFailure).where(
-                or_(LoginFailure.email == key, LoginFailure.client == client),
+                or_(LoginFailure.email == key, LoginFailure.network == where.network),
                 LoginFailure.failed_at > now - POLICY.horizon,
             )
         )
-        failures = [Failure(f.email, f.client, f.failed_at) for f in recent]
-        wait = retry_after(failures, key, client, now)
+        failures = [Failure(f.email, f.client, f.failed_at, f.network, f.device) for f in recent]
+        account = await _account(uow, key)
+        trusted = None
+        if account and presented:
+            known = await uow.session.get(TrustedDevice, (presented, account.id))
+            if known and known.last_login_at > now - device_lifetime:
+                trusted = presented
+        wait = retry_after(failures, key, where, now, device=trusted)
         if wait:
             raise Throttled(wait)
-        account = await _account(uow, key)
-    stored_hash = account.password_hash if account else None
-    valid, new_hash = await passwords.run(verify_password, password, stored_hash)
-    async with uow:
-        if not valid:
-            uow.session.add(LoginFailure(email=key, client=client, failed_at=now))
-            await uow.session.exec(
-                delete(LoginFailure).where(LoginFailure.failed_at <= now - POLICY.horizon)
-            )
-            await uow.commit()
-            raise ValidationFailed({"non_field_errors": [BAD_CREDENTIALS]})
-        await uow.session.exec(
-            delete(LoginFailure).where(LoginFailure.email == key, LoginFailure.client == client)
+        attempt = LoginFailure(
+            email=key, client=where.host, network=where.network, device=trusted, failed_at=now
         )
+        uow.session.add(attempt)
+        await _forget_old_failures(uow, now)
+        await uow.commit()
+    stored_hash = account.password_hash if account else None
+    try:
+        valid, new_hash = await passwords.run(verify_password, password, stored_hash)
+    except ServiceUnavailable:
+        async with uow:
+            await uow.session.exec(delete(LoginFailure).where(LoginFailure.id == attempt.id))
+            await uow.commit()
+        raise
+    if not valid:
+        raise ValidationFailed({"non_field_errors": [BAD_CREDENTIALS]})
+    async with uow:
+        forgiven = LoginFailure.client == where.host
+        if trusted:
+            forgiven = or_(forgiven, LoginFailure.device == trusted)
+        await uow.session.exec(delete(LoginFailure).where(LoginFailure.email == key, forgiven))
         if new_hash:
             account.password_hash = new_hash
             uow.session.add(account)
         token = await _open_session(uow, sessions, account)
+        device = device if presented else new_token()
+        await _trust_device(uow, token_digest(device), account.id, now, device_lifetime)
         await uow.commit()
-    return token
+    return Login(token, device)
+
+
+async def _trust_device(
+    uow: UnitOfWork, digest: str, user_id: int, now: datetime, lifetime: timedelta
+) -> None:
+    """Note (or renew) that this device logged in; forget the account's devices that have
+    not logged in within ``lifetime``, and all but the newest ``DEVICES_PER_ACCOUNT``."""
+    seen = insert(TrustedDevice).values(digest=digest, user_id=user_id, last_login_at=now)
+    await uow.session.exec(
+        seen.on_conflict_do_update(
+            index_elements=[TrustedDevice.digest, TrustedDevice.user_id],
+            set_={"last_login_at": now},
+        )
+    )
+    kept = (
+        select(TrustedDevice.digest)
+        .where(TrustedDevice.user_id == user_id, TrustedDevice.last_login_at > now - lifetime)
+        .order_by(TrustedDevice.last_login_at.desc())
+        .limit(DEVICES_PER_ACCOUNT)
+    )
+    await uow.session.exec(
+        delete(TrustedDevice).where(
+            TrustedDevice.user_id == user_id, TrustedDevice.digest.not_in(kept)
+        )
+    )
+
+
+async def _forget_old_failures(uow: UnitOfWork, now: datetime) -> None:
+    """Delete up to 100 failures too old to count (more than each attempt adds). Rows another
+    transaction is deleting are skipped, not waited for: no lock order, no deadlock."""
+    old = (
+        select(LoginFailure.id)
+        .where(LoginFailure.failed_at <= now - POLICY.horizon)
+        .limit(100)
+        .with_for_update(skip_locked=True)
+    )
+    await uow.session.exec(delete(LoginFailure).where(LoginFailure.id.in_(old)))
+
+
+class _KeyedLocks:
+    """asyncio locks by key, each dropped when nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+_LOGIN_LOCKS = _KeyedLocks()
 
 
 async def _account(uow: UnitOfWork, email: str) -> UserAccount | None:
@@ -150,15 +262,17 @@ async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:
 
 
 async def restore_sessions(uow: UnitOfWork, sessions: SessionStore) -> int:
-    """Write every session of the table to a store that was just created (first start, or
-    JetStream's data lost); returns how many.
+    """Write every live session of the table to a store that was just created (first start,
+    or JetStream's data lost); returns how many. Sessions idle too long stay expired.
 
     The rows are read ``FOR SHARE``, so a logout meanwhile waits for this to finish and then
     deletes its entry: none is restored after being revoked."""
+    idle_since = datetime.now(UTC) - timedelta(seconds=sessions.idle_seconds)
     async with uow:
         rows = await uow.session.exec(
             select(AuthToken.digest, UserAccount.id, UserAccount.is_staff)
             .join(UserAccount, AuthToken.user_id == UserAccount.id)
+            .where(AuthToken.last_seen_at > idle_since)
             .with_for_update(read=True, of=AuthToken)
         )
         restored = 0
@@ -167,6 +281,50 @@ async def restore_sessions(uow: UnitOfWork, sessions: SessionStore) -> int:
             restored += 1
         await uow.commit()
     return restored
+
+
+async def renew_session(uow: UnitOfWork, sessions: SessionStore, digest: str) -> bool:
+    """A reader saw this session in use (``SessionSeen``): start its idle time again, in the
+    store and in the table. Nothing for a session logged out or expired meanwhile: the row is
+    locked first (a logout waits, or has already deleted it), and the store entry is only
+    rewritten at the revision just read, so a deleted one is never brought back."""
+    async with uow:
+        row = (
+            await uow.session.exec(
+                select(AuthToken).where(AuthToken.digest == digest).with_for_update()
+            )
+        ).first()
+        found = await sessions.entry(digest) if row else None
+        if found is None:
+            return False
+        stored, revision = found
+        if datetime.now(UTC).timestamp() - stored.renewed_at < sessions.renew_after:
+            return False  # another instance has just renewed it
+        row.last_seen_at = datetime.now(UTC)
+        uow.session.add(row)
+        await uow.session.flush()
+        if not await sessions.renew(digest, stored, revision):
+            return False
+        await uow.commit()
+    return True
+
+
+async def forget_idle_sessions(uow: UnitOfWork, idle: timedelta, batch: int = 500) -> int:
+    """Delete up to ``batch`` sessions unused for ``idle`` (their store entries have expired on
+    their own); rows other workers are deleting are skipped. Returns how many."""
+    async with uow:
+        idle_ones = (
+            select(AuthToken.digest)
+            .where(AuthToken.last_seen_at <= datetime.now(UTC) - idle)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        deleted = await uow.session.exec(
+            delete(AuthToken).where(AuthToken.digest.in_(idle_ones)).returning(AuthToken.digest)
+        )
+        count = len(deleted.all())
+        await uow.commit()
+    return count
 
 
 async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, password: str) -> None:
@@ -178,7 +336,7 @@ async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, pass
     wait, then find the account instead of failing on its unique email.
     """
     email = normalize_email(email)
-    password_hash = hash_password(password)
+    password_hash = hash_password(check_password(password))
     async with uow:
         await uow.lock("auth.ensure_admin")
         account = await _account(uow, email)

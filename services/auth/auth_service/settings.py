@@ -1,7 +1,8 @@
 import ipaddress
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from auth_service.domain.credentials import InvalidCredential, check_password, normalize_email
 from auth_service.domain.throttle import Network
 from unimatch_shared.settings import ServiceSettings, default_workers
 
@@ -11,7 +12,8 @@ class AuthSettings(ServiceSettings):
     unimatch_admin_email: str | None = None
     unimatch_admin_password: str | None = None
     # Peers whose X-Real-IP header names the client (the gateway); comma-separated networks.
-    trusted_proxies: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+    # Loopback, where `make run` puts the gateway; compose names its private network.
+    trusted_proxies: str = "127.0.0.0/8,::1/128"
     # Password hashing (adapters/hashing.py): threads per worker process (default: the CPUs
     # shared out among the workers), how long a login may take to get a thread and hash
     # before it is answered 503, and how much lower than the rest of the process their CPU
@@ -21,6 +23,35 @@ class AuthSettings(ServiceSettings):
     password_hash_niceness: int = Field(default=10, ge=0, le=19)
     # Sign-ups and logins yield the CPU to reads under contention (docs/adr/012).
     cpu_niceness: int = Field(default=5, ge=0, le=19)
+    # The device cookie a successful login sets (docs/adr/009): how long a device stays
+    # trusted after its last login, and whether the cookie is sent over HTTPS only (browsers
+    # also send Secure cookies to http://localhost).
+    login_device_days: int = Field(default=180, ge=1)
+    login_device_cookie_secure: bool = True
+
+    @field_validator("unimatch_admin_email")
+    @classmethod
+    def _admin_email_valid(cls, email: str | None) -> str | None:
+        if email is None:
+            return None
+        try:
+            return normalize_email(email)
+        except InvalidCredential as exc:
+            raise ValueError(f"UNIMATCH_ADMIN_EMAIL is not an email address: {exc}") from None
+
+    @field_validator("unimatch_admin_password")
+    @classmethod
+    def _admin_password_meets_the_policy(cls, password: str | None) -> str | None:
+        """The staff account's password obeys the rules a sign-up's does; the service refuses
+        to start otherwise (the value itself is never shown: errors hide their input)."""
+        if password is None:
+            return None
+        try:
+            return check_password(password)
+        except InvalidCredential as exc:
+            raise ValueError(
+                f"UNIMATCH_ADMIN_PASSWORD does not meet the password policy: {exc}"
+            ) from None
 
     @property
     def trusted_networks(self) -> list[Network]:

@@ -1,6 +1,7 @@
 """Announcements under Telegram's limits and failures: 429, 403, a restart mid-burst, no token."""
 
 import asyncio
+import logging
 from collections import Counter
 
 from notifier_service.main import create_app
@@ -82,17 +83,27 @@ async def test_restart_mid_burst_delivers_every_message_exactly_once(
 
 async def test_without_a_token_messages_are_logged_not_sent(env, notifier_settings, telegram, nc):
     settings = notifier_settings.model_copy(update={"telegram_bot_token": None})
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    sender_log = logging.getLogger("notifier_service.telegram.sender")
+    sender_log.addHandler(handler)
     async with running_app(create_app(settings)) as notifier:
         await announce_pairs(env, nc, [31, 32])
 
         async def logged():
             rows = await query(env.database_url, "notifier", "select status from outgoing_message")
-            return rows if len(rows) == 2 else None
+            # Both settled (a row is queued as pending first).
+            return rows if len(rows) == 2 and ("pending",) not in rows else None
 
         assert await eventually(logged) == [("logged",), ("logged",)]
         response = await notifier.get("/users/api/tg-link")
         assert response.status_code == 401
+    sender_log.removeHandler(handler)
     assert telegram.sent == []
+    # Logged by id: neither the partners' names nor their emails reach the log.
+    assert len([line for line in lines if "not sent" in line]) == 2
+    assert not [line for line in lines if "u31" in line or "u32" in line], lines
 
 
 async def test_unlinked_members_are_skipped_and_counted(env, notifier_settings, telegram, nc):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auth_service.domain.throttle import Failure, client_address, retry_after
+from auth_service.domain.throttle import Client, Failure, client_address, client_of, retry_after
 
 NOW = datetime(2025, 4, 28, 12, 0, tzinfo=UTC)
 EMAIL, CLIENT = "anna@example.com", "203.0.113.7"
@@ -71,6 +71,43 @@ def test_the_longest_wait_wins_and_is_rounded_up():
     assert retry_after(recent, EMAIL, CLIENT, NOW) == 15 * 60 - 4
 
 
+@pytest.mark.parametrize(
+    ("address", "host", "network"),
+    [
+        ("203.0.113.7", "203.0.113.7", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7", "203.0.113.7"),  # IPv4 seen through IPv6
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64", "2001:db8:1::/48"),
+        ("", "", ""),
+    ],
+)
+def test_an_ipv6_client_is_its_64_and_its_network_its_48(address, host, network):
+    assert client_of(address) == Client(host, network)
+
+
+def ipv6_failures(count, email=EMAIL, prefix="2001:db8:1:2"):
+    """``count`` failures, each from another address of the same /64 (as the table holds them)."""
+    stored = [client_of(f"{prefix}::{i + 1:x}") for i in range(count)]
+    return [
+        Failure(email, c.host, NOW - timedelta(seconds=i), c.network) for i, c in enumerate(stored)
+    ]
+
+
+def test_one_ipv6_host_cannot_escape_the_pair_limit_by_changing_address():
+    assert retry_after(ipv6_failures(4), EMAIL, "2001:db8:1:2::ffff", NOW) == 0
+    assert retry_after(ipv6_failures(5), EMAIL, "2001:db8:1:2:aaaa::1", NOW) > 0
+    assert retry_after(ipv6_failures(5), EMAIL, "2001:db8:1:3::1", NOW) == 0  # the next /64
+
+
+def test_one_ipv6_site_spraying_from_many_64s_hits_the_network_cap():
+    sprayed = [
+        Failure(f"user{i}@example.com", c.host, NOW - timedelta(seconds=i), c.network)
+        for i, c in enumerate(client_of(f"2001:db8:1:{i:x}::1") for i in range(50))
+    ]
+    assert retry_after(sprayed[:49], "new@example.com", "2001:db8:1:ffff::1", NOW) == 0
+    assert retry_after(sprayed, "new@example.com", "2001:db8:1:ffff::1", NOW) > 0
+    assert retry_after(sprayed, "new@example.com", "2001:db8:2::1", NOW) == 0  # another site
+
+
 TRUSTED = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("10.0.0.0/8")]
 
 
@@ -87,3 +124,29 @@ TRUSTED = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("10.0.0.0/8
 )
 def test_client_address(peer, header, expected):
     assert client_address(peer, header, TRUSTED) == expected
+
+
+DEVICE = "a" * 64
+
+
+def test_a_trusted_device_is_not_held_back_by_others_failures():
+    others = [
+        Failure(EMAIL, f"10.0.0.{i}", NOW - timedelta(seconds=i)) for i in range(200)
+    ] + failures(5)  # the email backed off, and this very address locked out of it
+    assert retry_after(others, EMAIL, CLIENT, NOW) > 0
+    assert retry_after(others, EMAIL, CLIENT, NOW, device=DEVICE) == 0
+
+
+def test_a_trusted_device_waits_after_its_own_five_failures():
+    own = [
+        Failure(EMAIL, f"10.0.0.{i}", NOW - timedelta(minutes=i), device=DEVICE) for i in range(5)
+    ]
+    assert retry_after(own[:4], EMAIL, CLIENT, NOW, device=DEVICE) == 0
+    assert retry_after(own, EMAIL, CLIENT, NOW, device=DEVICE) == 11 * 60
+
+
+def test_a_trusted_device_still_counts_toward_its_address_cap():
+    sprayed = [
+        Failure(f"user{i}@example.com", CLIENT, NOW - timedelta(seconds=i)) for i in range(50)
+    ]
+    assert retry_after(sprayed, EMAIL, CLIENT, NOW, device=DEVICE) > 0

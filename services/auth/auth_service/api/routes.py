@@ -1,5 +1,7 @@
 """Auth endpoints: register, log in, log out."""
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request, Response
 
 from auth_service import service
@@ -9,6 +11,8 @@ from unimatch_shared.auth import CurrentUser
 from unimatch_shared.openapi import THROTTLED
 
 router = APIRouter()
+# Names a device that logged in before; sent back only to the login endpoint.
+DEVICE_COOKIE = "unimatch_device"
 
 
 @router.post("/users/api/register", status_code=201, response_model=RegisterResponse)
@@ -31,22 +35,37 @@ async def register(body: RegisterRequest, request: Request) -> dict:
 @router.post(
     "/auth/token/login", status_code=201, response_model=TokenResponse, responses=THROTTLED
 )
-async def log_in(body: LoginRequest, request: Request) -> dict:
+async def log_in(body: LoginRequest, request: Request, response: Response) -> dict:
+    """Also sets the device cookie that lets this client past the throttling others cause
+    (docs/adr/009-login-throttling.md); an addition to the contract's response."""
     runtime = request.app.state.runtime
+    settings = runtime.settings
     client = client_address(
         request.client.host if request.client else "",
         request.headers.get("x-real-ip"),
-        runtime.settings.trusted_networks,
+        settings.trusted_networks,
     )
-    token = await service.log_in(
+    lifetime = timedelta(days=settings.login_device_days)
+    login = await service.log_in(
         runtime.unit_of_work(),
         runtime.live_sessions,
         request.app.state.passwords,
         body.email,
         body.password,
         client,
+        device=request.cookies.get(DEVICE_COOKIE),
+        device_lifetime=lifetime,
     )
-    return {"token": token}
+    response.set_cookie(
+        DEVICE_COOKIE,
+        login.device,
+        max_age=int(lifetime.total_seconds()),
+        path="/auth/token/login",
+        secure=settings.login_device_cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return {"token": login.token}
 
 
 @router.post("/auth/token/logout", status_code=204)

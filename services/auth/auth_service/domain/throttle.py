@@ -1,10 +1,16 @@
 """Login throttling policy (docs/adr/009-login-throttling.md). Pure: no I/O, no clock.
 
 Only failed logins count. Three scopes share one record of failures:
-- the pair (email, client address): strict, the usual case of one guesser;
-- the client address across emails: looser, one address spraying many accounts;
-- the email across addresses: a short back-off capped at a minute, so a distributed guesser
-  is slowed down but the real user is never locked out for long.
+- the pair (email, client): strict, the usual case of one guesser;
+- the client's network across emails: looser, one host or site spraying many accounts;
+- the email across clients: a short back-off capped at a minute, so a distributed guesser
+  is slowed down.
+A trusted device (one that logged in to that account before, and presents its cookie) is
+limited by its own failures instead of the pair's and the email's: the real user is not
+locked out by others, however long or from wherever they keep guessing.
+
+A client is its IPv4 address, or its IPv6 /64 (one host or LAN gets a /64 and may use any of
+its 2^64 addresses); the per-network cap counts an IPv6 /48 (a site) as one.
 """
 
 import ipaddress
@@ -17,10 +23,40 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
+class Client:
+    """Where an attempt comes from, as the limits see it."""
+
+    host: str  # the pair scope: an IPv4 address or an IPv6 /64
+    network: str  # the per-network cap: an IPv4 address or an IPv6 /48
+
+
+HOST_PREFIX_V6 = 64
+NETWORK_PREFIX_V6 = 48
+
+
+def client_of(address: str) -> Client:
+    """The scopes of a client address (as ``client_address`` gives it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # no peer known: only its own key
+        return Client(address, address)
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.version == 4:
+        return Client(str(ip), str(ip))
+    host = ipaddress.ip_network(f"{ip}/{HOST_PREFIX_V6}", strict=False)
+    return Client(str(host), str(host.supernet(new_prefix=NETWORK_PREFIX_V6)))
+
+
+@dataclass(frozen=True)
 class Failure:
+    """A failed login (or one in flight: it counts from the moment it is let through)."""
+
     email: str
-    client: str
+    client: str  # Client.host
     at: datetime
+    network: str = ""  # Client.network; empty means the same as ``client``
+    device: str | None = None  # the trusted device the attempt came with, if any
 
 
 @dataclass(frozen=True)
@@ -60,26 +96,42 @@ class Policy:
     pair: Window = Window(5, timedelta(minutes=15))
     client: Window = Window(50, timedelta(minutes=15))
     email: Backoff = Backoff(10, timedelta(minutes=15), cap=timedelta(minutes=1))
+    # A trusted device's own failures, instead of the pair's and the email's.
+    device: Window = Window(5, timedelta(minutes=15))
 
     @property
     def horizon(self) -> timedelta:
         """How long a failure can matter; older ones may be forgotten."""
-        return max(self.pair.period, self.client.period, self.email.period)
+        periods = (self.pair, self.client, self.email, self.device)
+        return max(scope.period for scope in periods)
 
 
 POLICY = Policy()
 
 
 def retry_after(
-    failures: Iterable[Failure], email: str, client: str, now: datetime, policy: Policy = POLICY
+    failures: Iterable[Failure],
+    email: str,
+    client: Client | str,
+    now: datetime,
+    policy: Policy = POLICY,
+    device: str | None = None,
 ) -> int:
-    """Whole seconds before ``client`` may try ``email`` again; 0 means now."""
+    """Whole seconds before ``client`` may try ``email`` again; 0 means now.
+
+    ``device``: the trusted device the client presents, already checked to belong to the
+    account of ``email``."""
     failures = list(failures)
-    waits = (
-        policy.pair.wait([f.at for f in failures if (f.email, f.client) == (email, client)], now),
-        policy.client.wait([f.at for f in failures if f.client == client], now),
-        policy.email.wait([f.at for f in failures if f.email == email], now),
-    )
+    if isinstance(client, str):
+        client = client_of(client)
+    network = [f.at for f in failures if (f.network or f.client) == client.network]
+    waits = [policy.client.wait(network, now)]
+    if device is not None:
+        waits.append(policy.device.wait([f.at for f in failures if f.device == device], now))
+    else:
+        pair = [f.at for f in failures if (f.email, f.client) == (email, client.host)]
+        waits.append(policy.pair.wait(pair, now))
+        waits.append(policy.email.wait([f.at for f in failures if f.email == email], now))
     return max(0, math.ceil(max(waits)))
 
 

@@ -109,7 +109,13 @@ class Sender:
     async def _send(self, message: OutgoingMessage) -> str | None:
         """Send one message; the status to record, or None to leave it pending."""
         if self._telegram is None:
-            log.info("no bot token; would send to chat %d: %s", message.chat_id, message.text)
+            # Ids only: the text names people and their emails (no personal data in logs).
+            log.info(
+                "no bot token; message %d (%d characters) for user %d not sent",
+                message.id,
+                len(message.text),
+                message.user_id,
+            )
             return "logged"
         try:
             await self._telegram.bot.send_message(message.chat_id, message.text)

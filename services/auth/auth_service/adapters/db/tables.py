@@ -1,4 +1,5 @@
-"""The auth schema: accounts, their session tokens (digests only), failed logins."""
+"""The auth schema: accounts, their session tokens (digests only), failed logins, trusted
+devices."""
 
 from datetime import UTC, datetime
 
@@ -21,7 +22,8 @@ class UserAccount(SQLModel, table=True):
 
 
 class AuthToken(SQLModel, table=True):
-    """One login session. ``digest`` is the SHA-256 of the token the client holds."""
+    """One login session. ``digest`` is the SHA-256 of the token the client holds;
+    ``last_seen_at`` is when it was opened or last renewed (docs/adr/010)."""
 
     __tablename__ = "auth_token"
 
@@ -30,14 +32,35 @@ class AuthToken(SQLModel, table=True):
         sa_column=Column(BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     )
     created_at: datetime = Field(default_factory=_now)
+    last_seen_at: datetime = Field(default_factory=_now, index=True)
 
 
 class LoginFailure(SQLModel, table=True):
-    """A failed login, kept while the throttling policy may count it (domain/throttle.py)."""
+    """A failed login, kept while the throttling policy may count it (domain/throttle.py).
+
+    ``client`` is the pair scope's key (an IPv4 address, an IPv6 /64), ``network`` the
+    per-network cap's (an IPv4 address, an IPv6 /48)."""
 
     __tablename__ = "login_failure"
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     email: str = Field(max_length=254, index=True)
     client: str = Field(max_length=64, index=True)
+    network: str = Field(default="", max_length=64, index=True)
+    device: str | None = Field(default=None, max_length=64, index=True)
     failed_at: datetime = Field(default_factory=_now, index=True)
+
+
+class TrustedDevice(SQLModel, table=True):
+    """A device (browser, app) that logged in to the account: it presents the cookie whose
+    SHA-256 is ``digest`` and is throttled by its own failures (domain/throttle.py)."""
+
+    __tablename__ = "trusted_device"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    last_login_at: datetime = Field(default_factory=_now)
