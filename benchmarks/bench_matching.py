@@ -1,4 +1,5 @@
-"""Benchmark the grouping algorithm against a greedy baseline; prints a markdown table.
+"""Benchmark the grouping algorithm against a greedy baseline, the exact path's worst case
+per n, and a whole round in the service; prints markdown tables (``make bench-matching``).
 
     python -m benchmarks.bench_matching      (from the repo root, matching_service importable)
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from benchmarks import bench_round
 from benchmarks.workload import generate
 from matching_service.domain.grouping import Participant, grouping_stats, make_groups
 
@@ -34,6 +36,10 @@ ROUNDS = 10
 SEED = 1
 GREEDY_MAX_USERS = 2_000
 EXACT_MAX_USERS = 500
+# The exact path (n <= 400): slowest of these histories (past rounds) and seeds, per n.
+EXACT_SIZES = (24, 25, 50, 100, 200, 299, 300, 375, 399, 400)
+EXACT_HISTORIES = (10, 0.5)  # past rounds: 10, or n/2 (dense history)
+EXACT_SEEDS = (1, 2, 3)
 
 
 def greedy_groups(participants, met_before) -> list[tuple[int, ...]]:
@@ -132,6 +138,24 @@ def table() -> str:
     return "\n".join(rows)
 
 
+def exact_table() -> str:
+    """Worst time of ``make_groups`` over histories and seeds, for each small n."""
+    rows = ["| users | slowest s | median s | runs |", "|---:|---:|---:|---:|"]
+    for users in EXACT_SIZES:
+        times = []
+        for history in EXACT_HISTORIES:
+            rounds = history if isinstance(history, int) else max(1, int(users * history))
+            for seed in EXACT_SEEDS:
+                work = generate(users, rounds, seed)
+                participants = [Participant(uid, hobbies) for uid, hobbies in work.users]
+                start = time.perf_counter()
+                make_groups(participants, work.history, work.last_trio, seed=seed)
+                times.append(time.perf_counter() - start)
+        times.sort()
+        rows.append(f"| {users} | {times[-1]:.3f} | {times[len(times) // 2]:.3f} | {len(times)} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Matching benchmark (markdown output).")
     parser.add_argument("--child", nargs=2, metavar=("ALGORITHM", "USERS"), help=argparse.SUPPRESS)
@@ -141,6 +165,10 @@ def main() -> None:
     else:
         print(f"{ROUNDS} past rounds, workload seed {SEED}, one process per row\n")
         print(table())
+        print("\nExact path (n <= 400), 10 or n/2 past rounds, seeds 1-3\n")
+        print(exact_table())
+        print(f"\nA whole round in the service, {bench_round.ROUNDS} consecutive rounds\n")
+        print(bench_round.table(bench_round.SIZES, bench_round.ROUNDS))
 
 
 if __name__ == "__main__":

@@ -20,9 +20,16 @@ BUILT = sorted(name for name, service in SERVICES.items() if "build" in service)
 GATEWAY = SERVICES["gateway"]
 REQUIRED_ENV = ("DATABASE_URL", "NATS_URL", "PORT")
 PASSED_THROUGH_ENV = (
-    "UNIMATCH_EVENT_PREFIX", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "TELEGRAM_BOT_USERNAME",
-    "TELEGRAM_WEBHOOK_URL", "MATCH_WEEKDAY", "MATCH_TIME", "MATCH_TIMEZONE",
-    "UNIMATCH_ADMIN_EMAIL", "UNIMATCH_ADMIN_PASSWORD",
+    "UNIMATCH_EVENT_PREFIX",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_URL",
+    "TELEGRAM_BOT_USERNAME",
+    "TELEGRAM_WEBHOOK_URL",
+    "MATCH_WEEKDAY",
+    "MATCH_TIME",
+    "MATCH_TIMEZONE",
+    "UNIMATCH_ADMIN_EMAIL",
+    "UNIMATCH_ADMIN_PASSWORD",
 )
 
 
@@ -33,8 +40,9 @@ def dockerfile(name: str) -> Path:
 
 def instruction(name: str, keyword: str) -> str:
     """The argument of the (last) `keyword` instruction in the service's Dockerfile."""
-    lines = [line for line in dockerfile(name).read_text().splitlines()
-             if line.startswith(f"{keyword} ")]
+    lines = [
+        line for line in dockerfile(name).read_text().splitlines() if line.startswith(f"{keyword} ")
+    ]
     assert lines, f"{dockerfile(name)} has no {keyword}"
     return lines[-1].removeprefix(f"{keyword} ").strip()
 
@@ -49,8 +57,11 @@ def test_image_installs_the_pinned_versions(name):
     assert instruction(name, "RUN").startswith(
         f"pip install -c constraints.txt ./shared ./services/{name}"
     )
-    copied = [line.split()[1] for line in dockerfile(name).read_text().splitlines()
-              if line.startswith("COPY ")]
+    copied = [
+        line.split()[1]
+        for line in dockerfile(name).read_text().splitlines()
+        if line.startswith("COPY ")
+    ]
     assert copied == ["constraints.txt", "shared/", f"services/{name}/"]
     assert "constraints.txt" not in (ROOT / ".dockerignore").read_text().split()
 
@@ -83,7 +94,10 @@ def test_service_urls_point_at_compose_servers(name):
     postgres = SERVICES["postgres"]["environment"]
     assert database.hostname in SERVICES
     assert (database.username, database.password, database.path) == (
-        postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], f"/{postgres['POSTGRES_DB']}")
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        f"/{postgres['POSTGRES_DB']}",
+    )
     assert urlsplit(env["NATS_URL"]).hostname == "nats"
 
 
@@ -125,8 +139,9 @@ def test_gateway_mounts_existing_files():
 def test_gateway_upstreams_match_services_and_caddyfile():
     caddyfile = (ROOT / "gateway" / "Caddyfile").read_text()
     placeholders = set(re.findall(r"\{\$(\w+_UPSTREAM)", caddyfile))
-    upstreams = {key: value for key, value in GATEWAY["environment"].items()
-                 if key.endswith("_UPSTREAM")}
+    upstreams = {
+        key: value for key, value in GATEWAY["environment"].items() if key.endswith("_UPSTREAM")
+    }
     assert set(upstreams) == placeholders
     for key, address in upstreams.items():
         host, port = address.split(":")

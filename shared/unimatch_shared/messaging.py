@@ -12,6 +12,7 @@ from faststream import BaseMiddleware
 from faststream.nats import JStream, NatsBroker
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel
@@ -49,9 +50,18 @@ class Messaging:
         self.safe_prefix = re.sub(r"[^A-Za-z0-9_-]", "_", self.prefix)
         self.stream = JStream(f"{self.safe_prefix}{STREAM_BASE_NAME}", declare=False)
         self.dead_letter_stream = f"{self.safe_prefix}{STREAM_BASE_NAME}_DEAD_LETTER"
+        self._jetstream: JetStreamContext | None = None
 
     def subject(self, name: str) -> str:
         return f"{self.prefix}{name}"
+
+    def jetstream(self) -> JetStreamContext:
+        """One JetStream context per connection, for pipelined publishing: its async
+        publishes share one reply subscription, made on first use."""
+        connection = self.broker.connection
+        if self._jetstream is None or self._jetstream._nc is not connection:
+            self._jetstream = connection.jetstream()
+        return self._jetstream
 
     def durable(self, consumer: str, event: type[Event]) -> str:
         """A durable consumer name: one per (service, event) pair."""

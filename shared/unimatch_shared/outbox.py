@@ -3,29 +3,45 @@ that caused it, and a relay publishes pending rows to JetStream afterwards.
 
 JetStream deduplicates on ``Nats-Msg-Id`` (the event id), and consumers dedupe on it too, so
 a relay that crashes between publishing and marking a row only causes a harmless re-publish.
+
+The relay keeps a whole batch in flight: it writes every row's message, in id order, on one
+connection (so the stream stores them in that order), then awaits the batch's acks together
+and marks the acknowledged rows. Consumers do not rely on the order (docs/adr/014).
 """
 
 import asyncio
 import contextlib
 import logging
 import math
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Identity
+from sqlalchemy import BigInteger, Column, Identity, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from unimatch_shared.db import copy_rows, fetch_rows
 from unimatch_shared.events import Event
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.metrics import EVENTS_PUBLISHED
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
+# Rows per relay transaction, all of them in flight at once (below nats-py's 4,000 limit of
+# pending async publishes).
+BATCH_SIZE = 1000
+ACK_TIMEOUT_SECONDS = 5.0
 IDLE_POLL_SECONDS = 1.0
 RETRY_SECONDS = 2.0
+# Plain SQL through psycopg: SQLAlchemy's per-row processing would double the relay's CPU.
+PENDING = (
+    "SELECT id, event_id, subject, payload FROM outbox_message WHERE published_at IS NULL"
+    " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+)
+MARK_PUBLISHED = text("UPDATE outbox_message SET published_at = now() WHERE id = ANY(:ids)")
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -46,6 +62,14 @@ class OutboxMessage(SQLModel, table=True):
             payload=event.model_dump_json(),
             created_at=event.occurred_at,
         )
+
+
+async def write_outbox(session: AsyncSession, events: Iterable[Event]) -> None:
+    """Many events into the outbox at once (COPY), in order, in the session's transaction."""
+    rows = ((e.event_id, e.SUBJECT, e.model_dump_json(), e.occurred_at) for e in events)
+    await copy_rows(
+        session, "outbox_message", ("event_id", "subject", "payload", "created_at"), rows
+    )
 
 
 class OutboxRelay:
@@ -69,31 +93,54 @@ class OutboxRelay:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def publish_pending(self) -> int:
-        """Publish one batch; returns how many rows went out."""
+        """Publish one batch; returns how many rows went out. Raises, after marking the rows
+        that did go out, if any publish failed: the rest is re-sent on the next try."""
         async with self._sessions() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.published_at.is_(None))
-                    .order_by(OutboxMessage.id)
-                    .limit(BATCH_SIZE)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            for row in rows:
-                await self._messaging.broker.publish(
-                    row.payload.encode(),
-                    self._messaging.subject(row.subject),
-                    headers={"Nats-Msg-Id": str(row.event_id), "content-type": "application/json"},
-                    stream=self._messaging.stream.name,
-                    timeout=5,
-                )
-                row.published_at = datetime.now(UTC)
-                session.add(row)
+            rows = await fetch_rows(session, PENDING, (BATCH_SIZE,))
+            if not rows:
+                return 0
+            outcomes = await self._publish_all(rows)
+            sent = [row for row, error in zip(rows, outcomes, strict=True) if error is None]
+            if sent:
+                await session.exec(MARK_PUBLISHED, params={"ids": [row.id for row in sent]})
             await session.commit()
-        for row in rows:  # counted once marked, so a batch re-sent after a failure counts once
-            EVENTS_PUBLISHED.labels(row.subject).inc()
+        # Counted once marked, so a batch re-sent after a failure counts once.
+        for subject, count in Counter(row.subject for row in sent).items():
+            EVENTS_PUBLISHED.labels(subject).inc(count)
+        failed = next((error for error in outcomes if error is not None), None)
+        if failed is not None:
+            raise failed
         return len(rows)
+
+    async def _publish_all(self, rows) -> list[BaseException | None]:
+        """Write every row's message in order, then await all acks; each row's error, if any."""
+        js = self._messaging.jetstream()
+        acks: list[asyncio.Future] = []
+        unsent: BaseException | None = None
+        try:
+            for row in rows:
+                headers = {"Nats-Msg-Id": str(row.event_id), "content-type": "application/json"}
+                acks.append(
+                    await js.publish_async(
+                        self._messaging.subject(row.subject),
+                        row.payload.encode(),
+                        headers=headers,
+                        stream=self._messaging.stream.name,
+                    )
+                )
+        except Exception as exc:  # the connection failed mid-batch: settle what went out
+            unsent = exc
+        if acks:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ACK_TIMEOUT_SECONDS):
+                    await asyncio.wait(acks)
+        for ack in acks:
+            ack.cancel()  # an ack that never came: frees its slot among nats-py's pending
+        outcomes: list[BaseException | None] = [
+            TimeoutError("no ack") if ack.cancelled() else ack.exception() for ack in acks
+        ]
+        outcomes += [unsent] * (len(rows) - len(acks))
+        return outcomes
 
     async def backlog(self) -> float:
         """How many rows wait to be published (a partial index holds just those, so this is

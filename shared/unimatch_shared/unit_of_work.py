@@ -4,6 +4,7 @@ Services use it as ``async with runtime.unit_of_work() as uow: ...; await uow.co
 leaving the block without ``commit()`` rolls everything back, events included.
 """
 
+from collections.abc import Iterable
 from uuid import UUID
 
 from sqlalchemy import text
@@ -12,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from unimatch_shared.events import Event
 from unimatch_shared.inbox import first_delivery
-from unimatch_shared.outbox import OutboxMessage, OutboxRelay
+from unimatch_shared.outbox import OutboxMessage, OutboxRelay, write_outbox
 
 
 class UnitOfWork:
@@ -34,6 +35,11 @@ class UnitOfWork:
     def emit(self, event: Event) -> None:
         """Publish ``event`` if, and only if, this transaction commits."""
         self.session.add(OutboxMessage.from_event(event))
+
+    async def emit_all(self, events: Iterable[Event]) -> None:
+        """``emit`` for many events (a round's ``pair.created``): written at once with COPY,
+        in order, rather than as one ORM object each."""
+        await write_outbox(self.session, events)
 
     async def first_delivery(self, consumer: str, event_id: UUID) -> bool:
         """For consumers: False if ``consumer`` already applied this event."""

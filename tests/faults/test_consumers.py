@@ -47,8 +47,13 @@ def pairs(system, n: int) -> list[PairCreated]:
         ]
         chats |= {m.id: chat_of(m.id) for m in members}
         events.append(
-            PairCreated(round_id=1, group_id=next(group_ids), created_at=datetime.now(UTC),
-                        members=members, shared_hobbies=["Спорт"])
+            PairCreated(
+                round_id=1,
+                group_id=next(group_ids),
+                created_at=datetime.now(UTC),
+                members=members,
+                shared_hobbies=["Спорт"],
+            )
         )
     system.link_chats(chats)
     return events
@@ -113,13 +118,22 @@ def test_consumers_killed_mid_batch_lose_and_repeat_nothing(system, report):
     assert set(killed_at) == {"profile", "notifier"}, f"consumers never got going: {killed_at}"
     assert all(n < BURST for n in killed_at.values()), f"not killed mid-batch: {killed_at}"
 
-    wait_until(lambda: system.processed("profile", ids) == BURST, CONVERGE_SECONDS,
-               "profile applies every event")
-    wait_until(lambda: system.processed("notifier", ids) == BURST, CONVERGE_SECONDS,
-               "the notifier applies every event")
+    wait_until(
+        lambda: system.processed("profile", ids) == BURST,
+        CONVERGE_SECONDS,
+        "profile applies every event",
+    )
+    wait_until(
+        lambda: system.processed("notifier", ids) == BURST,
+        CONVERGE_SECONDS,
+        "the notifier applies every event",
+    )
     system.set_telegram(force_429=0)
-    wait_until(lambda: chats <= set(system.announcements()), CONVERGE_SECONDS,
-               "every linked member hears about their match")
+    wait_until(
+        lambda: chats <= set(system.announcements()),
+        CONVERGE_SECONDS,
+        "every linked member hears about their match",
+    )
     queued = system.sql(
         "notifier",
         "SELECT count(*), count(DISTINCT idempotency_key) FROM outgoing_message "
@@ -130,10 +144,16 @@ def test_consumers_killed_mid_batch_lose_and_repeat_nothing(system, report):
     rows = history_rows(system, events)
     history = tally(expected_rows(events), rows)
     messages = tally(chats, system.announcements())
-    report(f"consumer-kill/profile history rows (killed after {killed_at['profile']} of "
-           f"{BURST} events)", **history)
-    report(f"consumer-kill/notifier telegram messages (killed after {killed_at['notifier']} of "
-           f"{BURST} events)", **messages)
+    report(
+        f"consumer-kill/profile history rows (killed after {killed_at['profile']} of "
+        f"{BURST} events)",
+        **history,
+    )
+    report(
+        f"consumer-kill/notifier telegram messages (killed after {killed_at['notifier']} of "
+        f"{BURST} events)",
+        **messages,
+    )
     assert set(rows) == expected_rows(events)
     assert history["duplicated"] == history["lost"] == 0
     assert queued == (len(chats), len(chats)), "one queued message per (event, chat)"
@@ -152,15 +172,22 @@ def test_poison_event_is_dead_lettered_and_the_stream_flows_on(system, report):
 
     ids = [e.event_id for e in events]
     for service in ("profile", "notifier"):
-        wait_until(lambda s=service: system.processed(s, ids) == len(events), CONVERGE_SECONDS,
-                   f"{service} applies the events behind the poison")
+        wait_until(
+            lambda s=service: system.processed(s, ids) == len(events),
+            CONVERGE_SECONDS,
+            f"{service} applies the events behind the poison",
+        )
     # One dead letter per poison message and consumer of pair.created (profile, notifier).
     letters = wait_until(
         lambda: (found := system.dead_letters("pair.created")) and len(found) >= 4 and found,
-        CONVERGE_SECONDS, "both consumers dead-letter both poison messages",
+        CONVERGE_SECONDS,
+        "both consumers dead-letter both poison messages",
     )
-    wait_until(lambda: chats <= set(system.announcements()), CONVERGE_SECONDS,
-               "every linked member hears about their match")
+    wait_until(
+        lambda: chats <= set(system.announcements()),
+        CONVERGE_SECONDS,
+        "every linked member hears about their match",
+    )
 
     rows = history_rows(system, events)
     history = tally(expected_rows(events), rows)

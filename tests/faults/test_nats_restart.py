@@ -91,16 +91,21 @@ def wait_for_first_applied(system, timeout: float = 15.0) -> None:
 
 def at_the_kill(system) -> str:
     """How far the round's events had got when NATS died: relayed, applied by each consumer."""
-    ids = [row[0] for row in system.sql(
-        "matching", "SELECT event_id FROM outbox_message WHERE subject = 'pair.created'"
-    )]
+    ids = [
+        row[0]
+        for row in system.sql(
+            "matching", "SELECT event_id FROM outbox_message WHERE subject = 'pair.created'"
+        )
+    ]
     relayed = system.sql(
         "matching",
         "SELECT count(*) FROM outbox_message WHERE subject = 'pair.created' "
         "AND published_at IS NOT NULL",
     )[0][0]
-    return (f"relayed {relayed}/{len(ids)}, profile applied {system.processed('profile', ids)}, "
-            f"notifier applied {system.processed('notifier', ids)}")
+    return (
+        f"relayed {relayed}/{len(ids)}, profile applied {system.processed('profile', ids)}, "
+        f"notifier applied {system.processed('notifier', ids)}"
+    )
 
 
 def sign_up_and_link(system, index: int) -> tuple[int, int]:
@@ -109,8 +114,9 @@ def sign_up_and_link(system, index: int) -> tuple[int, int]:
     assert response.status_code == 201, response.text
     user = response.json()
     chat = FIRST_CHAT + index
-    linked = api.post("/users/api/tg-auth/", headers=auth(user["token"]),
-                      json=login_widget_data(chat))
+    linked = api.post(
+        "/users/api/tg-auth/", headers=auth(user["token"]), json=login_widget_data(chat)
+    )
     assert linked.status_code == 201, linked.text
     return user["user"]["id"], chat
 
@@ -118,8 +124,11 @@ def sign_up_and_link(system, index: int) -> tuple[int, int]:
 def test_nats_killed_and_restarted_mid_traffic(system, report):
     with ThreadPoolExecutor(4) as pool:
         linked = dict(pool.map(lambda i: sign_up_and_link(system, i), range(LINKED)))
-    wait_until(lambda: set(linked) <= everywhere(system, list(linked))["matching"], 60,
-               "matching knows every linked user")
+    wait_until(
+        lambda: set(linked) <= everywhere(system, list(linked))["matching"],
+        60,
+        "matching knows every linked user",
+    )
     api = system.client()
     staff = system.staff(api)
 
@@ -141,8 +150,11 @@ def test_nats_killed_and_restarted_mid_traffic(system, report):
         system.nats.start()
         assert system.nats.port == port
         restarted = time.monotonic()
-        wait_until(lambda: len(sign_ups.created(since=restarted)) >= AFTER_RESTART, 90,
-                   "sign-ups succeed again after the restart")
+        wait_until(
+            lambda: len(sign_ups.created(since=restarted)) >= AFTER_RESTART,
+            90,
+            "sign-ups succeed again after the restart",
+        )
     finally:
         sign_ups.stop()
 
@@ -156,14 +168,19 @@ def test_nats_killed_and_restarted_mid_traffic(system, report):
         return {name: set(registered) - ids for name, ids in known.items() if set(registered) - ids}
 
     try:
-        wait_until(lambda: not missing(), CONVERGE_SECONDS,
-                   "every 201 sign-up reaches every service")
+        wait_until(
+            lambda: not missing(), CONVERGE_SECONDS, "every 201 sign-up reaches every service"
+        )
     finally:
         lost = set().union(*missing().values())
         refused = sum(1 for _, status, _ in sign_ups.answers if status == 503)
-        report(f"nats-restart/sign-ups answered 201, in all four services ({refused} got 503)",
-               sent=len(registered), delivered=len(registered) - len(lost), duplicated=0,
-               lost=len(lost))
+        report(
+            f"nats-restart/sign-ups answered 201, in all four services ({refused} got 503)",
+            sent=len(registered),
+            delivered=len(registered) - len(lost),
+            duplicated=0,
+            lost=len(lost),
+        )
 
     # Every group of the round reaches profile's history and the linked chats exactly once.
     members = system.sql(
@@ -183,22 +200,34 @@ def test_nats_killed_and_restarted_mid_traffic(system, report):
         return {c: n for c, n in system.announcements().items() if c in expected_chats}
 
     try:
-        wait_until(lambda: set(history()) >= expected_rows, CONVERGE_SECONDS,
-                   "every group of the round reaches profile's history")
-        wait_until(lambda: set(announced()) >= expected_chats, CONVERGE_SECONDS,
-                   "every linked member of the round hears about it")
+        wait_until(
+            lambda: set(history()) >= expected_rows,
+            CONVERGE_SECONDS,
+            "every group of the round reaches profile's history",
+        )
+        wait_until(
+            lambda: set(announced()) >= expected_chats,
+            CONVERGE_SECONDS,
+            "every linked member of the round hears about it",
+        )
         time.sleep(2)  # a duplicate announcement would arrive within this
     finally:
         rows, chats = history(), announced()
-        report(f"nats-restart/pair.created -> profile history rows ({len(groups)} groups; "
-               f"at the kill: {in_flight})",
-               sent=len(expected_rows), delivered=len(set(rows) & expected_rows),
-               duplicated=sum(n - 1 for n in rows.values()),
-               lost=len(expected_rows - set(rows)))
-        report("nats-restart/pair.created -> telegram messages",
-               sent=len(expected_chats), delivered=len(set(chats)),
-               duplicated=sum(n - 1 for n in chats.values()),
-               lost=len(expected_chats - set(chats)))
+        report(
+            f"nats-restart/pair.created -> profile history rows ({len(groups)} groups; "
+            f"at the kill: {in_flight})",
+            sent=len(expected_rows),
+            delivered=len(set(rows) & expected_rows),
+            duplicated=sum(n - 1 for n in rows.values()),
+            lost=len(expected_rows - set(rows)),
+        )
+        report(
+            "nats-restart/pair.created -> telegram messages",
+            sent=len(expected_chats),
+            delivered=len(set(chats)),
+            duplicated=sum(n - 1 for n in chats.values()),
+            lost=len(expected_chats - set(chats)),
+        )
     assert set(rows) == expected_rows
     assert all(n == 1 for n in rows.values())
     assert all(n == 1 for n in chats.values())

@@ -36,11 +36,20 @@ async def app(scope, receive, send):
             "body_length": len(body),
             "env": {key: os.environ.get(key) for key in ECHOED_ENV},
         }
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host=os.environ.get("UNIMATCH_HOST", "127.0.0.1"),
-                port=int(os.environ["PORT"]), log_level="warning")
+    uvicorn.run(
+        app,
+        host=os.environ.get("UNIMATCH_HOST", "127.0.0.1"),
+        port=int(os.environ["PORT"]),
+        log_level="warning",
+    )

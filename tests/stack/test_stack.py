@@ -62,13 +62,27 @@ def gateway(stack):
 
 
 def test_caddyfile_validates(tmp_path):
-    env = {**os.environ, "UNIMATCH_PORT": "18000", "DOCS_ROOT": str(GATEWAY_DIR / "docs"),
-           "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path),
-           **{spec.upstream_env: f"{spec.name}:{spec.port}" for spec in SERVICES}}
+    env = {
+        **os.environ,
+        "UNIMATCH_PORT": "18000",
+        "DOCS_ROOT": str(GATEWAY_DIR / "docs"),
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path),
+        **{spec.upstream_env: f"{spec.name}:{spec.port}" for spec in SERVICES},
+    }
     result = subprocess.run(
-        [find_binary("caddy"), "validate", "--config", str(GATEWAY_DIR / "Caddyfile"),
-         "--adapter", "caddyfile"],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            find_binary("caddy"),
+            "validate",
+            "--config",
+            str(GATEWAY_DIR / "Caddyfile"),
+            "--adapter",
+            "caddyfile",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
 
@@ -118,8 +132,13 @@ def test_gateway_passes_methods_and_bodies(gateway):
 
 
 def test_gateway_strips_identity_headers(gateway):
-    sent = {"X-User-Id": "1", "X-User-Staff": "true", "X-Forwarded-User": "admin",
-            "X-Remote-User": "admin", "X-Request-Id": "keep-me"}
+    sent = {
+        "X-User-Id": "1",
+        "X-User-Staff": "true",
+        "X-Forwarded-User": "admin",
+        "X-Remote-User": "admin",
+        "X-Request-Id": "keep-me",
+    }
     headers = gateway.get("/users/api/me", headers=sent).json()["headers"]
     for name in ("x-user-id", "x-user-staff", "x-forwarded-user", "x-remote-user"):
         assert name not in headers
@@ -161,10 +180,12 @@ def test_gateway_serves_each_openapi_spec(gateway, name):
 def test_services_get_infra_and_extra_env(stack):
     for name in NAMES:
         env = httpx.get(f"{stack.service_url(name)}/anything", timeout=10).json()["env"]
-        assert env == {"DATABASE_URL": "postgresql://fake@127.0.0.1:1/fake",
-                       "NATS_URL": "nats://127.0.0.1:1",
-                       "PORT": str(stack.processes[name].port),
-                       "UNIMATCH_EVENT_PREFIX": "tfake."}
+        assert env == {
+            "DATABASE_URL": "postgresql://fake@127.0.0.1:1/fake",
+            "NATS_URL": "nats://127.0.0.1:1",
+            "PORT": str(stack.processes[name].port),
+            "UNIMATCH_EVENT_PREFIX": "tfake.",
+        }
 
 
 def test_service_env_overrides_one_service_only(tmp_path):
@@ -206,10 +227,13 @@ def test_one_service_can_be_stopped_and_restarted(stack, gateway, kill):
 
 def test_stack_reports_a_service_that_dies_and_stops_the_rest(tmp_path):
     crashing = [sys.executable, "-c", "print('boom: no DATABASE_URL'); raise SystemExit(3)"]
-    broken = fake_stack(tmp_path, commands={
-        **{name: [sys.executable, str(FAKE_SERVICE), name] for name in NAMES},
-        "matching": crashing,
-    })
+    broken = fake_stack(
+        tmp_path,
+        commands={
+            **{name: [sys.executable, str(FAKE_SERVICE), name] for name in NAMES},
+            "matching": crashing,
+        },
+    )
     with pytest.raises(StackError, match=r"matching exited with code 3") as error:
         broken.start()
     assert "[matching] boom: no DATABASE_URL" in str(error.value)

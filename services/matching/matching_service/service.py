@@ -5,16 +5,10 @@ import time
 from datetime import UTC, datetime
 
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
-from matching_service.adapters.db.tables import (
-    GroupMember,
-    MatchGroup,
-    MatchRound,
-    Participant,
-    SchedulerState,
-)
+from matching_service.adapters.db import rounds
+from matching_service.adapters.db.tables import MatchRound, Participant, SchedulerState
 from matching_service.domain.grouping import Participant as Candidate
 from matching_service.domain.grouping import make_groups
 from matching_service.domain.participation import common_hobby_ids, shared_hobbies, takes_part
@@ -111,42 +105,36 @@ async def _hold_round(
     in the caller's transaction (so the events go out once, with the round, or never)."""
     session = uow.session
     today = schedule.today(now)
-    everyone = (await session.exec(select(Participant).order_by(Participant.user_id))).all()
-    taking_part = {p.user_id: p for p in everyone if takes_part(p.paused, p.paused_until, today)}
+    taking_part = {
+        p.user_id: p
+        for p in await rounds.participants(session)
+        if takes_part(p.paused, p.paused_until, today)
+    }
     match_round = MatchRound(slot=slot, started_at=now, users=len(taking_part))
     session.add(match_round)
     await session.flush()
 
-    candidates = [
-        Candidate(p.user_id, frozenset(h["id"] for h in p.hobbies)) for p in taking_part.values()
-    ]
+    candidates = [Candidate(p.user_id, frozenset(p.hobby_ids)) for p in taking_part.values()]
     groups = await asyncio.to_thread(
         make_groups,
         candidates,
-        met_before=await _met_before(uow),
-        last_trio=await _last_trio(uow, match_round.id),
+        met_before=await rounds.met_before(session),
+        last_trio=await rounds.last_trio(session, match_round.id),
         seed=match_round.id,
     )
-    member_lists = [[taking_part[user_id] for user_id in member_ids] for member_ids in groups]
-    hobby_lists = [[{h["id"]: h["name"] for h in m.hobbies} for m in ms] for ms in member_lists]
-    match_groups = [
-        MatchGroup(
-            round_id=match_round.id,
-            is_trio=len(members) == 3,
-            shared_hobbies=shared_hobbies(hobbies),
-        )
-        for members, hobbies in zip(member_lists, hobby_lists, strict=True)
-    ]
-    session.add_all(match_groups)
-    await session.flush()  # one batched INSERT ... RETURNING gives every group its id
-    for group, members, hobbies in zip(match_groups, member_lists, hobby_lists, strict=True):
-        session.add_all(
-            GroupMember(group_id=group.id, user_id=m.user_id, round_id=match_round.id)
-            for m in members
-        )
+    new_groups, announcements = [], []
+    group_ids = await rounds.new_group_ids(session, len(groups))
+    for group_id, event_id, member_ids in zip(
+        group_ids, events.new_event_ids(len(groups)), groups, strict=True
+    ):
+        members = [taking_part[user_id] for user_id in member_ids]
+        hobbies = [dict(zip(m.hobby_ids, m.hobby_names, strict=True)) for m in members]
+        group = rounds.NewGroup(group_id, member_ids, shared_hobbies(hobbies))
+        new_groups.append(group)
         match_round.with_common_hobby += bool(common_hobby_ids(hobbies))
-        uow.emit(
+        announcements.append(
             events.PairCreated(
+                event_id=event_id,
                 round_id=match_round.id,
                 group_id=group.id,
                 created_at=now,
@@ -159,32 +147,10 @@ async def _hold_round(
                 shared_hobbies=group.shared_hobbies,
             )
         )
+    await rounds.store_groups(session, match_round.id, new_groups)
+    await uow.emit_all(announcements)
     match_round.groups = len(groups)
     match_round.finished_at = datetime.now(UTC)
     session.add(match_round)
     await session.flush()
     return match_round
-
-
-async def _met_before(uow: UnitOfWork) -> list[tuple[int, int]]:
-    """Every pair of users who were ever in one group together."""
-    a, b = aliased(GroupMember), aliased(GroupMember)
-    rows = await uow.session.exec(
-        select(a.user_id, b.user_id)
-        .join(b, (a.group_id == b.group_id) & (a.user_id < b.user_id))
-        .distinct()
-    )
-    return [(x, y) for x, y in rows.all()]
-
-
-async def _last_trio(uow: UnitOfWork, current_round_id: int) -> list[int]:
-    """The members of the previous round's trio, if it had one."""
-    previous = (
-        select(func.max(MatchRound.id)).where(MatchRound.id < current_round_id).scalar_subquery()
-    )
-    rows = await uow.session.exec(
-        select(GroupMember.user_id)
-        .join(MatchGroup, MatchGroup.id == GroupMember.group_id)
-        .where(MatchGroup.round_id == previous, col(MatchGroup.is_trio))
-    )
-    return list(rows.all())

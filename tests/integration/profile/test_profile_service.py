@@ -1,17 +1,25 @@
 """The profile service's paths the end-to-end suite does not reach: the sweeper of abandoned
 sign-ups (ADR 001) and the Telegram read model kept from the notifier's events."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from profile_service import service
+from profile_service.adapters.db import views
 from profile_service.main import create_app
 from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
 from tests.e2e.helpers import auth
 from tests.support.helpers import eventually, publish, query
-from unimatch_shared.events import TelegramLinked, TelegramUnlinked, UserRegistered
+from unimatch_shared.events import (
+    GroupMember,
+    PairCreated,
+    TelegramLinked,
+    TelegramUnlinked,
+    UserRegistered,
+)
 from unimatch_shared.rpc import CreateProfile
 from unimatch_shared.sessions import Session
 
@@ -138,3 +146,27 @@ async def test_an_account_without_a_profile_gets_a_documented_404(settings):
     assert [(a.status_code, a.json()) for a in answers] == [(404, {"detail": "Not found."})] * 4
     paths = app.openapi()["paths"]
     assert all("404" in paths[path][method.lower()]["responses"] for method, path in operations)
+
+
+async def test_pair_created_out_of_order_gives_the_same_history(settings):
+    """The outbox relay keeps order only in normal operation (docs/adr/014): a later round's
+    group applied first, and a redelivery, still give one newest-first history."""
+    first, second = (
+        PairCreated(
+            round_id=round_id,
+            group_id=round_id,
+            created_at=datetime(2026, 1, round_id, 10, tzinfo=UTC),
+            members=[
+                GroupMember(id=user_id, first_name=f"U{user_id}", last_name="", email="")
+                for user_id in (1, partner)
+            ],
+        )
+        for round_id, partner in ((1, 2), (2, 3))
+    )
+    app = create_app(settings)
+    async with running_app(app):
+        runtime = app.state.runtime
+        for event in (second, first, second):
+            await service.on_pair_created(runtime.unit_of_work(), event)
+        history = json.loads(await views.match_history_json(runtime.reads, 1))
+    assert [entry["partner"]["id"] for entry in history] == [3, 2]

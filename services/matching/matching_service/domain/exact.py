@@ -1,10 +1,12 @@
-"""Exact grouping for small n: Edmonds' blossom algorithm (networkx) on pair values.
+"""Exact grouping for small n: Edmonds' blossom algorithm (rustworkx) on pair values.
+
+Every pair's value is computed once (``Instance.tabulate``): the graphs and the trio
+placement below read them many times.
 
 Sparse graph first: with sparse history almost every pair is repeat-free, so only the
 hobby-sharing, repeat-free pairs matter. Their best matching, with everyone else paired
 repeat-free, is optimal: any grouping's sharing pairs form a matching of that graph.
-Only when the rest cannot be paired at no loss do we pay for the complete graph (about
-4x slower at n=400).
+Only when the rest cannot be paired at no loss do we pay for the complete graph.
 
 The trio (odd n) is not a matching concept. A dummy vertex is matched to the user who
 becomes the trio's third member, its edge weighing that user's best conceivable gain
@@ -21,7 +23,7 @@ import random
 from dataclasses import dataclass
 from itertools import combinations
 
-import networkx as nx
+import rustworkx as rx
 
 from .instance import (
     NO_MATE,
@@ -40,6 +42,7 @@ Groups = list[tuple[int, ...]]
 
 
 def exact_grouping(inst: Instance, rng: random.Random) -> Groups:
+    inst.tabulate()
     order = list(range(inst.n))
     rng.shuffle(order)  # blossom breaks ties by insertion order: vary them per seed
     odd = inst.n % 2 == 1
@@ -78,15 +81,16 @@ def _try_all_trios(inst: Instance, order: list[int], pairs_optimum: int, best: _
     for bound, trio_value, (a, b, c) in bounded:
         if bound <= best_value:
             break
-        graph = nx.Graph()
         rest = [i for i in order if i not in (a, b, c)]
-        for pos, i in enumerate(rest):
-            for j in rest[pos + 1 :]:
-                graph.add_edge(i, j, weight=inst.value(i, j) + inst.repeat_unit)
+        edges = [
+            (i, j, inst.value(i, j) + inst.repeat_unit)
+            for pos, i in enumerate(rest)
+            for j in rest[pos + 1 :]
+        ]
         mate = [NO_MATE] * inst.n
         mate[a], mate[b] = b, a
         value = trio_value
-        for i, j in nx.max_weight_matching(graph, maxcardinality=True):
+        for i, j in _max_weight_matching(rest, edges, max_cardinality=True):
             mate[i], mate[j] = j, i
             value += inst.value(i, j)
         if value > best_value:
@@ -106,33 +110,35 @@ class _Found:
 def _blossom(inst: Instance, order: list[int], complete: bool, with_dummy: bool) -> _Found:
     """Run blossom on the sparse or the complete graph, optionally with the trio dummy."""
     offset = inst.repeat_unit if complete else 0  # keeps complete-graph weights >= 0
-    graph = nx.Graph()
-    best_two: dict[int, list[int]] = {i: [] if complete else [0, 0] for i in order}
-    for pos, i in enumerate(order):
-        for j in order[pos + 1 :]:
-            value = inst.value(i, j)
-            if complete or value > 0:
-                graph.add_edge(i, j, weight=value + offset)
-                for u in (i, j):
-                    best_two[u] = sorted((*best_two[u], value))[-2:]
+    values = inst.table
+    edges = [
+        (i, j, values[i][j] + offset)
+        for pos, i in enumerate(order)
+        for j in order[pos + 1 :]
+        if complete or values[i][j] > 0
+    ]
     dummy = inst.n
+    estimates = {}
     if with_dummy:
         for c in order:
-            estimate = sum(best_two[c]) - inst.unfairness(c)
+            # A pair left out of the sparse graph is paired repeat-free: worth 0 at least.
+            best_two = inst.best_two[c] if complete else [max(v, 0) for v in inst.best_two[c]]
+            estimate = sum(best_two) - inst.unfairness(c)
             if complete or estimate > 0:
-                graph.add_edge(c, dummy, weight=estimate + 2 * offset)
+                estimates[c] = estimate
+                edges.append((c, dummy, estimate + 2 * offset))
 
     mate = [NO_MATE] * inst.n
     joiner = None
     upper = pairs_value = 0
-    for i, j in nx.max_weight_matching(graph, maxcardinality=complete):
+    for i, j in _max_weight_matching([*order, dummy], edges, max_cardinality=complete):
         if dummy in (i, j):
             joiner = i + j - dummy
-            upper += graph[i][j]["weight"] - 2 * offset
+            upper += estimates[joiner]
         else:
             mate[i], mate[j] = j, i
-            upper += graph[i][j]["weight"] - offset
-            pairs_value += graph[i][j]["weight"] - offset
+            upper += inst.value(i, j)
+            pairs_value += inst.value(i, j)
     free = [i for i in order if mate[i] == NO_MATE and i != joiner]
     leftover = pair_leftovers(inst, mate, free)
     pairs_optimal = sum(inst.value(i, j) for i, j in pairs_of(mate)) == pairs_value
@@ -140,9 +146,25 @@ def _blossom(inst: Instance, order: list[int], complete: bool, with_dummy: bool)
     return _Found(groups, inst.groups_value(groups), upper, pairs_value, pairs_optimal)
 
 
+def _max_weight_matching(
+    nodes: list[int], edges: list[tuple[int, int, int]], max_cardinality: bool
+) -> list[tuple[int, int]]:
+    """Edmonds' blossom (rustworkx's compiled port of the same algorithm networkx has in
+    pure Python, which cost seconds at n=400). Nodes go in in the given order, which is
+    how the algorithm breaks ties."""
+    graph = rx.PyGraph()
+    index = {node: graph.add_node(node) for node in nodes}
+    graph.add_edges_from([(index[a], index[b], weight) for a, b, weight in edges])
+    pairs = rx.max_weight_matching(graph, max_cardinality=max_cardinality, weight_fn=int)
+    return [(nodes[a], nodes[b]) for a, b in pairs]
+
+
 def _with_trio(inst: Instance, order: list[int], mate: list[int], odd: int | None) -> Groups:
     if odd is None:
         return index_groups(mate, None)
     hosts = pairs_of(mate)
     donors = [i for i in order if mate[i] != NO_MATE]
-    return index_groups(mate, place_trio(inst, mate, odd, donors, lambda _c: hosts))
+    trio = place_trio(
+        inst, mate, odd, donors, lambda _c: hosts, pair_bound=lambda c: sum(inst.best_two[c])
+    )
+    return index_groups(mate, trio)

@@ -15,6 +15,7 @@ higher one.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 
 NO_MATE = -1
@@ -45,6 +46,8 @@ class Instance:
             if i is not None and j is not None and i != j:
                 self.met.add(self._key(i, j))
         self.was_in_trio = {index[uid] for uid in last_trio if uid in index}
+        self.table: list[list[int]] | None = None  # see tabulate()
+        self.best_two: list[list[int]] = []  # each user's two best pair values, tabulated
 
         max_common = max((len(h) for h in self.hobbies), default=0)
         self.common_unit = 4  # > 3, the most a trio can lose on fairness
@@ -59,16 +62,40 @@ class Instance:
 
     def value(self, i: int, j: int) -> int:
         """Value of putting i and j in the same group (see module docstring)."""
+        if self.table is not None:
+            return self.table[i][j]
         common = len(self.hobbies[i] & self.hobbies[j])
         score = self.share_unit + self.common_unit * common if common else 0
         return score - self.repeat_unit if self._key(i, j) in self.met else score
+
+    def tabulate(self) -> None:
+        """Every pair's value, computed once: the exact path reads each pair's value many
+        times (graphs, trio placement), and n^2 look-ups are only affordable for small n.
+
+        Hobby sets become bit masks, so a row is one list comprehension of ``&`` and
+        ``bit_count``; met pairs are then subtracted one by one.
+        """
+        bit = {h: 1 << k for k, h in enumerate({h for hs in self.hobbies for h in hs})}
+        masks = [sum(bit[h] for h in hs) for hs in self.hobbies]
+        share, unit = self.share_unit, self.common_unit
+        table = [
+            [share + unit * c if c else 0 for c in ((m & other).bit_count() for other in masks)]
+            for m in masks
+        ]
+        for key in self.met:
+            i, j = divmod(key, self.n)
+            table[i][j] -= self.repeat_unit
+            table[j][i] -= self.repeat_unit
+        self.table = table
+        self.best_two = [heapq.nlargest(2, row[:i] + row[i + 1 :]) for i, row in enumerate(table)]
 
     def unfairness(self, *members: int) -> int:
         return sum(1 for m in members if m in self.was_in_trio)
 
     def trio_gain(self, c: int, a: int, b: int) -> int:
         """What joining c to the existing pair (a, b) adds to the total value."""
-        return self.value(c, a) + self.value(c, b) - self.unfairness(a, b, c)
+        trio = self.was_in_trio
+        return self.value(c, a) + self.value(c, b) - (a in trio) - (b in trio) - (c in trio)
 
     def groups_value(self, groups: Iterable[tuple[int, ...]]) -> int:
         total = 0
@@ -130,6 +157,7 @@ def place_trio(
     odd: int,
     donors: Iterable[int],
     hosts_for,
+    pair_bound=None,
 ) -> tuple[int, int, int]:
     """Form the trio for the free user ``odd``; return it as (joiner, a, b).
 
@@ -137,11 +165,23 @@ def place_trio(
     (a, b) while ``odd`` takes c's place next to d. The latter matters when ``odd``
     shares nothing: a hobby-sharing trio then gains up to one more sharing pair.
     ``hosts_for(c)`` yields the pairs worth trying as (a, b); ``mate`` is updated.
+
+    ``pair_bound(c)``, if given, bounds ``value(c, a) + value(c, b)`` over all pairs: the
+    joiners are then tried best bound first, and the search stops once no bound can beat
+    the best trio found, instead of trying every joiner against every pair.
     """
-    best_gain, best = None, None
+    joiners = []  # (c, its partner d, what moving c costs, bound on c's gain)
     for c in (odd, *donors):
         d = mate[c] if c != odd else NO_MATE
         base = 0 if d == NO_MATE else inst.value(odd, d) - inst.value(c, d)
+        bound = None if pair_bound is None else base + pair_bound(c) - inst.unfairness(c)
+        joiners.append((c, d, base, bound))
+    if pair_bound is not None:
+        joiners.sort(key=lambda joiner: joiner[3], reverse=True)
+    best_gain, best = None, None
+    for c, d, base, bound in joiners:
+        if bound is not None and best_gain is not None and bound <= best_gain:
+            break
         for a, b in hosts_for(c):
             if c in (a, b) or d in (a, b) or odd in (a, b):
                 continue
