@@ -16,7 +16,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
-from tests.support.helpers import fresh_database
+from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
 from unimatch_stack.testinfra import SessionInfra, new_event_prefix, session_infra
@@ -43,6 +43,7 @@ def service_settings(fresh_prefix):
             "database_url": url,
             "nats_url": fresh_prefix.nats_url,
             "unimatch_event_prefix": fresh_prefix.event_prefix,
+            "unimatch_ack_wait_seconds": ACK_WAIT_SECONDS,
         }
 
 

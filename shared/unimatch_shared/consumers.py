@@ -14,7 +14,7 @@ import json
 import logging
 
 from faststream import AckPolicy, BaseMiddleware
-from faststream.nats import NatsRouter, PullSub
+from faststream.nats import ConsumerConfig, NatsRouter, PullSub
 from pydantic import ValidationError
 
 from unimatch_shared import correlation
@@ -116,6 +116,8 @@ class MessageHandlers:
             durable=self.messaging.durable(self.service, event),
             pull_sub=PullSub(batch_size=1, timeout=PULL_TIMEOUT_SECONDS),
             max_workers=IN_FLIGHT,
+            # How long JetStream waits for an ack before it redelivers (to a consumer that died).
+            config=ConsumerConfig(filter_subjects=[], ack_wait=self.messaging.ack_wait_seconds),
             ack_policy=AckPolicy.MANUAL,
         )
 

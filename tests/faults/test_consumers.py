@@ -23,7 +23,7 @@ KILL_AT = BURST // 4  # events applied before the kill: well inside the burst
 FAST_TELEGRAM = {"per_second": 2000}
 FAST_NOTIFIER = {"TELEGRAM_MESSAGES_PER_SECOND": "2000", "TELEGRAM_SEND_CONCURRENCY": "16"}
 # JetStream redelivers what a killed consumer had fetched but not acked after its ack wait
-# (30 s); everything else arrives much sooner.
+# (ACK_WAIT_SECONDS in tests, 30 s by default); everything else arrives sooner.
 CONVERGE_SECONDS = 120
 
 user_ids = count(50_000_000, 2)

@@ -21,7 +21,8 @@ from tests.support.telegram_stub import login_widget_data
 LINKED = 40  # users signed up and linked to Telegram before the round
 DOWN_SECONDS = 4.0
 AFTER_RESTART = 5  # sign-ups that must succeed after the restart before the stream stops
-# Deliveries NATS handed out but whose acks died with it come back after the ack wait (30 s).
+# Deliveries NATS handed out but whose acks died with it come back after the ack wait
+# (ACK_WAIT_SECONDS in tests, 30 s by default).
 CONVERGE_SECONDS = 120
 FIRST_CHAT = 8_000_000
 

@@ -10,6 +10,11 @@ import psycopg
 
 from unimatch_shared.events import Event
 
+# JetStream's ack wait for the services under test (UNIMATCH_ACK_WAIT_SECONDS): what a consumer
+# fetched but never acked (it was killed, NATS lost the ack) comes back after this, not after
+# the 30 s default. Long enough for any handler to finish, so nothing is redelivered otherwise.
+ACK_WAIT_SECONDS = 5.0
+
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Token {token}"}
