@@ -21,6 +21,25 @@ from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
 from unimatch_stack.testinfra import SessionInfra, new_event_prefix, session_infra
 
+TESTS = Path(__file__).parent
+
+
+# Markers (registered in pyproject.toml), applied here so no module can forget them.
+# The suites that start the whole system as processes (tens of seconds before the first test).
+SUITE_MARKERS = {
+    "e2e": [pytest.mark.slow],
+    "security": [pytest.mark.slow],
+    "fuzz": [pytest.mark.slow, pytest.mark.fuzz],
+    # A scenario waits out kills, restarts and convergence.
+    "faults": [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(600)],
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for marker in SUITE_MARKERS.get(item.path.relative_to(TESTS).parts[0], ()):
+            item.add_marker(marker)
+
 
 @pytest.fixture(scope="session")
 def infra():
