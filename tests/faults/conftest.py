@@ -12,8 +12,7 @@ Each scenario reports ``faults: <scenario>: sent=N delivered=N duplicated=N lost
 import asyncio
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,16 +34,6 @@ DATABASE = "unimatch"
 ANNOUNCEMENT = "☕ У вас нов"  # how every match announcement starts
 CLIENT_TIMEOUT = 10.0  # a request that hangs longer than this fails the scenario
 SUMMARY_KEY = pytest.StashKey[list[str]]()
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
-    """Poll ``check()`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f}s: {what}")
-        time.sleep(0.2)
-    return result
 
 
 @dataclass

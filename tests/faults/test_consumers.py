@@ -13,7 +13,8 @@ from itertools import count
 
 import pytest
 
-from tests.faults.conftest import fault_system, wait_until
+from tests.faults.conftest import fault_system
+from tests.support.helpers import eventually
 from unimatch_shared.events import GroupMember, PairCreated
 
 BURST = 300
@@ -113,13 +114,22 @@ def test_consumers_killed_mid_batch_lose_and_repeat_nothing(system, report):
     assert set(killed_at) == {"profile", "notifier"}, f"consumers never got going: {killed_at}"
     assert all(n < BURST for n in killed_at.values()), f"not killed mid-batch: {killed_at}"
 
-    wait_until(lambda: system.processed("profile", ids) == BURST, CONVERGE_SECONDS,
-               "profile applies every event")
-    wait_until(lambda: system.processed("notifier", ids) == BURST, CONVERGE_SECONDS,
-               "the notifier applies every event")
+    eventually(
+        lambda: system.processed("profile", ids) == BURST,
+        "profile applies every event",
+        timeout=CONVERGE_SECONDS,
+    )
+    eventually(
+        lambda: system.processed("notifier", ids) == BURST,
+        "the notifier applies every event",
+        timeout=CONVERGE_SECONDS,
+    )
     system.set_telegram(force_429=0)
-    wait_until(lambda: chats <= set(system.announcements()), CONVERGE_SECONDS,
-               "every linked member hears about their match")
+    eventually(
+        lambda: chats <= set(system.announcements()),
+        "every linked member hears about their match",
+        timeout=CONVERGE_SECONDS,
+    )
     queued = system.sql(
         "notifier",
         "SELECT count(*), count(DISTINCT idempotency_key) FROM outgoing_message "
@@ -152,15 +162,22 @@ def test_poison_event_is_dead_lettered_and_the_stream_flows_on(system, report):
 
     ids = [e.event_id for e in events]
     for service in ("profile", "notifier"):
-        wait_until(lambda s=service: system.processed(s, ids) == len(events), CONVERGE_SECONDS,
-                   f"{service} applies the events behind the poison")
+        eventually(
+            lambda s=service: system.processed(s, ids) == len(events),
+            f"{service} applies the events behind the poison",
+            timeout=CONVERGE_SECONDS,
+        )
     # One dead letter per poison message and consumer of pair.created (profile, notifier).
-    letters = wait_until(
+    letters = eventually(
         lambda: (found := system.dead_letters("pair.created")) and len(found) >= 4 and found,
-        CONVERGE_SECONDS, "both consumers dead-letter both poison messages",
+        "both consumers dead-letter both poison messages",
+        timeout=CONVERGE_SECONDS,
     )
-    wait_until(lambda: chats <= set(system.announcements()), CONVERGE_SECONDS,
-               "every linked member hears about their match")
+    eventually(
+        lambda: chats <= set(system.announcements()),
+        "every linked member hears about their match",
+        timeout=CONVERGE_SECONDS,
+    )
 
     rows = history_rows(system, events)
     history = tally(expected_rows(events), rows)

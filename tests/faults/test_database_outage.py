@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.e2e.helpers import auth
-from tests.faults.conftest import CLIENT_TIMEOUT, fault_system, wait_until
+from tests.faults.conftest import CLIENT_TIMEOUT, fault_system
+from tests.support.helpers import eventually
 
 OUTAGE_SECONDS = 10.0
 PEOPLE = 6
@@ -36,10 +37,11 @@ def test_profile_database_down_for_ten_seconds(system, report):
         assert response.status_code == 201, response.text
         people.append(response.json())
     ids = [p["user"]["id"] for p in people]
-    wait_until(
+    eventually(
         lambda: len(system.sql("matching", "SELECT 1 FROM participant WHERE user_id = ANY(%s)",
                                ids)) == PEOPLE,
-        60, "matching knows everyone",
+        "matching knows everyone",
+        timeout=60,
     )
     staff = system.staff(api)
     me = auth(people[0]["token"])
@@ -91,8 +93,11 @@ def test_profile_database_down_for_ten_seconds(system, report):
     assert {name: set(statuses) for name, statuses in answers.items()} == expected, answers
 
     # Back by itself: no restart of the service.
-    wait_until(lambda: api.get("/users/api/me/", headers=me).status_code == 200, 60,
-               "profile answers again once its database is back")
+    eventually(
+        lambda: api.get("/users/api/me/", headers=me).status_code == 200,
+        "profile answers again once its database is back",
+        timeout=60,
+    )
     assert httpx.get(readyz, timeout=CLIENT_TIMEOUT).status_code == 200
     later = system.register(api, hobby=[3])
     assert later.status_code == 201, later.text
@@ -108,8 +113,11 @@ def test_profile_database_down_for_ten_seconds(system, report):
         return system.round_history(round_id)
 
     try:
-        wait_until(lambda: set(history()) >= expected_rows, CONVERGE_SECONDS,
-                   "the round's groups reach profile's history after the outage")
+        eventually(
+            lambda: set(history()) >= expected_rows,
+            "the round's groups reach profile's history after the outage",
+            timeout=CONVERGE_SECONDS,
+        )
     finally:
         rows = history()
         report(f"postgres-outage/pair.created -> profile history rows ({len(groups)} groups, "

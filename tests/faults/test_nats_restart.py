@@ -15,7 +15,8 @@ import psycopg
 import pytest
 
 from tests.e2e.helpers import auth
-from tests.faults.conftest import fault_system, wait_until
+from tests.faults.conftest import fault_system
+from tests.support.helpers import eventually
 from tests.support.telegram_stub import login_widget_data
 
 LINKED = 40  # users signed up and linked to Telegram before the round
@@ -81,13 +82,15 @@ def everywhere(system, user_ids: list[int]) -> dict[str, set[int]]:
 
 def wait_for_first_applied(system, timeout: float = 15.0) -> None:
     """Return as soon as profile applied one of the round's events (polling tightly; this
-    system holds no other round)."""
-    deadline = time.monotonic() + timeout
+    system holds no other round); fail if it never does, so the kill cannot quietly land
+    before the round's events are being consumed."""
     with psycopg.connect(system.database_urls["profile"], autocommit=True) as connection:
-        while time.monotonic() < deadline:
-            if connection.execute("SELECT EXISTS (SELECT 1 FROM profile.match)").fetchone()[0]:
-                return
-            time.sleep(0.005)
+        eventually(
+            lambda: connection.execute("SELECT EXISTS (SELECT 1 FROM profile.match)").fetchone()[0],
+            "profile applies the round's first pair.created (before NATS is killed)",
+            timeout=timeout,
+            interval=0.005,
+        )
 
 
 def at_the_kill(system) -> str:
@@ -119,15 +122,22 @@ def sign_up_and_link(system, index: int) -> tuple[int, int]:
 def test_nats_killed_and_restarted_mid_traffic(system, report):
     with ThreadPoolExecutor(4) as pool:
         linked = dict(pool.map(lambda i: sign_up_and_link(system, i), range(LINKED)))
-    wait_until(lambda: set(linked) <= everywhere(system, list(linked))["matching"], 60,
-               "matching knows every linked user")
+    eventually(
+        lambda: set(linked) <= everywhere(system, list(linked))["matching"],
+        "matching knows every linked user",
+        timeout=60,
+    )
     api = system.client()
     staff = system.staff(api)
 
     sign_ups = SignUps(system)
     sign_ups.start()
     try:
-        wait_until(lambda: len(sign_ups.created()) >= 3, 60, "sign-ups flow before the fault")
+        eventually(
+            lambda: len(sign_ups.created()) >= 3,
+            "sign-ups flow before the fault",
+            timeout=60,
+        )
         round_ = api.post("/matching/api/rounds/", headers=staff)
         assert round_.status_code == 201, round_.text
         round_id = round_.json()["round_id"]
@@ -142,8 +152,11 @@ def test_nats_killed_and_restarted_mid_traffic(system, report):
         system.nats.start()
         assert system.nats.port == port
         restarted = time.monotonic()
-        wait_until(lambda: len(sign_ups.created(since=restarted)) >= AFTER_RESTART, 90,
-                   "sign-ups succeed again after the restart")
+        eventually(
+            lambda: len(sign_ups.created(since=restarted)) >= AFTER_RESTART,
+            "sign-ups succeed again after the restart",
+            timeout=90,
+        )
     finally:
         sign_ups.stop()
 
@@ -157,8 +170,11 @@ def test_nats_killed_and_restarted_mid_traffic(system, report):
         return {name: set(registered) - ids for name, ids in known.items() if set(registered) - ids}
 
     try:
-        wait_until(lambda: not missing(), CONVERGE_SECONDS,
-                   "every 201 sign-up reaches every service")
+        eventually(
+            lambda: not missing(),
+            "every 201 sign-up reaches every service",
+            timeout=CONVERGE_SECONDS,
+        )
     finally:
         lost = set().union(*missing().values())
         refused = sum(1 for _, status, _ in sign_ups.answers if status == 503)
@@ -184,10 +200,16 @@ def test_nats_killed_and_restarted_mid_traffic(system, report):
         return {c: n for c, n in system.announcements().items() if c in expected_chats}
 
     try:
-        wait_until(lambda: set(history()) >= expected_rows, CONVERGE_SECONDS,
-                   "every group of the round reaches profile's history")
-        wait_until(lambda: set(announced()) >= expected_chats, CONVERGE_SECONDS,
-                   "every linked member of the round hears about it")
+        eventually(
+            lambda: set(history()) >= expected_rows,
+            "every group of the round reaches profile's history",
+            timeout=CONVERGE_SECONDS,
+        )
+        eventually(
+            lambda: set(announced()) >= expected_chats,
+            "every linked member of the round hears about it",
+            timeout=CONVERGE_SECONDS,
+        )
         time.sleep(2)  # a duplicate announcement would arrive within this
     finally:
         rows, chats = history(), announced()
