@@ -12,6 +12,7 @@ Each scenario reports ``faults: <scenario>: sent=N delivered=N duplicated=N lost
 import asyncio
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -82,6 +83,20 @@ class FaultSystem:
             service, list(event_ids),
         )[0][0]
 
+    def announced_participants(self, user_ids: Sequence[int]) -> dict[int, int]:
+        """How many ``profile.changed`` events profile emitted per user (its outbox). Applying
+        ``user.registered`` emits one each time: what profile's inbox keeps to one when a
+        sign-up's event is redelivered. (A redelivered ``pair.created`` cannot duplicate
+        history rows with or without the inbox: the match table's key forbids it.)"""
+        rows = self.sql(
+            "profile",
+            "SELECT (payload::jsonb ->> 'user_id')::bigint, count(*) FROM outbox_message "
+            "WHERE subject = 'profile.changed' AND (payload::jsonb ->> 'user_id')::bigint "
+            "= ANY(%s) GROUP BY 1",
+            list(user_ids),
+        )
+        return dict(rows)
+
     def round_history(self, round_id: int) -> dict[tuple[int, int], int]:
         """Profile's match rows for one round: (user, partner) -> how many."""
         rows = self.sql(
@@ -119,8 +134,11 @@ class FaultSystem:
         self.telegram.loop.call_soon_threadsafe(apply)
 
     # JetStream, as a relay would publish
-    def publish(self, events: Sequence[Event], raw: Sequence[tuple[str, bytes]] = ()) -> None:
-        """Publish events (``Nats-Msg-Id`` = event id) and raw payloads on their subjects."""
+    def publish(
+        self, events: Sequence[Event], raw: Sequence[tuple[str, bytes]] = (), again: bool = False
+    ) -> None:
+        """Publish events (``Nats-Msg-Id`` = event id) and raw payloads on their subjects;
+        ``again``: under new message ids, as redeliveries JetStream lets through."""
         async def send() -> None:
             client = await nats.connect(self.nats.url)
             try:
@@ -131,7 +149,7 @@ class FaultSystem:
                     await js.publish(
                         self.prefix + event.SUBJECT,
                         event.model_dump_json().encode(),
-                        headers={"Nats-Msg-Id": str(event.event_id)},
+                        headers={"Nats-Msg-Id": str(uuid.uuid4() if again else event.event_id)},
                     )
             finally:
                 await client.close()

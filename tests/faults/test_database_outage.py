@@ -120,7 +120,8 @@ def test_profile_database_down_for_ten_seconds(system, report):
         )
     finally:
         rows = history()
-        report(f"postgres-outage/pair.created -> profile history rows ({len(groups)} groups, "
+        report(f"postgres-outage/pair.created -> profile history rows, one per key by the "
+               f"table's constraint ({len(groups)} groups, "
                f"{sum(map(len, answers.values()))} requests while down)",
                sent=len(expected_rows), delivered=len(set(rows) & expected_rows),
                duplicated=sum(n - 1 for n in rows.values()),
