@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test test-unit test-e2e test-faults lint format pairs bench-matching bench-notifier \
+.PHONY: run test test-unit test-fast test-e2e test-faults lint format pairs bench-matching bench-notifier \
 	asyncapi lock clean fuzz audit bench-api
 
 $(INSTALLED): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
@@ -27,8 +27,13 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+## Domain rules and shared plumbing only: no servers, a few seconds.
 test-unit: $(INSTALLED)
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+## The edit-test loop: everything but the slow, fault and fuzz tests (markers in pyproject.toml).
+test-fast: $(INSTALLED)
+	$(BIN)/python -m pytest -q -m "not slow and not faults and not fuzz" $(PYTEST_ARGS)
 
 test-e2e: $(INSTALLED)
 	$(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)

@@ -16,10 +16,29 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
-from tests.support.helpers import fresh_database
+from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
 from unimatch_stack.testinfra import SessionInfra, new_event_prefix, session_infra
+
+TESTS = Path(__file__).parent
+
+
+# Markers (registered in pyproject.toml), applied here so no module can forget them.
+# The suites that start the whole system as processes (tens of seconds before the first test).
+SUITE_MARKERS = {
+    "e2e": [pytest.mark.slow],
+    "security": [pytest.mark.slow],
+    "fuzz": [pytest.mark.slow, pytest.mark.fuzz],
+    # A scenario waits out kills, restarts and convergence.
+    "faults": [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(600)],
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for marker in SUITE_MARKERS.get(item.path.relative_to(TESTS).parts[0], ()):
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +62,7 @@ def service_settings(fresh_prefix):
             "database_url": url,
             "nats_url": fresh_prefix.nats_url,
             "unimatch_event_prefix": fresh_prefix.event_prefix,
+            "unimatch_ack_wait_seconds": ACK_WAIT_SECONDS,
         }
 
 

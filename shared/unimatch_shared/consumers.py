@@ -14,7 +14,7 @@ import json
 import logging
 
 from faststream import AckPolicy, BaseMiddleware
-from faststream.nats import NatsRouter, PullSub
+from faststream.nats import ConsumerConfig, NatsRouter, PullSub
 from pydantic import ValidationError
 
 from unimatch_shared import correlation
@@ -27,7 +27,13 @@ log = logging.getLogger(__name__)
 
 MAX_DELIVERIES = 10
 MAX_RETRY_DELAY_SECONDS = 60.0
-PULL_BATCH = 50
+# Events a consumer handles at once. Each pull fetches one message and hands it to one of these
+# workers: nats-py's multi-message fetch raises a bare asyncio.TimeoutError when an idle pull
+# expires at its deadline, which FastStream's pull loop does not expect (it catches nats'
+# own TimeoutError), so every idle consumer logged an ERROR traceback from the task supervisor.
+# The one-message fetch times out with nats' TimeoutError, which the loop treats as "nothing yet".
+IN_FLIGHT = 50
+PULL_TIMEOUT_SECONDS = 1.0
 
 
 def retry_delay(deliveries: int) -> float:
@@ -127,7 +133,10 @@ class MessageHandlers:
             self.messaging.subject(event.SUBJECT),
             stream=self.messaging.stream,
             durable=self.messaging.durable(self.service, event),
-            pull_sub=PullSub(batch_size=PULL_BATCH, timeout=1.0),
+            pull_sub=PullSub(batch_size=1, timeout=PULL_TIMEOUT_SECONDS),
+            max_workers=IN_FLIGHT,
+            # How long JetStream waits for an ack before it redelivers (to a consumer that died).
+            config=ConsumerConfig(filter_subjects=[], ack_wait=self.messaging.ack_wait_seconds),
             ack_policy=AckPolicy.MANUAL,
         )
 

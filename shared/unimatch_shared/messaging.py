@@ -35,6 +35,7 @@ class Messaging:
 
     def __init__(self, settings: ServiceSettings, client_name: str):
         self.prefix = settings.unimatch_event_prefix
+        self.ack_wait_seconds = settings.unimatch_ack_wait_seconds
         self.broker = NatsBroker(
             settings.nats_url,
             name=client_name,

@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     # Prepended to every subject and the stream name, so test runs sharing a NATS server
     # never see each other's events. Empty in production.
     unimatch_event_prefix: str = ""
+    # How long JetStream waits for a consumer's ack before redelivering (JetStream's default;
+    # applies when a durable consumer is created). Tests shorten it.
+    unimatch_ack_wait_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
     # A session unused this long expires (docs/adr/010); fractions allowed (tests).
     unimatch_session_idle_days: float = Field(default=90, gt=0)

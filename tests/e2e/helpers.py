@@ -1,10 +1,11 @@
 """Small helpers the end-to-end tests share."""
 
 import secrets
-import time
 
 import httpx
 import psycopg
+
+from tests.support.helpers import eventually
 
 ADMIN_EMAIL = "admin@unimatch.example.com"
 ADMIN_PASSWORD = "admin-password-1"
@@ -27,15 +28,14 @@ def auth(token: str) -> dict[str, str]:
 
 def wait_until_matching_knows(infra, user_ids, paused_ids=()):
     """Matching learns participants from events; wait until it has these (and their pauses)."""
-    deadline = time.monotonic() + 30
     with psycopg.connect(infra.database_url, autocommit=True) as connection:
-        while time.monotonic() < deadline:
+
+        def knows() -> bool:
             rows = connection.execute(
                 "SELECT user_id, paused FROM matching.participant WHERE user_id = ANY(%s)",
                 (list(user_ids),),
             ).fetchall()
             known = dict(rows)
-            if set(known) == set(user_ids) and all(known[u] for u in paused_ids):
-                return
-            time.sleep(0.2)
-    raise AssertionError("matching never learned about the new users")
+            return set(known) == set(user_ids) and all(known[u] for u in paused_ids)
+
+        eventually(knows, "matching learns about the new users", timeout=30, interval=0.2)

@@ -3,12 +3,12 @@ request id, and each service's ``/metrics`` (scraped directly, not through the g
 
 import json
 import secrets
-import time
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.helpers import new_email
+from tests.support.helpers import eventually
 from unimatch_stack.supervisor import SERVICES
 
 
@@ -24,11 +24,11 @@ def log_lines_with(stack, service: str, request_id: str) -> list[dict]:
 
 
 def wait_for_log(stack, service: str, request_id: str) -> list[dict]:
-    deadline = time.monotonic() + 30
-    while not (found := log_lines_with(stack, service, request_id)):
-        assert time.monotonic() < deadline, f"{request_id} never appeared in {service}'s log"
-        time.sleep(0.2)
-    return found
+    return eventually(
+        lambda: log_lines_with(stack, service, request_id),
+        f"{request_id} appears in {service}'s log",
+        interval=0.2,
+    )
 
 
 def scrape(stack, service: str) -> dict[str, float]:

@@ -1,9 +1,8 @@
 """Rounds through the gateway: a staff round puts every participant's new match in their
 history; a paused user gets none; the next round repeats nobody."""
 
-import time
-
 from tests.e2e.helpers import auth, register, wait_until_matching_knows
+from tests.support.helpers import eventually
 
 
 def partners(api, token):
@@ -12,13 +11,12 @@ def partners(api, token):
 
 
 def wait_for_history(api, token, count):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        rows = partners(api, token)
-        if len(rows) >= count:
-            return rows
-        time.sleep(0.2)
-    return partners(api, token)
+    """The user's partners, once there are at least ``count``."""
+    return eventually(
+        lambda: len(rows := partners(api, token)) >= count and rows,
+        f"the history has {count} partners",
+        interval=0.2,
+    )
 
 
 def test_rounds_need_a_staff_token(api):

@@ -4,19 +4,11 @@ and both chats hear exactly once about the other; the bot answers linked and unl
 import time
 
 from tests.e2e.helpers import auth, register, wait_until_matching_knows
+from tests.support.helpers import eventually
 from tests.support.telegram_stub import USERNAME, login_widget_data
 
 # A hobby no other end-to-end test gives anyone, so the optimum must pair these two.
 RARE_HOBBY = 37
-
-
-def wait_for(check, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-    return result
 
 
 def test_link_both_ways_then_announce_the_match_once(api, infra, telegram, staff):
@@ -46,15 +38,14 @@ def test_link_both_ways_then_announce_the_match_once(api, infra, telegram, staff
     url = link.json()["url"]
     assert url.startswith(f"https://t.me/{USERNAME}?start=")
     telegram.push_message(boris_chat, "/start " + url.split("start=")[1], username="boris_tg")
-    wait_for(
-        lambda: (
-            api.get("/users/api/me/", headers=auth(boris["token"])).json()["chat_id"]
-            == str(boris_chat)
-        )
+    eventually(
+        lambda: api.get("/users/api/me/", headers=auth(boris["token"])).json()["chat_id"]
+        == str(boris_chat),
+        "boris's profile shows the chat he linked",
     )
     # The code is single-use: a second chat gets no link from it.
     telegram.push_message(7_000_003, "/start " + url.split("start=")[1])
-    wait_for(lambda: telegram.messages_to(7_000_003))
+    eventually(lambda: telegram.messages_to(7_000_003))
 
     wait_until_matching_knows(infra, [anna["user"]["id"], boris["user"]["id"]])
     assert api.post("/matching/api/rounds/", headers=staff).status_code == 201
@@ -62,7 +53,7 @@ def test_link_both_ways_then_announce_the_match_once(api, infra, telegram, staff
     def announcements(chat):
         return [m for m in telegram.messages_to(chat) if m.startswith("☕ У вас нов")]
 
-    wait_for(lambda: announcements(anna_chat) and announcements(boris_chat))
+    eventually(lambda: announcements(anna_chat) and announcements(boris_chat))
     time.sleep(2)  # a duplicate would arrive within this
     to_anna, to_boris = announcements(anna_chat), announcements(boris_chat)
     assert len(to_anna) == 1 and len(to_boris) == 1
@@ -75,7 +66,7 @@ def test_bot_answers_linked_and_unlinked_chats(api, telegram):
     for command in ("/start", "/help", "/pair", "/next", "/history", "/pause", "/resume"):
         before = len(telegram.messages_to(stranger))
         telegram.push_message(stranger, command)
-        wait_for(lambda before=before: len(telegram.messages_to(stranger)) > before)
+        eventually(lambda before=before: len(telegram.messages_to(stranger)) > before)
 
     member = register(api, first_name="Вера")
     chat = 7_100_002
@@ -87,7 +78,7 @@ def test_bot_answers_linked_and_unlinked_chats(api, telegram):
     for command in ("/help", "/pair", "/next", "/history", "/pause", "/resume"):
         before = len(telegram.messages_to(chat))
         telegram.push_message(chat, command)
-        wait_for(lambda before=before: len(telegram.messages_to(chat)) > before)
+        eventually(lambda before=before: len(telegram.messages_to(chat)) > before)
     assert api.get("/users/api/me/", headers=auth(member["token"])).json()["paused"] is False
     telegram.push_message(chat, "/pause")
-    wait_for(lambda: api.get("/users/api/me/", headers=auth(member["token"])).json()["paused"])
+    eventually(lambda: api.get("/users/api/me/", headers=auth(member["token"])).json()["paused"])

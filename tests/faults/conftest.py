@@ -12,8 +12,8 @@ Each scenario reports ``faults: <scenario>: sent=N delivered=N duplicated=N lost
 import asyncio
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,16 +35,6 @@ DATABASE = "unimatch"
 ANNOUNCEMENT = "☕ У вас нов"  # how every match announcement starts
 CLIENT_TIMEOUT = 10.0  # a request that hangs longer than this fails the scenario
 SUMMARY_KEY = pytest.StashKey[list[str]]()
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
-    """Poll ``check()`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f}s: {what}")
-        time.sleep(0.2)
-    return result
 
 
 @dataclass
@@ -79,9 +69,7 @@ class FaultSystem:
     # SQL on one service's schema (on whichever server that service uses)
     def sql(self, service: str, query: str, *params) -> list[tuple]:
         with psycopg.connect(
-            self.database_urls[service],
-            autocommit=True,
-            connect_timeout=5,
+            self.database_urls[service], autocommit=True, connect_timeout=5,
             options=f"-csearch_path={service}",
         ) as connection:
             cursor = connection.execute(query, params)
@@ -92,9 +80,22 @@ class FaultSystem:
         return self.sql(
             service,
             "SELECT count(*) FROM processed_event WHERE consumer = %s AND event_id = ANY(%s)",
-            service,
-            list(event_ids),
+            service, list(event_ids),
         )[0][0]
+
+    def announced_participants(self, user_ids: Sequence[int]) -> dict[int, int]:
+        """How many ``profile.changed`` events profile emitted per user (its outbox). Applying
+        ``user.registered`` emits one each time: what profile's inbox keeps to one when a
+        sign-up's event is redelivered. (A redelivered ``pair.created`` cannot duplicate
+        history rows with or without the inbox: the match table's key forbids it.)"""
+        rows = self.sql(
+            "profile",
+            "SELECT (payload::jsonb ->> 'user_id')::bigint, count(*) FROM outbox_message "
+            "WHERE subject = 'profile.changed' AND (payload::jsonb ->> 'user_id')::bigint "
+            "= ANY(%s) GROUP BY 1",
+            list(user_ids),
+        )
+        return dict(rows)
 
     def round_history(self, round_id: int) -> dict[tuple[int, int], int]:
         """Profile's match rows for one round: (user, partner) -> how many."""
@@ -127,17 +128,17 @@ class FaultSystem:
 
     def set_telegram(self, **attributes) -> None:
         """Change the stand-in's behaviour (e.g. ``force_429``) on its own thread."""
-
         def apply():
             for name, value in attributes.items():
                 setattr(self.telegram.stub, name, value)
-
         self.telegram.loop.call_soon_threadsafe(apply)
 
     # JetStream, as a relay would publish
-    def publish(self, events: Sequence[Event], raw: Sequence[tuple[str, bytes]] = ()) -> None:
-        """Publish events (``Nats-Msg-Id`` = event id) and raw payloads on their subjects."""
-
+    def publish(
+        self, events: Sequence[Event], raw: Sequence[tuple[str, bytes]] = (), again: bool = False
+    ) -> None:
+        """Publish events (``Nats-Msg-Id`` = event id) and raw payloads on their subjects;
+        ``again``: under new message ids, as redeliveries JetStream lets through."""
         async def send() -> None:
             client = await nats.connect(self.nats.url)
             try:
@@ -148,7 +149,7 @@ class FaultSystem:
                     await js.publish(
                         self.prefix + event.SUBJECT,
                         event.model_dump_json().encode(),
-                        headers={"Nats-Msg-Id": str(event.event_id)},
+                        headers={"Nats-Msg-Id": str(uuid.uuid4() if again else event.event_id)},
                     )
             finally:
                 await client.close()
@@ -190,10 +191,8 @@ def fault_system(
     """Start everything (``own_database``: services given a PostgreSQL server of their own);
     stop every process at the end, even on failure."""
     with ExitStack() as cleanup:
-        servers = {
-            name: EmbeddedPostgres(var_dir / f"pg-{name}", port=0)
-            for name in ("main", *own_database)
-        }
+        servers = {name: EmbeddedPostgres(var_dir / f"pg-{name}", port=0)
+                   for name in ("main", *own_database)}
         urls = {}
         for name, server in servers.items():
             cleanup.callback(server.stop)
@@ -239,12 +238,9 @@ def var_dir():
 @pytest.fixture
 def report(request):
     """``report(scenario, sent=, delivered=, duplicated=, lost=)``: one summary line."""
-
     def add(scenario: str, *, sent: int, delivered: int, duplicated: int, lost: int) -> None:
-        line = (
-            f"faults: {scenario}: sent={sent} delivered={delivered} "
-            f"duplicated={duplicated} lost={lost}"
-        )
+        line = (f"faults: {scenario}: sent={sent} delivered={delivered} "
+                f"duplicated={duplicated} lost={lost}")
         request.config.stash.setdefault(SUMMARY_KEY, []).append(line)
 
     return add

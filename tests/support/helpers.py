@@ -2,13 +2,20 @@
 waiting for something to become true, publishing an event as a service's relay would."""
 
 import asyncio
+import inspect
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 
 from unimatch_shared.events import Event
+
+# JetStream's ack wait for the services under test (UNIMATCH_ACK_WAIT_SECONDS): what a consumer
+# fetched but never acked (it was killed, NATS lost the ack) comes back after this, not after
+# the 30 s default. Long enough for any handler to finish, so nothing is redelivered otherwise.
+ACK_WAIT_SECONDS = 5.0
 
 
 def auth(token: str) -> dict[str, str]:
@@ -38,14 +45,46 @@ async def query(database_url: str, schema: str, sql: str, *params) -> list[tuple
         return await cursor.fetchall() if cursor.description else []
 
 
-async def eventually(check, timeout: float = 20.0):
-    """Await ``check()`` until it returns something truthy; fail after ``timeout``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := await check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still not true after {timeout}s: {check.__doc__ or check}")
-        await asyncio.sleep(0.05)
+def eventually(check, what: str | None = None, *, timeout: float = 30.0, interval: float = 0.05):
+    """Poll ``check()`` until it returns something truthy, and return that; after ``timeout``
+    seconds raise ``AssertionError`` saying what never came true and the last value seen.
+
+    The one way tests wait. In a coroutine, ``await eventually(...)``: ``check`` may be a plain
+    or an async function, and the event loop (in-process services, the stand-in Telegram)
+    runs between polls. Elsewhere it polls in place and returns the value.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _eventually_blocking(check, what, timeout, interval)
+    return _eventually_async(check, what, timeout, interval)
+
+
+def _eventually_blocking(check, what, timeout, interval):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(_never(check, what, timeout, result))
+        time.sleep(interval)
     return result
+
+
+async def _eventually_async(check, what, timeout, interval):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(_never(check, what, timeout, result))
+        await asyncio.sleep(interval)
+
+
+def _never(check, what, timeout, last) -> str:
+    what = what or (check.__doc__ or "").strip() or getattr(check, "__qualname__", repr(check))
+    return f"not within {timeout:g}s: {what} (last: {last!r:.500})"
 
 
 async def publish(js, prefix: str, event: Event, msg_id: str | None = None) -> None:

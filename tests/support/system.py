@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support.helpers import ACK_WAIT_SECONDS
 from tests.support.telegram_stub import TOKEN, USERNAME
 from unimatch_stack.infra import free_ports
 from unimatch_stack.supervisor import SERVICES, Stack
@@ -30,6 +31,7 @@ def system_stack(
         service_ports={spec.name: port for spec, port in zip(SERVICES, service_ports, strict=True)},
         extra_env={
             "UNIMATCH_EVENT_PREFIX": event_prefix,
+            "UNIMATCH_ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),
             "UNIMATCH_ADMIN_EMAIL": ADMIN_EMAIL,
             "UNIMATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "TELEGRAM_BOT_TOKEN": TOKEN,

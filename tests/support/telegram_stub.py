@@ -98,15 +98,6 @@ class TelegramStub:
     def messages_to(self, chat_id: int) -> list[str]:
         return [sent.text for sent in self.sent if sent.chat_id == chat_id]
 
-    async def wait_for(self, condition, timeout: float = 15.0):
-        """Wait until ``condition()`` is truthy; fail after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while not (result := condition()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"stub: condition not met in {timeout}s; sent={self.sent}")
-            await asyncio.sleep(0.05)
-        return result
-
     # The Bot API
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

@@ -6,7 +6,7 @@ import nats
 import pytest
 
 from notifier_service.settings import NotifierSettings
-from tests.support.helpers import fresh_database
+from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
 from tests.support.telegram_stub import TOKEN, TelegramStub
 from unimatch_stack.testinfra import SessionInfra
 
@@ -31,6 +31,7 @@ def notifier_settings(env, telegram) -> NotifierSettings:
         database_url=env.database_url,
         nats_url=env.nats_url,
         unimatch_event_prefix=env.event_prefix,
+        unimatch_ack_wait_seconds=ACK_WAIT_SECONDS,
         telegram_bot_token=TOKEN,
         telegram_api_url=telegram.url,
         telegram_polling_timeout=1,

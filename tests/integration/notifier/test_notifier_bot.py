@@ -19,7 +19,7 @@ async def ask(telegram, chat_id: int, text: str) -> str:
     """Send ``text`` from ``chat_id``; the bot's one reply."""
     before = len(telegram.messages_to(chat_id))
     telegram.push_message(chat_id, text)
-    await telegram.wait_for(lambda: len(telegram.messages_to(chat_id)) > before)
+    await eventually(lambda: len(telegram.messages_to(chat_id)) > before)
     return telegram.messages_to(chat_id)[before]
 
 
@@ -31,7 +31,7 @@ async def test_every_command_answers_in_russian(env, notifier_settings, telegram
             "/users/api/tg-auth", json=login_widget_data(LINKED), headers=auth_header(token)
         )
         assert response.status_code == 201
-        await telegram.wait_for(lambda: telegram.commands)
+        await eventually(lambda: telegram.commands)
         assert {c["command"] for c in telegram.commands} == {
             "start", "pair", "next", "history", "pause", "resume", "help",
         }  # fmt: skip
@@ -48,7 +48,7 @@ async def test_every_command_answers_in_russian(env, notifier_settings, telegram
         await publish(
             nc.jetstream(), env.event_prefix, pair_created(5, (erin["id"], "Эрин"), (77, "Фрэнк"))
         )
-        await telegram.wait_for(lambda: "новая пара" in telegram.messages_to(LINKED)[-1])
+        await eventually(lambda: "новая пара" in telegram.messages_to(LINKED)[-1])
         assert "Фрэнк Тестов" in await ask(telegram, LINKED, "/pair")
         assert "Фрэнк Тестов" in await ask(telegram, LINKED, "/history")
 
@@ -70,7 +70,7 @@ async def test_webhook_mode_checks_telegrams_secret(env, notifier_settings, tele
     url = "https://unimatch.example.com/telegram/webhook"
     settings = notifier_settings.model_copy(update={"telegram_webhook_url": url})
     async with running_app(create_app(settings)) as notifier:
-        await telegram.wait_for(lambda: telegram.webhook)
+        await eventually(lambda: telegram.webhook)
         assert telegram.webhook["url"] == url
         secret = telegram.webhook["secret_token"]
         update = telegram.message_update(UNLINKED, "/help")

@@ -26,7 +26,7 @@ async def test_429_is_waited_out_and_retried(env, notifier_settings, telegram, n
     telegram.force_429 = 3
     async with running_app(create_app(notifier_settings)):
         await announce_pairs(env, nc, [1, 2, 3, 4])
-        await telegram.wait_for(lambda: len(telegram.sent) == 4)
+        await eventually(lambda: len(telegram.sent) == 4)
     assert telegram.too_many_requests >= 3
     assert sorted(s.chat_id for s in telegram.sent) == [chat_of(u) for u in (1, 2, 3, 4)]
 
@@ -35,7 +35,7 @@ async def test_403_unlinks_the_chat_and_stops_messaging_it(env, notifier_setting
     telegram.blocked.add(chat_of(11))
     async with running_app(create_app(notifier_settings)):
         await announce_pairs(env, nc, [11, 12])
-        await telegram.wait_for(lambda: telegram.messages_to(chat_of(12)))
+        await eventually(lambda: telegram.messages_to(chat_of(12)))
 
         async def unlinked():
             sql = "select payload from outbox_message where subject = 'telegram.unlinked'"
@@ -49,7 +49,7 @@ async def test_403_unlinks_the_chat_and_stops_messaging_it(env, notifier_setting
         )
         # The next match of the blocked user queues nothing for the chat.
         await publish(nc.jetstream(), env.event_prefix, pair_created(99, (11, "u11"), (12, "u12")))
-        await telegram.wait_for(lambda: len(telegram.messages_to(chat_of(12))) == 2)
+        await eventually(lambda: len(telegram.messages_to(chat_of(12))) == 2)
     statuses = await query(
         env.database_url, "notifier", "select chat_id, status from outgoing_message"
     )
@@ -67,12 +67,12 @@ async def test_restart_mid_burst_delivers_every_message_exactly_once(
     users = list(range(21, 101))  # 80 users, 40 pairs: about three seconds at 30 messages/s
     async with running_app(create_app(notifier_settings)):
         await announce_pairs(env, nc, users)
-        await telegram.wait_for(lambda: len(telegram.sent) >= 20)
+        await eventually(lambda: len(telegram.sent) >= 20)
     stopped_at = len(telegram.sent)
     assert stopped_at < len(users), "the burst finished before the stop; make it longer"
 
     async with running_app(create_app(notifier_settings)):
-        await telegram.wait_for(lambda: len(telegram.sent) >= len(users))
+        await eventually(lambda: len(telegram.sent) >= len(users))
         await asyncio.sleep(1.5)  # nothing more arrives
     received = Counter(s.chat_id for s in telegram.sent)
     assert received == Counter(chat_of(u) for u in users)
@@ -111,6 +111,6 @@ async def test_unlinked_members_are_skipped_and_counted(env, notifier_settings, 
     async with running_app(create_app(notifier_settings)):
         await link_chats(env.database_url, {21: chat_of(21)})
         await publish(nc.jetstream(), env.event_prefix, pair_created(90, (21, "u21"), (22, "u22")))
-        await telegram.wait_for(lambda: telegram.messages_to(chat_of(21)))
+        await eventually(lambda: telegram.messages_to(chat_of(21)))
     assert telegram.messages_to(chat_of(22)) == []
     assert ANNOUNCEMENTS_SKIPPED_UNLINKED._value.get() == before + 1

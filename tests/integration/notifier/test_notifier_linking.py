@@ -43,7 +43,7 @@ async def test_widget_and_deep_link_then_both_hear_of_their_match(
         assert url.startswith("https://t.me/unimatch_test_bot?start=")
         code = url.split("start=")[1]
         telegram.push_message(7002, f"/start {code}", first_name="Боб", username="bob_tg")
-        await telegram.wait_for(lambda: telegram.messages_to(7002))
+        await eventually(lambda: telegram.messages_to(7002))
         assert "привязан" in telegram.messages_to(7002)[0]
 
         async def bob_linked():
@@ -54,7 +54,7 @@ async def test_widget_and_deep_link_then_both_hear_of_their_match(
 
         # The code works once.
         telegram.push_message(7003, f"/start {code}")
-        await telegram.wait_for(lambda: telegram.messages_to(7003))
+        await eventually(lambda: telegram.messages_to(7003))
         assert "недействительна" in telegram.messages_to(7003)[0]
 
         await publish(
@@ -62,8 +62,8 @@ async def test_widget_and_deep_link_then_both_hear_of_their_match(
             env.event_prefix,
             pair_created(1, (alice["id"], "Алиса"), (bob["id"], "Боб")),
         )
-        await telegram.wait_for(lambda: len(telegram.messages_to(7001)) == 1)
-        await telegram.wait_for(lambda: len(telegram.messages_to(7002)) == 2)
+        await eventually(lambda: len(telegram.messages_to(7001)) == 1)
+        await eventually(lambda: len(telegram.messages_to(7002)) == 2)
         to_alice = telegram.messages_to(7001)[0]
         to_bob = telegram.messages_to(7002)[1]
         assert "Боб Тестов" in to_alice and "@bob_tg" in to_alice and "Музыка" in to_alice

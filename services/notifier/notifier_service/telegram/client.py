@@ -73,13 +73,27 @@ class TelegramBot:
     async def receive_updates(self) -> None:
         """Register the commands and the webhook, or poll for updates until cancelled."""
         await self._until_done(self._set_up)
-        if not self.uses_webhook:
-            await self.dispatcher.start_polling(
+        if self.uses_webhook:
+            return
+        polling = asyncio.ensure_future(
+            self.dispatcher.start_polling(
                 self.bot,
                 polling_timeout=self._settings.telegram_polling_timeout,
                 handle_signals=False,
                 close_bot_session=False,
             )
+        )
+        try:
+            await asyncio.shield(polling)
+        except asyncio.CancelledError:
+            # Cancelled, start_polling returns but leaves its getUpdates loop running (and
+            # logging errors once Telegram is gone); its stop signal ends that loop too.
+            try:
+                await self.dispatcher.stop_polling()
+            except RuntimeError:  # not started yet
+                polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+            raise
 
     async def feed_webhook(self, update: dict) -> None:
         await self.dispatcher.feed_webhook_update(self.bot, update)
