@@ -2,6 +2,8 @@
 stream once each and in outbox order, and a publish that fails mid-batch re-sends only the
 rows that were not acknowledged, JetStream's Nats-Msg-Id window dropping any repeat."""
 
+from contextlib import asynccontextmanager
+
 import pytest
 
 from matching_service import service
@@ -24,10 +26,16 @@ def small_batches(monkeypatch):
     monkeypatch.setattr(outbox, "BATCH_SIZE", 8)
 
 
-def started(settings):
+@asynccontextmanager
+async def running_with_participants(settings, js):
+    """Matching, running, once it knows ``USERS`` participants (from ``profile.changed``)."""
     app = create_app(settings)
     app.state.token_verifier = FakeVerifier()
-    return app
+    async with running_app(app):
+        for user_id in range(1, USERS + 1):
+            await publish(js, settings.unimatch_event_prefix, profile(user_id, 1 + user_id % 9))
+        await wait_for_participants(settings.database_url, USERS)
+        yield app.state.runtime
 
 
 async def outbox_ids_by_event(db) -> dict[str, int]:
@@ -38,13 +46,8 @@ async def outbox_ids_by_event(db) -> dict[str, int]:
 async def test_events_reach_the_stream_once_each_in_outbox_order(
     matching_settings, js, small_batches
 ):
-    prefix, db = matching_settings.unimatch_event_prefix, matching_settings.database_url
-    app = started(matching_settings)
-    async with running_app(app):
-        for user_id in range(1, USERS + 1):
-            await publish(js, prefix, profile(user_id, 1 + user_id % 9))
-        await wait_for_participants(db, USERS)
-        runtime = app.state.runtime
+    db = matching_settings.database_url
+    async with running_with_participants(matching_settings, js) as runtime:
         for _ in range(2):
             await service.run_round(runtime.unit_of_work(), matching_settings.schedule)
         events = await published_pairs(js, runtime, db)
@@ -56,13 +59,8 @@ async def test_events_reach_the_stream_once_each_in_outbox_order(
 async def test_a_publish_failing_mid_batch_resends_only_the_unacknowledged(
     matching_settings, js, small_batches, monkeypatch
 ):
-    prefix, db = matching_settings.unimatch_event_prefix, matching_settings.database_url
-    app = started(matching_settings)
-    async with running_app(app):
-        for user_id in range(1, USERS + 1):
-            await publish(js, prefix, profile(user_id, 1 + user_id % 9))
-        await wait_for_participants(db, USERS)
-        runtime = app.state.runtime
+    db = matching_settings.database_url
+    async with running_with_participants(matching_settings, js) as runtime:
         relay, jetstream = runtime.relay, runtime.messaging.jetstream()
         await relay.stop()  # publish by hand below
 
