@@ -31,7 +31,10 @@ from unimatch_shared.settings import ServiceSettings
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-BUILT = sorted(name for name, service in SERVICES.items() if "build" in service)
+# The Python services compose builds (the gateway's image is built too: Caddy and Swagger UI).
+BUILT = sorted(
+    name for name, service in SERVICES.items() if "build" in service and name != "gateway"
+)
 GATEWAY = SERVICES["gateway"]
 SHARED_ENV = COMPOSE["x-service-env"]  # given to every service through a YAML anchor
 CONSTRAINTS = {
@@ -321,6 +324,27 @@ def test_gateway_mounts_existing_files():
         assert (ROOT / source).exists(), source
     assert mounts["./gateway/Caddyfile"] == "/etc/caddy/Caddyfile"  # the caddy image's default
     assert mounts["./gateway/docs"] == GATEWAY["environment"]["DOCS_ROOT"]
+
+
+def test_the_gateway_image_serves_the_pinned_swagger_ui():
+    """gateway/Dockerfile installs swagger-ui-py at the version constraints.txt pins (the one
+    `make run` serves) and copies its files to where compose tells Caddy to find them."""
+    build = GATEWAY["build"]
+    steps = instructions(ROOT / build["context"] / build["dockerfile"])
+    copies = [arguments(rest) for keyword, rest in steps if keyword == "COPY"]
+    runs = [shlex.split(c) for keyword, rest in steps if keyword == "RUN" for c in rest.split("&&")]
+    assert ["constraints.txt", "./"] in copies
+    [install] = [command for command in runs if command[:2] == ["pip", "install"]]
+    assert install[install.index("-c") + 1] == "constraints.txt"
+    assert install[-1] == "swagger-ui-py"
+    target = install[install.index("--target") + 1]
+    assert CONSTRAINTS["swagger-ui-py"] == importlib.metadata.version("swagger-ui-py")
+    [(source, destination)] = [
+        (args[-2], args[-1]) for args in copies if args[0].startswith("--from=")
+    ]
+    assert source == f"{target}/swagger_ui/static"
+    assert destination == GATEWAY["environment"]["SWAGGER_UI_ROOT"]
+    assert "{$SWAGGER_UI_ROOT" in (ROOT / "gateway" / "Caddyfile").read_text()
 
 
 def test_gateway_upstreams_match_services_and_caddyfile():

@@ -21,7 +21,7 @@ from unimatch_shared import correlation
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import ALL_EVENTS, Event
 from unimatch_shared.rpc import Request
-from unimatch_shared.settings import ServiceSettings
+from unimatch_shared.settings import EVENT_STREAM_MAX_AGE_DAYS, ServiceSettings
 
 STREAM_BASE_NAME = "UNIMATCH"
 # JetStream drops a re-published message with the same Nats-Msg-Id within this window.
@@ -91,7 +91,7 @@ class Messaging:
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             discard=DiscardPolicy.OLD,
-            max_age=90 * 24 * 3600,
+            max_age=EVENT_STREAM_MAX_AGE_DAYS * 24 * 3600,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
         )
         dead_letters = StreamConfig(

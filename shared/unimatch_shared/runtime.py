@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -24,6 +25,7 @@ from unimatch_shared.logs import configure_logging
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.openapi import document_errors
 from unimatch_shared.outbox import OutboxRelay
+from unimatch_shared.retention import retention_job
 from unimatch_shared.sessions import SessionStore
 from unimatch_shared.settings import ServiceSettings
 from unimatch_shared.unit_of_work import UnitOfWork
@@ -59,6 +61,15 @@ class ServiceRuntime:
         self.on_stop: list[Hook] = []
         self._background: dict[str, Hook] = {}
         self._tasks: list[asyncio.Task] = []
+        self.run_in_background(
+            "retention",
+            retention_job(
+                self.engine,
+                outbox_age=timedelta(days=settings.unimatch_outbox_retention_days),
+                inbox_age=timedelta(days=settings.unimatch_inbox_retention_days),
+                interval_seconds=settings.unimatch_retention_interval_seconds,
+            ),
+        )
 
     def run_in_background(self, name: str, loop: Hook) -> None:
         """Run ``loop`` (a long-lived coroutine function) while the service runs."""

@@ -3,12 +3,15 @@
 import os
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # prometheus_client's multiprocess mode: where worker processes pool their samples. Read by
 # the library when it is imported, so serve.py sets it before any worker starts.
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# How long the event stream keeps an event (messaging.py); an applied event's inbox row must
+# live at least as long, or a consumer could be handed it again and apply it twice.
+EVENT_STREAM_MAX_AGE_DAYS = 90
 
 
 def default_workers() -> int:
@@ -43,12 +46,29 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # A session unused this long expires (docs/adr/010); fractions allowed (tests).
     unimatch_session_idle_days: float = Field(default=90, gt=0)
+    # Retention (retention.py, docs/adr/007): published outbox rows and inbox rows older than
+    # these are deleted, checked at start and every interval.
+    unimatch_outbox_retention_days: float = Field(default=7, gt=0)
+    unimatch_inbox_retention_days: float = Field(default=EVENT_STREAM_MAX_AGE_DAYS, gt=0)
+    unimatch_retention_interval_seconds: float = Field(default=3600, gt=0)
     # Worker processes serving HTTP and consuming events; default: one per CPU.
     unimatch_workers: int = Field(default_factory=default_workers, ge=1)
     # How much lower than a normal process this service's CPU priority is (nice, 0-19): under
     # contention the kernel serves the others first; an idle machine still runs it at full
     # speed. Services off the read path raise it (docs/adr/012).
     cpu_niceness: int = Field(default=0, ge=0, le=19)
+
+    @model_validator(mode="after")
+    def _inbox_outlives_redeliveries(self) -> "ServiceSettings":
+        floor = max(EVENT_STREAM_MAX_AGE_DAYS, self.unimatch_outbox_retention_days)
+        if self.unimatch_inbox_retention_days < floor:
+            raise ValueError(
+                f"UNIMATCH_INBOX_RETENTION_DAYS must be at least {floor:g}: the event stream"
+                f" keeps events {EVENT_STREAM_MAX_AGE_DAYS} days and the outbox may re-publish"
+                f" rows {self.unimatch_outbox_retention_days:g} days old, and an event handed"
+                " to a consumer again after its inbox row is gone would be applied twice"
+            )
+        return self
 
     @property
     def session_idle_seconds(self) -> float:

@@ -27,7 +27,7 @@ from unimatch_stack.infra import (
     find_binary,
     free_ports,
 )
-from unimatch_stack.supervisor import GATEWAY_DIR, SERVICES, Stack, StackError
+from unimatch_stack.supervisor import GATEWAY_DIR, SERVICES, Stack, StackError, swagger_ui_dir
 
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
 NAMES = [spec.name for spec in SERVICES]
@@ -165,6 +165,33 @@ def test_gateway_serves_swagger_ui(gateway, path):
     assert "text/html" in response.headers["content-type"]
     for name in NAMES:
         assert f"/openapi/{name}.json" in response.text
+
+
+def test_swagger_ui_loads_only_same_origin_assets_and_the_gateway_serves_them(gateway):
+    """No CDN: every script and stylesheet /docs names is a path on the gateway itself,
+    served from the pinned copy (swagger-ui-py); nothing else is fetched from elsewhere."""
+    page = gateway.get("/docs").text
+    assets = re.findall(r"""<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*["']([^"']+)""", page)
+    assert len(assets) == 3, assets
+    assert not re.search(r"""(?i)https?://|["'(=]\s*//""", page), "the page names another origin"
+    expected = {
+        ".js": ("javascript", "SwaggerUI"),
+        ".css": ("text/css", ".swagger-ui"),
+    }
+    for asset in assets:
+        assert asset.startswith("/") and not asset.startswith("//"), asset
+        response = gateway.get(asset)
+        assert response.status_code == 200, asset
+        content_type, marker = expected[Path(asset).suffix]
+        assert content_type in response.headers["content-type"], asset
+        assert marker in response.text, asset
+
+
+def test_swagger_ui_files_are_the_pinned_package(gateway):
+    served = gateway.get("/docs/swagger-ui/swagger-ui-bundle.js").content
+    pinned = (swagger_ui_dir() / "swagger-ui-bundle.js").read_bytes()
+    assert served == pinned
+    assert gateway.get("/docs/swagger-ui/nope.js").status_code == 404
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -7,6 +7,7 @@ which then stops things in order) and its own log file, `<var_dir>/log/<name>.lo
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -48,6 +49,16 @@ GATEWAY = "gateway"
 
 class StackError(RuntimeError):
     """A process did not come up; the message names it and quotes the end of its log."""
+
+
+def swagger_ui_dir() -> Path:
+    """Swagger UI's files as installed from PyPI (swagger-ui-py, pinned in constraints.txt):
+    the gateway serves them under /docs/swagger-ui/ (compose copies the same package's files
+    into the gateway's image, gateway/Dockerfile)."""
+    spec = importlib.util.find_spec("swagger_ui")  # found, not imported
+    if spec is None or not spec.submodule_search_locations:
+        raise StackError("swagger-ui-py is not installed: run `make run` (it installs it)")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
 class ManagedProcess:
@@ -177,6 +188,7 @@ class Stack:
             **os.environ,
             "UNIMATCH_PORT": str(gateway_port),
             "DOCS_ROOT": str(gateway_dir / "docs"),
+            "SWAGGER_UI_ROOT": str(swagger_ui_dir()),
             # Caddy keeps state under XDG dirs; keep it inside var/ rather than in $HOME.
             "XDG_CONFIG_HOME": str(var_dir / "caddy"),
             "XDG_DATA_HOME": str(var_dir / "caddy"),

@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, func, select
@@ -50,9 +50,9 @@ async def apply_profile_change(uow: UnitOfWork, event: events.ProfileChanged) ->
 
 async def run_round(uow: UnitOfWork, schedule: Schedule) -> MatchRound:
     """A round now, outside the schedule (staff's ``POST /matching/api/rounds``)."""
-    now = datetime.now(UTC)
     async with uow:
         await uow.session.exec(ROUND_LOCK)
+        now = await database_now(uow)
         started = time.perf_counter()
         match_round = await _hold_round(uow, schedule, now, slot=None)
         await uow.commit()
@@ -63,25 +63,35 @@ async def run_round(uow: UnitOfWork, schedule: Schedule) -> MatchRound:
 async def run_due_round(
     uow: UnitOfWork, schedule: Schedule, now: datetime | None = None
 ) -> MatchRound | None:
-    """The round for the latest slot at or before ``now``, unless it already ran or the
-    slot is older than the scheduler's epoch (docs/adr/005-round-scheduling.md).
+    """The round for the latest slot at or before now, unless a scheduled round already ran
+    in that slot's period (its week), or the slot is older than the scheduler's epoch
+    (docs/adr/005-round-scheduling.md).
 
-    Checked and claimed under the round lock, so the slot runs once across instances.
+    "Now" is the database's clock (``now``: tests only), so instances whose clocks differ
+    agree on which slot is due. Checked and claimed under the round lock, so the period
+    gets one round across instances; ``match_round.period`` is unique as a backstop.
     """
-    now = now or datetime.now(UTC)
-    slot = schedule.latest_slot(now)
     async with uow:
         await uow.session.exec(ROUND_LOCK)
+        now = now or await database_now(uow)
+        slot = schedule.latest_slot(now)
+        period = schedule.period(slot)
         epoch = await _scheduler_epoch(uow, now)
-        taken = await uow.session.exec(select(MatchRound.id).where(MatchRound.slot == slot))
+        taken = await uow.session.exec(select(MatchRound.id).where(MatchRound.period == period))
         if slot <= epoch or taken.first() is not None:
             await uow.commit()  # keeps the epoch, if this call recorded it
             return None
         started = time.perf_counter()
-        match_round = await _hold_round(uow, schedule, now, slot=slot)
+        match_round = await _hold_round(uow, schedule, now, slot=slot, period=period)
         await uow.commit()
     record_round(match_round, time.perf_counter() - started)
     return match_round
+
+
+async def database_now(uow: UnitOfWork) -> datetime:
+    """The database server's clock, read after the round lock was taken (``now()`` would be
+    the transaction's start, before any wait for the lock): one clock for every instance."""
+    return (await uow.session.exec(select(func.clock_timestamp()))).one()
 
 
 async def recent_rounds(uow: UnitOfWork, limit: int = 20) -> list[MatchRound]:
@@ -99,7 +109,11 @@ async def _scheduler_epoch(uow: UnitOfWork, now: datetime) -> datetime:
 
 
 async def _hold_round(
-    uow: UnitOfWork, schedule: Schedule, now: datetime, slot: datetime | None
+    uow: UnitOfWork,
+    schedule: Schedule,
+    now: datetime,
+    slot: datetime | None,
+    period: date | None = None,
 ) -> MatchRound:
     """Group everyone taking part, store the round and emit one ``PairCreated`` per group,
     in the caller's transaction (so the events go out once, with the round, or never)."""
@@ -110,7 +124,7 @@ async def _hold_round(
         for p in await rounds.participants(session)
         if takes_part(p.paused, p.paused_until, today)
     }
-    match_round = MatchRound(slot=slot, started_at=now, users=len(taking_part))
+    match_round = MatchRound(slot=slot, period=period, started_at=now, users=len(taking_part))
     session.add(match_round)
     await session.flush()
 

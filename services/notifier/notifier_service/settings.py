@@ -1,6 +1,8 @@
 import hashlib
 from typing import ClassVar
 
+from pydantic import Field, model_validator
+
 from unimatch_shared.settings import ServiceSettings
 
 
@@ -18,10 +20,22 @@ class NotifierSettings(ServiceSettings):
     telegram_polling_timeout: int = 10
     # Telegram's limits, padded by a margin so network jitter never provokes a 429.
     telegram_messages_per_second: int = 30
+    # The share of those kept for replies to bot commands; announcements get the rest, so a
+    # burst of commands never holds up a round's announcements, nor the reverse (ADR 006).
+    telegram_replies_per_second: int = Field(default=5, ge=1)
     telegram_chat_interval_seconds: float = 1.0
     telegram_rate_margin_seconds: float = 0.03
     telegram_send_concurrency: int = 8
     link_code_ttl_seconds: int = 15 * 60
+
+    @model_validator(mode="after")
+    def _announcements_keep_a_share(self) -> "NotifierSettings":
+        if self.telegram_replies_per_second >= self.telegram_messages_per_second:
+            raise ValueError(
+                "TELEGRAM_REPLIES_PER_SECOND must be below TELEGRAM_MESSAGES_PER_SECOND"
+                " (announcements get the rest)"
+            )
+        return self
 
     @property
     def webhook_secret(self) -> str:

@@ -1,6 +1,6 @@
 """The weekly schedule: next round, latest slot and the days-to-match split, at fixed instants."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -115,3 +115,21 @@ def test_environment_configures_the_schedule(monkeypatch):
 def test_bad_schedule_settings_fail_at_start_with_a_clear_message(field, value, message):
     with pytest.raises(ValidationError, match=message):
         MatchingSettings(**{field: value})
+
+
+def test_a_slots_period_is_the_monday_of_its_week_in_the_schedules_zone():
+    # Sunday 23:30 and Monday 00:30 in Yekaterinburg are both Sunday in UTC.
+    sunday_night = at(YEKATERINBURG, 2025, 4, 27, 23, 30)
+    monday_morning = at(YEKATERINBURG, 2025, 4, 28, 0, 30)
+    assert DEFAULT.period(sunday_night.astimezone(UTC)) == date(2025, 4, 21)
+    assert DEFAULT.period(monday_morning.astimezone(UTC)) == date(2025, 4, 28)
+
+
+def test_moving_the_slot_within_a_week_keeps_its_period():
+    now = at(YEKATERINBURG, 2025, 5, 1, 12, 0)  # Thursday
+    slots = [
+        Schedule(weekday, time(hour, 0), YEKATERINBURG).latest_slot(now)
+        for weekday in range(3)  # Monday to Wednesday
+        for hour in (0, 10, 23)
+    ]
+    assert {DEFAULT.period(slot) for slot in slots} == {date(2025, 4, 28)}

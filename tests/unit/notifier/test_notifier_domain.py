@@ -5,10 +5,12 @@ import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from notifier_service.domain import texts
-from notifier_service.domain.rate_limit import RateLimiter
+from notifier_service.domain.rate_limit import Kind, RateLimiter
 from notifier_service.domain.widget import is_valid_login
+from notifier_service.settings import NotifierSettings
 
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 NOW = datetime(2025, 4, 27, 12, 0, tzinfo=UTC)
@@ -142,3 +144,39 @@ async def test_acquire_waits_for_the_slot():
     await limiter.acquire(1)
     await limiter.acquire(2)
     assert limiter.delay(3) > 0.9
+
+
+def test_replies_and_announcements_each_have_their_share():
+    clock = Clock()
+    limiter = RateLimiter(per_second=30, margin=0.0, clock=clock, replies_per_second=5)
+    for chat in range(5):
+        limiter.take(chat, Kind.REPLY)
+    # The replies' share is spent; announcements still have all of theirs.
+    assert limiter.delay(99, Kind.REPLY) == pytest.approx(1.0)
+    for chat in range(100, 125):
+        assert limiter.delay(chat, Kind.ANNOUNCEMENT) == 0
+        limiter.take(chat, Kind.ANNOUNCEMENT)
+    assert limiter.delay(99, Kind.ANNOUNCEMENT) == pytest.approx(1.0)
+    clock.now += 1.0
+    # A round's announcements leave the replies theirs too.
+    for chat in range(200, 225):
+        limiter.take(chat, Kind.ANNOUNCEMENT)
+    assert limiter.delay(99, Kind.REPLY) == 0
+
+
+def test_the_per_chat_interval_and_a_pause_hold_for_both_kinds():
+    clock = Clock()
+    limiter = RateLimiter(chat_interval=1.0, margin=0.0, clock=clock, replies_per_second=5)
+    limiter.take(7, Kind.ANNOUNCEMENT)
+    assert limiter.delay(7, Kind.REPLY) == pytest.approx(1.0)
+    limiter.pause(3)
+    assert limiter.delay(8, Kind.REPLY) == pytest.approx(3)
+    assert limiter.delay(8, Kind.ANNOUNCEMENT) == pytest.approx(3)
+
+
+def test_the_replies_share_is_part_of_the_overall_limit():
+    with pytest.raises(ValueError):
+        RateLimiter(per_second=30, replies_per_second=30)
+    with pytest.raises(ValidationError, match="TELEGRAM_REPLIES_PER_SECOND"):
+        NotifierSettings(telegram_messages_per_second=10, telegram_replies_per_second=10)
+    assert NotifierSettings().telegram_replies_per_second == 5

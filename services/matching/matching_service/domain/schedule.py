@@ -1,5 +1,10 @@
 """The weekly round schedule: one slot a week, a weekday and a wall-clock time in a zone.
 
+A slot belongs to a *period*: the calendar week (Monday to Sunday) in the schedule's zone
+that holds it. At most one scheduled round runs per period, whatever the schedule says when
+it runs (docs/adr/005-round-scheduling.md): moving ``MATCH_TIME`` or ``MATCH_WEEKDAY`` after
+this week's round does not hold another one this week.
+
 Pure functions over aware datetimes. Slots are returned in UTC and all arithmetic happens
 there: Python compares and subtracts two datetimes sharing a ``tzinfo`` by wall time alone,
 which is wrong across a DST change, and never finds a time in a repeated hour equal to one
@@ -51,6 +56,11 @@ class Schedule:
         """The first slot after ``now``. Slots are whole minutes, so from a slot's minute
         on (10:00:00 through 10:00:59) the next round is a week later."""
         return self._slot_on(self._latest_slot_day(now) + WEEK)
+
+    def period(self, slot: datetime) -> date:
+        """The period of ``slot``: the Monday starting its calendar week in the zone."""
+        day = self.today(slot)
+        return day - timedelta(days=day.weekday())
 
     def today(self, now: datetime) -> date:
         """The calendar date in the schedule's zone; pauses end by this calendar."""

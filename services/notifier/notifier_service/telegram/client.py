@@ -1,6 +1,10 @@
-"""The bot when a token is configured: the aiogram Bot talking to ``TELEGRAM_API_URL`` with
+"""The bot when a token is configured: the aiogram Bots talking to ``TELEGRAM_API_URL`` with
 Telegram's limits applied to every send, its Dispatcher, and how updates reach it (long
-polling, or a webhook when ``TELEGRAM_WEBHOOK_URL`` is set)."""
+polling, or a webhook when ``TELEGRAM_WEBHOOK_URL`` is set).
+
+Two ``Bot`` objects share the token and one rate limiter: ``bot`` sends announcements (the
+sender), ``reply_bot`` receives updates, so the Dispatcher's handlers answer through it and
+their replies draw on the replies' share of the budget (``TELEGRAM_REPLIES_PER_SECOND``)."""
 
 import asyncio
 import logging
@@ -15,7 +19,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand
 
 from notifier_service.domain import texts
-from notifier_service.domain.rate_limit import RateLimiter
+from notifier_service.domain.rate_limit import Kind, RateLimiter
 from notifier_service.metrics import TELEGRAM_RETRY_AFTER
 from notifier_service.settings import NotifierSettings
 from notifier_service.telegram.commands import build_dispatcher
@@ -26,11 +30,12 @@ MAX_BACKOFF_SECONDS = 30.0
 
 
 class Throttle(BaseRequestMiddleware):
-    """Every message waits for the rate limiter; a 429 pauses all sending for Telegram's
-    ``retry_after`` and the same request is tried again."""
+    """Every message waits for the rate limiter, within its kind's share; a 429 pauses all
+    sending for Telegram's ``retry_after`` and the same request is tried again."""
 
-    def __init__(self, limiter: RateLimiter):
+    def __init__(self, limiter: RateLimiter, kind: Kind):
         self._limiter = limiter
+        self._kind = kind
 
     async def __call__(
         self,
@@ -40,7 +45,7 @@ class Throttle(BaseRequestMiddleware):
     ) -> TelegramType:
         while True:
             if isinstance(method, SendMessage):
-                await self._limiter.acquire(method.chat_id)
+                await self._limiter.acquire(method.chat_id, self._kind)
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
@@ -56,11 +61,17 @@ class TelegramBot:
             per_second=settings.telegram_messages_per_second,
             chat_interval=settings.telegram_chat_interval_seconds,
             margin=settings.telegram_rate_margin_seconds,
+            replies_per_second=settings.telegram_replies_per_second,
         )
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-        session.middleware(Throttle(self.limiter))
-        self.bot = Bot(settings.telegram_bot_token, session=session)
+        self.bot = self._bot(Kind.ANNOUNCEMENT)
+        self.reply_bot = self._bot(Kind.REPLY)
         self.dispatcher = build_dispatcher(runtime)
+
+    def _bot(self, kind: Kind) -> Bot:
+        settings = self._settings
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session.middleware(Throttle(self.limiter, kind))
+        return Bot(settings.telegram_bot_token, session=session)
 
     @property
     def uses_webhook(self) -> bool:
@@ -77,7 +88,7 @@ class TelegramBot:
             return
         polling = asyncio.ensure_future(
             self.dispatcher.start_polling(
-                self.bot,
+                self.reply_bot,
                 polling_timeout=self._settings.telegram_polling_timeout,
                 handle_signals=False,
                 close_bot_session=False,
@@ -96,10 +107,11 @@ class TelegramBot:
             raise
 
     async def feed_webhook(self, update: dict) -> None:
-        await self.dispatcher.feed_webhook_update(self.bot, update)
+        await self.dispatcher.feed_webhook_update(self.reply_bot, update)
 
     async def close(self) -> None:
         await self.bot.session.close()
+        await self.reply_bot.session.close()
 
     async def _set_up(self) -> None:
         commands = [BotCommand(command=c, description=d) for c, d in texts.COMMANDS.items()]

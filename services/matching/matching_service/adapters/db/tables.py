@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -36,8 +37,9 @@ class Participant(SQLModel, table=True):
 
 
 class MatchRound(SQLModel, table=True):
-    """One round. ``slot`` is the scheduled slot it ran for (NULL for a manual round); its
-    uniqueness is what makes a slot run once however many instances are up."""
+    """One round. ``slot`` is the scheduled slot it ran for and ``period`` the week holding
+    it (both NULL for a manual round); ``period``'s uniqueness is what holds one scheduled
+    round a week however many instances are up and whatever the schedule became."""
 
     __tablename__ = "match_round"
 
@@ -45,6 +47,7 @@ class MatchRound(SQLModel, table=True):
     slot: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), unique=True)
     )
+    period: date | None = Field(default=None, sa_column=Column(Date, unique=True))
     started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     users: int = 0

@@ -1,0 +1,60 @@
+"""Migration 0002 gives rounds held before it their period, so the guard holds for the week
+the upgrade happens in; a week that already held two keeps the first as its round."""
+
+from datetime import UTC, date, datetime
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+
+from matching_service.main import MIGRATIONS
+from matching_service.settings import MatchingSettings
+from tests.support.helpers import query
+from unimatch_shared.db import run_migrations
+
+
+def upgrade_to(settings: MatchingSettings, revision: str) -> None:
+    engine = create_engine(
+        settings.sqlalchemy_url, connect_args={"options": "-csearch_path=matching"}
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(text('CREATE SCHEMA IF NOT EXISTS "matching"'))
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            config.attributes["schema"] = "matching"
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+async def test_existing_rounds_get_their_period_in_the_schedules_zone(
+    service_settings, monkeypatch
+):
+    monkeypatch.delenv("MATCH_TIMEZONE", raising=False)  # the default, Asia/Yekaterinburg
+    settings = MatchingSettings(**service_settings)
+    db = settings.database_url
+    upgrade_to(settings, "0001")
+    slots = [
+        datetime(2026, 11, 23, 5, tzinfo=UTC),  # Monday 10:00 in Yekaterinburg
+        None,  # a staff round
+        datetime(2026, 11, 23, 6, tzinfo=UTC),  # a second round that week (the old bug)
+        datetime(2026, 11, 29, 20, tzinfo=UTC),  # Sunday in UTC, Monday 01:00 there
+    ]
+    for slot in slots:
+        await query(
+            db,
+            "matching",
+            "INSERT INTO match_round (slot, started_at, users, groups, with_common_hobby)"
+            " VALUES (%s, now(), 0, 0, 0)",
+            slot,
+        )
+    run_migrations(settings, "matching", MIGRATIONS)
+    periods = await query(db, "matching", "SELECT slot, period FROM match_round ORDER BY id")
+    assert periods == [
+        (slots[0], date(2026, 11, 23)),
+        (None, None),
+        (slots[2], None),
+        (slots[3], date(2026, 11, 30)),
+    ]
