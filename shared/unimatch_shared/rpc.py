@@ -23,9 +23,11 @@ class CreateProfile(Request, NewUser):
 
 
 class CreateProfileReply(BaseModel):
-    """Either ``user`` (docs/api.md, The user object) or ``errors`` (DRF-shaped, for a 400)."""
+    """Either ``user`` (docs/api.md, The user object) or ``errors`` (DRF-shaped, for a 400).
+    ``web_user`` is the same user as the web surface shows it (sign-up only)."""
 
     user: dict | None = None
+    web_user: dict | None = None
     errors: dict[str, list[str]] | None = None
 
 

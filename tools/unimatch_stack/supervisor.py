@@ -166,6 +166,8 @@ class Stack:
             env = {**os.environ, "PYTHONUNBUFFERED": "1",
                    "PORT": str(ports[spec.name]), "DATABASE_URL": database_url,
                    "NATS_URL": nats_url,
+                   # Where auth keeps its signing key (docs/adr/015).
+                   "UNIMATCH_VAR_DIR": str(var_dir),
                    # Where a service's worker processes pool their metrics (serve.py).
                    "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "metrics" / spec.name),
                    **(extra_env or {}), **service_env.get(spec.name, {})}

@@ -28,6 +28,8 @@ from unimatch_shared.rpc import CreateProfile, CreateProfileReply, SetPause
 from unimatch_shared.unit_of_work import UnitOfWork
 
 CONSUMER = "profile"
+# What a sign-up gives profile besides the hobbies.
+PROFILE_FIELDS = {"first_name", "last_name", "age", "birth", "tg_link"}
 
 
 def _not_found() -> APIError:
@@ -39,7 +41,8 @@ def _today() -> date:
 
 
 def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
-    """docs/api.md, The user object, plus the pause state of My profile."""
+    """docs/api.md, The user object, plus the pause state of My profile and (additive) the
+    web surface's ``birth`` and ``tg_link``."""
     return {
         "id": profile.user_id,
         "first_name": profile.first_name,
@@ -51,6 +54,23 @@ def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
         "hobby": hobby_ids,
         "paused": is_paused(profile.paused, profile.paused_until, _today()),
         "paused_until": profile.paused_until,
+        "birth": profile.birth,
+        "tg_link": profile.tg_link,
+    }
+
+
+def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
+    """docs/api.md, Web surface: the web user, hobbies as objects."""
+    return {
+        "id": profile.user_id,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "email": profile.email,
+        "birth": profile.birth,
+        "chat_id": profile.chat_id,
+        "image": None,
+        "hobby": [{"id": h.id, "name": h.name} for h in hobbies],
+        "tg_link": profile.tg_link,
     }
 
 
@@ -81,13 +101,15 @@ async def create_profile(uow: UnitOfWork, request: CreateProfile) -> CreateProfi
         profile = await repo.get(request.user_id, for_update=True) or Profile(
             user_id=request.user_id, email=request.email
         )
-        profile.sqlmodel_update(request.model_dump(include={"first_name", "last_name", "age"}))
+        profile.sqlmodel_update(request.model_dump(include=PROFILE_FIELDS))
         uow.session.add(profile)
         await uow.session.flush()
         await repo.replace_hobbies(profile.user_id, request.hobby)
-        user = _user_view(profile, [h.id for h in await repo.hobbies_of(profile.user_id)])
+        hobbies = await repo.hobbies_of(profile.user_id)
+        user = _user_view(profile, [h.id for h in hobbies])
+        web_user = _web_user_view(profile, hobbies)
         await uow.commit()
-    return CreateProfileReply(user=user)
+    return CreateProfileReply(user=user, web_user=web_user)
 
 
 async def read_me(reads: AsyncConnectionPool, user_id: int) -> dict:
@@ -160,7 +182,8 @@ async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
         if profile is None:
             profile = Profile(
                 user_id=event.user_id,
-                **event.model_dump(include={"email", "first_name", "last_name", "age"}),
+                email=event.email,
+                **event.model_dump(include=PROFILE_FIELDS),
             )
             uow.session.add(profile)
             await uow.session.flush()

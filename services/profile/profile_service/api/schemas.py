@@ -8,16 +8,13 @@ from unimatch_shared.fields import Age, HobbyIds, PersonName
 from unimatch_shared.schemas import UserOut
 
 
-class HobbyOut(BaseModel):
-    id: int
-    name: str
-
-
 class MeOut(UserOut):
     """The user object plus the pause state (additive)."""
 
     paused: bool
     paused_until: date | None
+    birth: date | None
+    tg_link: str
 
 
 class MeUpdate(BaseModel):
@@ -60,3 +57,4 @@ class MatchOut(BaseModel):
     partner: Partner
     created_at: date
     common_hobbies: list[str]
+

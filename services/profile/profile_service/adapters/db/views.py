@@ -34,7 +34,7 @@ WHERE ph.user_id = %s
 
 _PROFILE = """
 SELECT p.user_id, p.email, p.first_name, p.last_name, p.age, p.chat_id, p.paused,
-       p.paused_until, p.confirmed,
+       p.paused_until, p.confirmed, p.birth, p.tg_link,
        array(SELECT hobby_id FROM profile_hobby WHERE user_id = p.user_id ORDER BY hobby_id)
            AS hobby
 FROM profile p WHERE p.user_id = %s
@@ -70,3 +70,4 @@ async def catalog_json(reads: AsyncConnectionPool) -> str:
 async def profile_fields(reads: AsyncConnectionPool, user_id: int) -> dict | None:
     """A profile's columns, with its hobby ids as ``hobby``; None if there is none."""
     return await _one(reads, _PROFILE, user_id, row_factory=dict_row)
+
