@@ -156,7 +156,6 @@ class WebSessions:
         )
 
 
-
 async def end_web_sessions(uow: UnitOfWork, user_id: int) -> None:
     """A password change: every web session of the account ends (caller's transaction)."""
     await uow.session.exec(

@@ -95,8 +95,9 @@ def hs256(payload: dict, secret: bytes, header: dict) -> str:
 
 def test_a_tampered_payload_is_refused():
     header, _, signature = sign(KEY, CLAIMS, timedelta(minutes=5)).split(".")
-    forged = _b64({"iss": "unimatch", "sub": "1", "user_id": 1, "staff": True, "iat": 1,
-                   "exp": 2**40})
+    forged = _b64(
+        {"iss": "unimatch", "sub": "1", "user_id": 1, "staff": True, "iat": 1, "exp": 2**40}
+    )
     with pytest.raises(InvalidAccessToken):
         _check(f"{header}.{forged}.{signature}")
 

@@ -32,7 +32,7 @@ UNKNOWN_HOBBY = "Хобби: выбрано хобби, которого нет 
 NO_REFRESH = "Не передан refresh-токен"
 
 WEB_ERRORS = {
-    400: {"description": "Invalid input: `{\"error\": \"...\"}`"},
+    400: {"description": 'Invalid input: `{"error": "..."}`'},
     401: {"description": "No, invalid, expired or revoked refresh token"},
 }
 
@@ -90,9 +90,7 @@ async def obtain_token(body: WebLoginRequest, request: Request, response: Respon
     return _answer(request, response, tokens)
 
 
-@router.post(
-    "/register", status_code=201, response_model=WebRegisterResponse, responses=WEB_ERRORS
-)
+@router.post("/register", status_code=201, response_model=WebRegisterResponse, responses=WEB_ERRORS)
 async def register(body: WebRegisterRequest, request: Request, response: Response) -> dict:
     runtime = request.app.state.runtime
     sessions = _sessions(request)

@@ -12,9 +12,7 @@ down_revision = "0002"
 
 def upgrade() -> None:
     op.add_column("profile", sa.Column("birth", sa.Date, nullable=True))
-    op.add_column(
-        "profile", sa.Column("tg_link", sa.String(32), nullable=False, server_default="")
-    )
+    op.add_column("profile", sa.Column("tg_link", sa.String(32), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
