@@ -10,6 +10,7 @@ from profile_service.adapters.db.repository import ProfileRepository
 from profile_service.adapters.db.tables import Hobby as HobbyRow
 from profile_service.adapters.db.tables import Match, Profile
 from profile_service.domain.model import (
+    current_and_earlier,
     is_paused,
     partner_pairs,
     pause_until_errors,
@@ -130,8 +131,9 @@ async def get_me(uow: UnitOfWork, user_id: int) -> dict:
         return _user_view(profile, [h.id for h in await repo.hobbies_of(profile.user_id)])
 
 
-async def update_me(uow: UnitOfWork, user_id: int, changes: dict) -> dict:
-    """Edit names, age and hobbies; a given hobby list replaces the old one."""
+async def update_me(uow: UnitOfWork, user_id: int, changes: dict, web: bool = False) -> dict:
+    """Edit names, age, birth date, Telegram nick and hobbies; a given hobby list replaces
+    the old one. Answers the user as the seed surface shows it, or as the web one does."""
     async with uow:
         repo = ProfileRepository(uow.session)
         profile = await repo.get(user_id, for_update=True)
@@ -147,9 +149,27 @@ async def update_me(uow: UnitOfWork, user_id: int, changes: dict) -> dict:
         uow.session.add(profile)
         hobbies = await repo.hobbies_of(user_id)
         _announce(uow, profile, hobbies)
-        view = _user_view(profile, [h.id for h in hobbies])
+        if web:
+            view = _web_user_view(profile, hobbies)
+        else:
+            view = _user_view(profile, [h.id for h in hobbies])
         await uow.commit()
     return view
+
+
+async def read_web_me(reads: AsyncConnectionPool, user_id: int) -> dict:
+    """``GET /api/auth/users/me``."""
+    user = await views.web_user(reads, user_id)
+    if user is None:
+        raise _not_found()
+    return user
+
+
+async def read_web_pairs(reads: AsyncConnectionPool, user_id: int) -> dict:
+    """``GET /api/pairs``: the match of the latest round, and the earlier ones."""
+    latest_round, matches = await views.web_matches(reads, user_id)
+    current, earlier = current_and_earlier(matches, latest_round)
+    return {"current_pair": current, "pairs": earlier}
 
 
 async def set_pause(uow: UnitOfWork, user_id: int, paused: bool, until: date | None) -> dict:

@@ -18,6 +18,7 @@ from auth_service.api.web_schemas import (
 from auth_service.domain.throttle import client_address
 from auth_service.web_sessions import WebSessions, WebTokens
 from unimatch_shared.errors import ValidationFailed
+from unimatch_shared.openapi import WebErrorBody
 from unimatch_shared.web import WebError, WebNotAuthenticated
 
 router = APIRouter(prefix="/api", tags=["web"])
@@ -32,9 +33,10 @@ UNKNOWN_HOBBY = "Хобби: выбрано хобби, которого нет 
 NO_REFRESH = "Не передан refresh-токен"
 
 WEB_ERRORS = {
-    400: {"description": 'Invalid input: `{"error": "..."}`'},
-    401: {"description": "No, invalid, expired or revoked refresh token"},
+    400: {"model": WebErrorBody, "description": "Invalid input, or bad credentials"},
+    401: {"model": WebErrorBody, "description": "No, invalid, expired or revoked refresh token"},
 }
+THROTTLED = {429: {"model": WebErrorBody, "description": "Too many attempts (`Retry-After`)"}}
 
 
 def _sessions(request: Request) -> WebSessions:
@@ -62,7 +64,7 @@ def _answer(request: Request, response: Response, tokens: WebTokens) -> dict:
     return {"access": tokens.access}
 
 
-@router.post("/token", response_model=AccessResponse, responses=WEB_ERRORS)
+@router.post("/token", response_model=AccessResponse, responses={**WEB_ERRORS, **THROTTLED})
 async def obtain_token(body: WebLoginRequest, request: Request, response: Response) -> dict:
     """Log in: an access token, and the session's refresh token in the cookie. Throttled
     like the seed login (docs/adr/009)."""

@@ -4,8 +4,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from unimatch_shared.fields import Age, HobbyIds, PersonName
-from unimatch_shared.schemas import UserOut
+from unimatch_shared.fields import Age, HobbyIds, PersonName, TgLink, WebHobbyIds, WebName
+from unimatch_shared.schemas import HobbyOut, UserOut
 
 
 class MeOut(UserOut):
@@ -58,3 +58,47 @@ class MatchOut(BaseModel):
     created_at: date
     common_hobbies: list[str]
 
+
+class WebMeUpdate(BaseModel):
+    """``PATCH /api/auth/users/me``: only the fields sent change; ``hobby`` (ids) replaces
+    the whole list."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    first_name: WebName | None = None
+    last_name: WebName | None = None
+    birth: date | None = None
+    hobby: WebHobbyIds | None = None
+    tg_link: TgLink | None = None
+
+    @field_validator("first_name", "last_name", "hobby", "tg_link", mode="before")
+    @classmethod
+    def _not_null(cls, value):
+        if value is None:
+            raise ValueError("не может быть пустым")
+        return value
+
+
+class HobbyTotalOut(BaseModel):
+    user_tags: list[HobbyOut]
+    all_tags: list[HobbyOut]
+
+
+class WebPartner(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    tg_link: str
+    hobby: list[HobbyOut]
+
+
+class WebMatchOut(BaseModel):
+    id: int
+    partner: WebPartner
+    created_at: date
+
+
+class WebPairsOut(BaseModel):
+    current_pair: WebMatchOut | None
+    pairs: list[WebMatchOut]
