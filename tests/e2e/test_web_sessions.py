@@ -138,9 +138,7 @@ def test_refresh_rotates_the_cookie_and_answers_a_fresh_access_token(api, stack)
     assert refresh(api, rotated).status_code == 200
 
 
-def test_three_concurrent_refreshes_with_one_cookie_all_succeed_with_the_same_successor(
-    api, stack
-):
+def test_three_concurrent_refreshes_with_one_cookie_all_succeed_with_the_same_successor(api, stack):
     user, _, cookie = web_register(api)
     with ThreadPoolExecutor(3) as pool:
         answers = list(pool.map(lambda _: refresh(api, cookie), range(3)))
@@ -174,9 +172,7 @@ def test_logout_ends_the_session(api, how):
     if how == "body":
         response = api.post("/api/token/blacklist/", json={"refresh": cookie})
     else:
-        response = api.post(
-            "/api/token/blacklist/", headers={"Cookie": f"refresh_token={cookie}"}
-        )
+        response = api.post("/api/token/blacklist/", headers={"Cookie": f"refresh_token={cookie}"})
     assert response.status_code == 200, response.text
     assert response.json() == {}
     assert refresh(api, cookie).status_code == 401
@@ -210,8 +206,15 @@ def test_an_account_works_on_both_surfaces_with_independent_sessions(api, stack)
     assert api.post("/api/token/blacklist/", json={"refresh": refresh_cookie(login)}).json() == {}
     assert api.get("/users/api/me/", headers=auth(token)).status_code == 200
     assert api.post("/auth/token/logout/", headers=auth(token)).status_code == 204
-    assert refresh(api, refresh_cookie(api.post("/api/token/", json={
-        "email": form["email"], "password": "secret-1"}))).status_code == 200
+    assert (
+        refresh(
+            api,
+            refresh_cookie(
+                api.post("/api/token/", json={"email": form["email"], "password": "secret-1"})
+            ),
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize(
