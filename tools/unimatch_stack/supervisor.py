@@ -130,6 +130,28 @@ def gateway_threads() -> str:
     return os.environ.get("GATEWAY_GOMAXPROCS") or str(max(1, len(os.sched_getaffinity(0)) // 2))
 
 
+def gateway_process(var_dir: Path, port: int, service_ports: Mapping[str, int],
+                    gateway_dir: Path = GATEWAY_DIR,
+                    env: Mapping[str, str] | None = None) -> ManagedProcess:
+    """Caddy in front of the services at `service_ports`; the parent's environment (e.g.
+    UNIMATCH_CORS_ORIGINS, UNIMATCH_WEB_DIST) and `env` reach the Caddyfile."""
+    gateway_env = {
+        **os.environ,
+        "UNIMATCH_PORT": str(port),
+        "DOCS_ROOT": str(gateway_dir / "docs"),
+        # Caddy keeps state under XDG dirs; keep it inside var/ rather than in $HOME.
+        "XDG_CONFIG_HOME": str(var_dir / "caddy"),
+        "XDG_DATA_HOME": str(var_dir / "caddy"),
+        "GOMAXPROCS": gateway_threads(),
+        **{spec.upstream_env: f"127.0.0.1:{service_ports[spec.name]}" for spec in SERVICES},
+        **(env or {}),
+    }
+    caddy = [find_binary("caddy"), "run", "--config", str(gateway_dir / "Caddyfile"),
+             "--adapter", "caddyfile"]
+    return ManagedProcess(GATEWAY, caddy, gateway_env, port, "/docs",
+                          var_dir / "log" / "gateway.log")
+
+
 class Stack:
     """The four services plus the gateway, started and stopped together.
 
@@ -175,20 +197,7 @@ class Stack:
             self.processes[spec.name] = ManagedProcess(
                 spec.name, argv, env, ports[spec.name], "/readyz",
                 var_dir / "log" / f"{spec.name}.log")
-        gateway_env = {
-            **os.environ,
-            "UNIMATCH_PORT": str(gateway_port),
-            "DOCS_ROOT": str(gateway_dir / "docs"),
-            # Caddy keeps state under XDG dirs; keep it inside var/ rather than in $HOME.
-            "XDG_CONFIG_HOME": str(var_dir / "caddy"),
-            "XDG_DATA_HOME": str(var_dir / "caddy"),
-            "GOMAXPROCS": gateway_threads(),
-            **{spec.upstream_env: f"127.0.0.1:{ports[spec.name]}" for spec in SERVICES},
-        }
-        caddy = [find_binary("caddy"), "run", "--config", str(gateway_dir / "Caddyfile"),
-                 "--adapter", "caddyfile"]
-        self.processes[GATEWAY] = ManagedProcess(
-            GATEWAY, caddy, gateway_env, gateway_port, "/docs", var_dir / "log" / "gateway.log")
+        self.processes[GATEWAY] = gateway_process(var_dir, gateway_port, ports, gateway_dir)
 
     @property
     def gateway_url(self) -> str:
