@@ -146,6 +146,11 @@ def gateway_process(var_dir: Path, port: int, service_ports: Mapping[str, int],
         **{spec.upstream_env: f"127.0.0.1:{service_ports[spec.name]}" for spec in SERVICES},
         **(env or {}),
     }
+    web_dist = gateway_env.pop("UNIMATCH_WEB_DIST", "")
+    if web_dist:  # the built front end, served at / (README, "The web front end")
+        if not (Path(web_dist) / "index.html").is_file():
+            raise StackError(f"UNIMATCH_WEB_DIST={web_dist}: no index.html there")
+        gateway_env["UNIMATCH_WEB_DIST"] = str(Path(web_dist).resolve())
     caddy = [find_binary("caddy"), "run", "--config", str(gateway_dir / "Caddyfile"),
              "--adapter", "caddyfile"]
     return ManagedProcess(GATEWAY, caddy, gateway_env, port, "/docs",
