@@ -14,7 +14,7 @@ from auth_service.api import web
 from auth_service.api.routes import router
 from auth_service.events.handlers import build_router
 from auth_service.settings import AuthSettings
-from auth_service.web_sessions import WebSessions
+from auth_service.web_sessions import WebSessions, forget_finished_web_sessions
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
@@ -58,13 +58,15 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         passwords.close()
 
     async def forget_idle_sessions() -> None:
-        """Rows of sessions whose store entries expired (docs/adr/010), every tenth of the
-        idle time (at most hourly)."""
+        """Rows of sessions whose store entries expired (docs/adr/010), and web sessions that
+        are over (docs/adr/015), every tenth of the idle time (at most hourly)."""
         idle = timedelta(seconds=settings.session_idle_seconds)
         pause = min(idle.total_seconds() / 10, 3600)
         while True:
             try:
                 while await service.forget_idle_sessions(runtime.unit_of_work(), idle):
+                    pass
+                while await forget_finished_web_sessions(runtime.unit_of_work()):
                     pass
             except Exception:
                 log.warning("forgetting idle sessions failed; trying again later", exc_info=True)

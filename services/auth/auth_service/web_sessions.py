@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import update
+from sqlalchemy import delete, exists, or_, update
 from sqlmodel import select
 
 from auth_service.adapters.db.tables import RefreshToken, UserAccount, WebSession
@@ -154,6 +154,40 @@ class WebSessions:
                 expires_at=now + self.refresh_lifetime,
             )
         )
+
+
+async def forget_finished_web_sessions(uow: UnitOfWork, batch: int = 500) -> int:
+    """Delete up to ``batch`` web sessions that are over (ended, or with no unexpired token)
+    and expired tokens of live ones; rows others are deleting are skipped. Spent tokens stay
+    until they expire: reuse detection needs them. Returns how many rows went."""
+    now = datetime.now(UTC)
+    live_token = select(RefreshToken.digest).where(
+        RefreshToken.session_id == WebSession.id, RefreshToken.expires_at > now
+    )
+    async with uow:
+        over = (
+            select(WebSession.id)
+            .where(or_(WebSession.ended_at.is_not(None), ~exists(live_token)))
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        sessions = await uow.session.exec(
+            delete(WebSession).where(WebSession.id.in_(over)).returning(WebSession.id)
+        )
+        expired = (
+            select(RefreshToken.digest)
+            .where(RefreshToken.expires_at <= now)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        tokens = await uow.session.exec(
+            delete(RefreshToken)
+            .where(RefreshToken.digest.in_(expired))
+            .returning(RefreshToken.digest)
+        )
+        count = len(sessions.all()) + len(tokens.all())
+        await uow.commit()
+    return count
 
 
 async def end_web_sessions(uow: UnitOfWork, user_id: int) -> None:
