@@ -2,7 +2,9 @@
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+from unimatch_shared.fields import Text
 
 
 class UserOut(BaseModel):
@@ -36,3 +38,22 @@ class WebUserOut(BaseModel):
     image: str | None
     hobby: list[HobbyOut]
     tg_link: str
+
+
+class TelegramLogin(BaseModel):
+    """What the Telegram Login Widget hands its ``onauth`` callback, optionally with ``email``
+    (seed linking, notifier) — also the web surface's Telegram login (auth).
+
+    Unknown fields are kept: Telegram signs every field it sends, new ones included.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    first_name: Text | None = None
+    last_name: Text | None = None
+    username: Text | None = None
+    photo_url: Text | None = None
+    auth_date: int
+    hash: Text | None = None
+    email: Text | None = None

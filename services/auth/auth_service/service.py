@@ -17,18 +17,27 @@ from auth_service.adapters.db import views
 from auth_service.adapters.db.tables import AuthToken, LoginFailure, TrustedDevice, UserAccount
 from auth_service.adapters.hashing import PasswordWork
 from auth_service.domain.credentials import check_password, new_token, normalize_email
-from auth_service.domain.passwords import hash_password, verify_password
+from auth_service.domain.passwords import NO_PASSWORD, hash_password, verify_password
 from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
 from auth_service.web_sessions import end_web_sessions
 from unimatch_shared.errors import ServiceUnavailable, Throttled, ValidationFailed
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.messaging import Messaging
-from unimatch_shared.rpc import CreateProfile, CreateProfileReply
+from unimatch_shared.rpc import (
+    CreateProfile,
+    CreateProfileReply,
+    FindTelegramUser,
+    LinkTelegramUser,
+    TelegramUserReply,
+)
+from unimatch_shared.schemas import TelegramLogin
 from unimatch_shared.sessions import Session, SessionStore, token_digest
 from unimatch_shared.unit_of_work import UnitOfWork
 
 EMAIL_TAKEN = "user with this email already exists."
 BAD_CREDENTIALS = "Unable to log in with provided credentials."
+INVALID_TELEGRAM_LOGIN = "Telegram authorization is invalid or expired."
+TELEGRAM_NOT_CONFIGURED = "The Telegram bot is not configured."
 # Opens a session for an account inside the caller's transaction; returns what the client
 # gets to hold (a seed token, or a web session's refresh token).
 SessionOpener = Callable[[UnitOfWork, UserAccount], Awaitable[str]]
@@ -258,6 +267,68 @@ def _login_key(email: str) -> str:
         return normalize_email(email)
     except ValueError:
         return email.strip().lower()[:254]
+
+
+async def log_in_with_telegram(
+    uow: UnitOfWork, messaging: Messaging, login: TelegramLogin, open_session: SessionOpener
+) -> tuple[UserAccount, str]:
+    """A web login with the Telegram widget: the account linked to that Telegram account, or
+    a new one without a password (docs/api.md, Web surface), and a session opened for it.
+
+    Notifier, which knows the bot and the links, checks the payload. A new account is made
+    as a sign-up is (ADR 001): the account row stays uncommitted while profile stores the
+    profile (names from Telegram) and notifier links the Telegram account; if either
+    refuses, nothing of the account remains. Its email is a placeholder under the reserved
+    ``.invalid`` domain, so it can never collide with a real one.
+    """
+    found = await messaging.request(FindTelegramUser(login=login), TelegramUserReply)
+    if not found.configured:
+        raise ServiceUnavailable(TELEGRAM_NOT_CONFIGURED)
+    if not found.valid:
+        raise ValidationFailed({"non_field_errors": [INVALID_TELEGRAM_LOGIN]})
+    async with uow:
+        account = await uow.session.get(UserAccount, found.user_id) if found.user_id else None
+        if account is None:
+            account = await _telegram_account(uow, messaging, login)
+        token = await open_session(uow, account)
+        await uow.commit()
+    return account, token
+
+
+def telegram_email(telegram_id: int) -> str:
+    return f"telegram-{telegram_id}@telegram.invalid"
+
+
+async def _telegram_account(
+    uow: UnitOfWork, messaging: Messaging, login: TelegramLogin
+) -> UserAccount:
+    """The account of an unlinked Telegram login: made before (and unlinked since), or new;
+    linked to it now."""
+    email = telegram_email(login.id)
+    account = await _account(uow, email)
+    new = account is None
+    if new:
+        account = UserAccount(email=email, password_hash=NO_PASSWORD)
+        uow.session.add(account)
+        try:
+            await uow.session.flush()
+        except IntegrityError as exc:  # the same Telegram account, logging in twice at once
+            raise ServiceUnavailable(retry_after=1) from exc
+        names = {
+            field: (getattr(login, field) or "")[:150] for field in ("first_name", "last_name")
+        }
+        request = CreateProfile(user_id=account.id, email=email, **names)
+        reply = await messaging.request(request, CreateProfileReply)
+        if reply.errors:
+            raise ValidationFailed(reply.errors)
+    linked = await messaging.request(
+        LinkTelegramUser(user_id=account.id, login=login), TelegramUserReply
+    )
+    if not linked.valid or linked.errors:
+        raise ValidationFailed(linked.errors or {"non_field_errors": [INVALID_TELEGRAM_LOGIN]})
+    if new:
+        uow.emit(UserRegistered(**request.model_dump()))
+    return account
 
 
 async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:

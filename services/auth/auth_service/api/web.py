@@ -1,4 +1,5 @@
-"""Auth's web-surface endpoints (docs/api.md, Web surface): sign-up, login, refresh, logout.
+"""Auth's web-surface endpoints (docs/api.md, Web surface): sign-up, login (also with the
+Telegram widget), refresh, logout.
 
 Each answers a short-lived access token in the body and keeps the session's refresh token in
 the ``refresh_token`` cookie, sent back only to the refresh and logout paths
@@ -17,8 +18,9 @@ from auth_service.api.web_schemas import (
 )
 from auth_service.domain.throttle import client_address
 from auth_service.web_sessions import WebSessions, WebTokens
-from unimatch_shared.errors import ValidationFailed
+from unimatch_shared.errors import ServiceUnavailable, ValidationFailed
 from unimatch_shared.openapi import WebErrorBody
+from unimatch_shared.schemas import TelegramLogin
 from unimatch_shared.web import WebError, WebNotAuthenticated
 
 router = APIRouter(prefix="/api", tags=["web"])
@@ -31,11 +33,14 @@ BAD_CREDENTIALS = "Неверный email или пароль"
 EMAIL_TAKEN = "Пользователь с таким email уже существует"
 UNKNOWN_HOBBY = "Хобби: выбрано хобби, которого нет в списке"
 NO_REFRESH = "Не передан refresh-токен"
+INVALID_TELEGRAM = "Данные входа через Telegram недействительны или устарели"
+TELEGRAM_NOT_CONFIGURED = "Вход через Telegram не настроен"
 
 WEB_ERRORS = {
     400: {"model": WebErrorBody, "description": "Invalid input, or bad credentials"},
     401: {"model": WebErrorBody, "description": "No, invalid, expired or revoked refresh token"},
 }
+NOT_CONFIGURED = {503: {"model": WebErrorBody, "description": "No Telegram bot configured"}}
 THROTTLED = {429: {"model": WebErrorBody, "description": "Too many attempts (`Retry-After`)"}}
 
 
@@ -114,6 +119,26 @@ async def register(body: WebRegisterRequest, request: Request, response: Respons
     user = reply.web_user
     tokens = WebTokens(sessions.access(user["id"], False), refresh)
     return {"user": user, **_answer(request, response, tokens)}
+
+
+@router.post("/tg-auth", response_model=AccessResponse, responses={**WEB_ERRORS, **NOT_CONFIGURED})
+async def telegram_login(body: TelegramLogin, request: Request, response: Response) -> dict:
+    """Log in with the Telegram Login Widget's payload: the user linked to that Telegram
+    account, or a new account without a password; answers like ``/api/token``."""
+    runtime = request.app.state.runtime
+    sessions = _sessions(request)
+    try:
+        account, refresh_token = await service.log_in_with_telegram(
+            runtime.unit_of_work(), runtime.messaging, body, sessions.open
+        )
+    except ValidationFailed:
+        raise WebError(400, INVALID_TELEGRAM) from None
+    except ServiceUnavailable as exc:
+        if exc.body["detail"] == service.TELEGRAM_NOT_CONFIGURED:
+            raise WebError(503, TELEGRAM_NOT_CONFIGURED, exc.headers) from None
+        raise
+    tokens = WebTokens(sessions.access(account.id, account.is_staff), refresh_token)
+    return _answer(request, response, tokens)
 
 
 @router.post("/token/refresh", response_model=AccessResponse, responses=WEB_ERRORS)
