@@ -73,12 +73,12 @@ class WebSessions:
     async def refresh(self, uow: UnitOfWork, presented: str) -> WebTokens:
         """Rotate ``presented``; a 401 unless it opens a live session (a spent one used again
         after the grace ends its session first)."""
-        now = datetime.now(UTC)
         async with uow:
             found = await self._lock(uow, presented)
             if found is None:
                 raise WebNotAuthenticated()
             token, session, account = found
+            now = datetime.now(UTC)  # after the lock: a refresh it waited for is in the past
             state = TokenState(token.expires_at, token.used_at, session.ended_at is not None)
             outcome = decide(state, now, self._grace)
             current = None
