@@ -40,7 +40,8 @@ SHARED_ENV = COMPOSE["x-service-env"]  # given to every service through a YAML a
 CONSTRAINTS = {
     canonicalize_name(name): version
     for name, version in (
-        line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+        line.split("==")
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
         if "==" in line and not line.startswith("#")
     )
 }
@@ -84,8 +85,10 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
             continue
         joined.append(pending + line)
         pending = ""
-    return [(keyword.upper(), rest.strip()) for keyword, rest in
-            (line.strip().split(None, 1) for line in joined)]
+    return [
+        (keyword.upper(), rest.strip())
+        for keyword, rest in (line.strip().split(None, 1) for line in joined)
+    ]
 
 
 def arguments(text: str) -> list[str]:
@@ -120,21 +123,26 @@ def replay(name: str) -> Image:
 
 def ignored(relative: str) -> bool:
     """Whether .dockerignore keeps ``relative`` (a context path) out of the build context."""
-    patterns = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines()
-                if p.strip() and not p.startswith("#")]
+    patterns = [
+        p.strip()
+        for p in (ROOT / ".dockerignore").read_text().splitlines()
+        if p.strip() and not p.startswith("#")
+    ]
     parts = PurePosixPath(relative.rstrip("/")).parts
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
     return any(
         fnmatch.fnmatch(prefix, pattern.removeprefix("**/")) or fnmatch.fnmatch(prefix, pattern)
-        for pattern in patterns for prefix in prefixes
+        for pattern in patterns
+        for prefix in prefixes
     )
 
 
 def installed_projects(image: Image) -> dict[str, Path]:
     """{image path: context directory} of every local project a RUN pip-installs."""
     projects = {}
-    for args in (command[2:] for run in image.runs for command in run
-                 if command[:2] == ["pip", "install"]):
+    for args in (
+        command[2:] for run in image.runs for command in run if command[:2] == ["pip", "install"]
+    ):
         words = iter(args)
         for word in words:
             if word in ("-c", "--constraint", "-r", "--requirement"):
@@ -146,8 +154,13 @@ def installed_projects(image: Image) -> dict[str, Path]:
 
 def settings_class(name: str) -> type[ServiceSettings]:
     module = importlib.import_module(f"{name}_service.settings")
-    [found] = [value for value in vars(module).values() if isinstance(value, type)
-               and issubclass(value, ServiceSettings) and value is not ServiceSettings]
+    [found] = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, ServiceSettings)
+        and value is not ServiceSettings
+    ]
     return found
 
 
@@ -169,8 +182,9 @@ def test_the_image_installs_what_it_copied_with_the_pinned_versions(name):
     """pip runs with -c constraints.txt on projects copied in before; every third-party
     dependency of theirs is pinned there, to a version the project accepts."""
     image = replay(name)
-    commands = [command for run in image.runs for command in run
-                if command[:2] == ["pip", "install"]]
+    commands = [
+        command for run in image.runs for command in run if command[:2] == ["pip", "install"]
+    ]
     assert commands, "the image installs nothing"
     for command in commands:
         assert "-c" in command, f"{command}: not constrained"
@@ -227,9 +241,14 @@ def test_the_command_runs_a_module_the_image_installs_and_it_imports(name):
     main = package_dir / "__main__.py"
     assert main.is_file(), f"python -m {module}: no __main__.py"
     # __main__ starts the server; check the app factory it names instead of running it.
-    factories = [node.args[0].value for node in ast.walk(ast.parse(main.read_text()))
-                 if isinstance(node, ast.Call) and node.args
-                 and isinstance(node.args[0], ast.Constant) and ":" in str(node.args[0].value)]
+    factories = [
+        node.args[0].value
+        for node in ast.walk(ast.parse(main.read_text()))
+        if isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and ":" in str(node.args[0].value)
+    ]
     assert factories, f"{main} names no app factory"
     for factory in factories:
         module_name, attribute = factory.split(":")
@@ -262,7 +281,14 @@ def test_the_ports_agree(name):
 @pytest.mark.parametrize("name", BUILT)
 def test_operator_variables_pass_through_from_the_host(name):
     """Everything but the compose-internal addresses comes from the operator's environment."""
-    internal = ("DATABASE_URL", "NATS_URL", "UNIMATCH_HOST", "PORT", "TRUSTED_PROXIES")
+    internal = (
+        "DATABASE_URL",
+        "NATS_URL",
+        "UNIMATCH_HOST",
+        "PORT",
+        "TRUSTED_PROXIES",
+        "UNIMATCH_VAR_DIR",
+    )
     for key, value in SERVICES[name]["environment"].items():
         if key not in internal and not key.endswith("_WORKERS"):
             assert value.startswith(f"${{{key}:-"), f"{name}: {key} = {value}"
@@ -300,7 +326,10 @@ def test_service_urls_point_at_compose_servers(name):
     postgres = SERVICES["postgres"]["environment"]
     assert database.hostname in SERVICES
     assert (database.username, database.password, database.path) == (
-        postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], f"/{postgres['POSTGRES_DB']}")
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        f"/{postgres['POSTGRES_DB']}",
+    )
     assert urlsplit(env["NATS_URL"]).hostname == "nats"
 
 
@@ -350,8 +379,9 @@ def test_the_gateway_image_serves_the_pinned_swagger_ui():
 def test_gateway_upstreams_match_services_and_caddyfile():
     caddyfile = (ROOT / "gateway" / "Caddyfile").read_text()
     placeholders = set(re.findall(r"\{\$(\w+_UPSTREAM)", caddyfile))
-    upstreams = {key: value for key, value in GATEWAY["environment"].items()
-                 if key.endswith("_UPSTREAM")}
+    upstreams = {
+        key: value for key, value in GATEWAY["environment"].items() if key.endswith("_UPSTREAM")
+    }
     assert set(upstreams) == placeholders
     for key, address in upstreams.items():
         host, port = address.split(":")

@@ -122,19 +122,30 @@ def drf_errors(errors: list[dict]) -> tuple[dict, bool]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Errors in the seed surface's shapes, or in the web surface's ``{"error": ...}`` for
+    paths under ``/api`` (web.py)."""
+    from unimatch_shared import web  # web.py builds on this module
+
+    def answer(request: Request, status: int, body: dict, headers=None) -> JSONResponse:
+        if web.on_web_surface(request.url.path):
+            body = web.as_web_error(status, body)
+        return JSONResponse(body, status_code=status, headers=headers)
+
     @app.exception_handler(APIError)
-    async def api_error(_: Request, exc: APIError) -> JSONResponse:
-        return JSONResponse(exc.body, status_code=exc.status_code, headers=exc.headers)
+    async def api_error(request: Request, exc: APIError) -> JSONResponse:
+        return answer(request, exc.status_code, exc.body, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if web.on_web_surface(request.url.path):
+            return JSONResponse(web.validation_error(list(exc.errors())), status_code=400)
         body, _ = drf_errors(list(exc.errors()))
         return JSONResponse(body, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = {404: "Not found.", 405: "Method not allowed."}.get(exc.status_code, exc.detail)
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        return answer(request, exc.status_code, {"detail": detail}, exc.headers)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -142,7 +153,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(psycopg.InterfaceError)
     @app.exception_handler(psycopg_pool.PoolTimeout)
-    async def database_down(_: Request, exc: Exception) -> JSONResponse:
+    async def database_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", exc.__class__.__name__)
         error = ServiceUnavailable()
-        return JSONResponse(error.body, status_code=503, headers=error.headers)
+        return answer(request, 503, error.body, error.headers)

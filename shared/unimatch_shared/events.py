@@ -40,6 +40,9 @@ class NewUser(BaseModel):
     last_name: str = ""
     age: int | None = None
     hobby: list[int] = []
+    # Given by a web sign-up (docs/api.md, Web surface); additive.
+    birth: date | None = None
+    tg_link: str = ""
 
 
 class UserRegistered(Event, NewUser):

@@ -4,8 +4,9 @@ per-request machinery but the caller (docs/adr/013-lean-hot-reads.md).
 A normal route solves its dependency graph on every request and validates and encodes the
 returned value against ``response_model``; for a read that already has its JSON that is about
 a third of FastAPI's cost per request. A ``LeanRead`` endpoint takes ``request`` and, if it
-needs the caller, ``user: CurrentUser``, and returns a ready ``Response``: the route checks
-the token exactly as ``current_user`` does and calls the endpoint directly. OpenAPI still
+needs the caller, ``user: CurrentUser`` (or ``user: WebUser`` on the web surface), and returns
+a ready ``Response``: the route calls that dependency's function itself, exactly as FastAPI
+would, and then the endpoint. OpenAPI still
 reads the endpoint's signature and ``response_model``, so the documents do not change.
 
     hot = APIRouter(prefix="/users/api", route_class=LeanRead)
@@ -16,11 +17,12 @@ reads the endpoint's signature and ``response_model``, so the documents do not c
 
 import inspect
 import json
+import typing
 from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
 
 from unimatch_shared.auth import current_user
@@ -35,19 +37,29 @@ class LeanRead(APIRoute):
             raise TypeError(
                 f"{endpoint.__name__}: a LeanRead is a GET taking (request) or (user, request)"
             )
-        self._wants_user = "user" in parameters
+        self._authenticate = _authenticator(endpoint) if "user" in parameters else None
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        endpoint, wants_user = self.endpoint, self._wants_user
+        endpoint, authenticate = self.endpoint, self._authenticate
 
         async def handle(request: Request) -> Response:
-            if wants_user:
-                user = await current_user(request, request.headers.get("authorization"))
+            if authenticate:
+                user = await authenticate(request, request.headers.get("authorization"))
                 return await endpoint(user=user, request=request)
             return await endpoint(request=request)
 
         return handle
+
+
+def _authenticator(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """The function of the ``Depends`` in the ``user`` parameter's annotation
+    (``current_user`` for ``CurrentUser``)."""
+    hints = typing.get_type_hints(endpoint, include_extras=True)
+    for marker in getattr(hints.get("user"), "__metadata__", ()):
+        if isinstance(marker, params.Depends) and marker.dependency:
+            return marker.dependency
+    return current_user
 
 
 def json_response(body: str | dict | list) -> Response:

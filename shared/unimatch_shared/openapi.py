@@ -20,6 +20,12 @@ class Detail(BaseModel):
     detail: str
 
 
+class WebErrorBody(BaseModel):
+    """Every error of the web surface (``/api/...``): ``{"error": "<Russian text>"}``."""
+
+    error: str
+
+
 _DETAIL = {"$ref": "#/components/schemas/Detail"}
 # ``{"field": ["message", ...]}``, or ``{"detail": "JSON parse error - ..."}``.
 _FIELD_ERRORS = {
@@ -53,17 +59,26 @@ def document_errors(app: FastAPI) -> None:
         schema = generate()  # cached by FastAPI; the edits below are idempotent
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Detail"] = Detail.model_json_schema()
+        components["WebError"] = WebErrorBody.model_json_schema()
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
-        for operations in schema.get("paths", {}).values():
+        for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
-                for status, response in _errors(operation).items():
+                errors = _errors(operation)
+                if path.startswith("/api/"):
+                    errors = {status: _web(error) for status, error in errors.items()}
+                for status, response in errors.items():
                     responses.setdefault(status, response)
         return schema
 
     app.openapi = openapi
+
+
+def _web(error: dict) -> dict:
+    """The same error as the web surface answers it."""
+    return _response(error["description"], {"$ref": "#/components/schemas/WebError"})
 
 
 def _errors(operation: dict) -> dict[str, dict]:

@@ -10,6 +10,7 @@ from typing import ClassVar
 from pydantic import BaseModel
 
 from unimatch_shared.events import NewUser, TelegramLinked
+from unimatch_shared.schemas import TelegramLogin
 
 
 class Request(BaseModel):
@@ -23,9 +24,11 @@ class CreateProfile(Request, NewUser):
 
 
 class CreateProfileReply(BaseModel):
-    """Either ``user`` (docs/api.md, The user object) or ``errors`` (DRF-shaped, for a 400)."""
+    """Either ``user`` (docs/api.md, The user object) or ``errors`` (DRF-shaped, for a 400).
+    ``web_user`` is the same user as the web surface shows it (sign-up only)."""
 
     user: dict | None = None
+    web_user: dict | None = None
     errors: dict[str, list[str]] | None = None
 
 
@@ -71,3 +74,34 @@ class NextRoundReply(BaseModel):
     hours_left: int
     minutes_left: int
     next_match_at: str
+
+
+class FindTelegramUser(Request):
+    """auth -> notifier for a web login with the Telegram widget (``/api/tg-auth``): is this
+    payload signed by Telegram for our bot, and which user is that Telegram account linked
+    to? Replies ``TelegramUserReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.notifier.telegram-user"
+
+    login: TelegramLogin
+
+
+class LinkTelegramUser(Request):
+    """auth -> notifier when such a login creates the account (not yet committed, as in
+    sign-up): link the Telegram account to it; profile shows it at once. Replies
+    ``TelegramUserReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.notifier.link-telegram-user"
+
+    user_id: int
+    login: TelegramLogin
+
+
+class TelegramUserReply(BaseModel):
+    """``valid``: signed for our bot and fresh; ``configured`` False when the notifier has no
+    bot token to check with; ``errors`` DRF-shaped, if linking was refused."""
+
+    valid: bool
+    configured: bool = True
+    user_id: int | None = None
+    errors: dict[str, list[str]] | None = None

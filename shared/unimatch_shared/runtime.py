@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from unimatch_shared import metrics
+from unimatch_shared.access_tokens import PublicKeys
 from unimatch_shared.auth import TokenVerifier
 from unimatch_shared.db import make_engine, make_read_pool, make_session_factory, run_migrations
 from unimatch_shared.errors import install_error_handlers
@@ -55,6 +56,8 @@ class ServiceRuntime:
         self.live_sessions = SessionStore(self.messaging, settings.session_idle_seconds)
         # True when this start created the session bucket (auth then refills it).
         self.live_sessions_created = False
+        # The keys that web access tokens are checked against (docs/adr/015).
+        self.access_keys = PublicKeys(self.messaging)
         self.relay = OutboxRelay(self.sessions, self.messaging)
         self.messaging.document_publishers(emits)
         self.on_start: list[Hook] = []
@@ -84,6 +87,7 @@ class ServiceRuntime:
         await broker.connect()
         await self.messaging.ensure_streams()
         self.live_sessions_created = await self.live_sessions.open()
+        await self.access_keys.open()
         if self.reads:
             await self.reads.open()
         await broker.start()
@@ -101,6 +105,7 @@ class ServiceRuntime:
         for hook in reversed(self.on_stop):
             await hook()
         await self.relay.stop()
+        await self.access_keys.close()
         await self.messaging.broker.stop()
         if self.reads:
             await self.reads.close()
@@ -135,6 +140,7 @@ def create_service_app(
     app = FastAPI(title=title, description=description, lifespan=lifespan, redirect_slashes=False)
     app.state.runtime = runtime
     app.state.token_verifier: TokenVerifier = runtime.live_sessions
+    app.state.access_keys = runtime.access_keys
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestContext)

@@ -151,11 +151,18 @@ def test_gateway_rejects_bodies_over_one_mebibyte(gateway):
     assert response.json() == {"detail": "Request body is too large."}
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/authx", "/api/users", "/healthz"])
+@pytest.mark.parametrize("path", ["/", "/nope", "/authx", "/apix", "/healthz"])
 def test_gateway_unknown_paths_are_json_404(gateway, path):
     response = gateway.get(path)
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("path", ["/api", "/api/users", "/api/hobby"])
+def test_gateway_unknown_web_paths_are_404_in_the_web_shape(gateway, path):
+    response = gateway.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"error": "Не найдено"}
 
 
 @pytest.mark.parametrize("path", ["/docs", "/docs/"])

@@ -40,6 +40,8 @@ def system_stack(
             "LOG_LEVEL": "INFO",
             # Several workers per service whatever the CPU count, as in production.
             "UNIMATCH_WORKERS": "2",
+            # Reuse detection of web refresh tokens, without a test waiting ten seconds.
+            "UNIMATCH_REFRESH_REUSE_GRACE_SECONDS": "2",
             **(env or {}),
         },
         service_env=service_env,

@@ -141,6 +141,34 @@ def gateway_threads() -> str:
     return os.environ.get("GATEWAY_GOMAXPROCS") or str(max(1, len(os.sched_getaffinity(0)) // 2))
 
 
+def gateway_process(var_dir: Path, port: int, service_ports: Mapping[str, int],
+                    gateway_dir: Path = GATEWAY_DIR,
+                    env: Mapping[str, str] | None = None) -> ManagedProcess:
+    """Caddy in front of the services at `service_ports`; the parent's environment (e.g.
+    UNIMATCH_CORS_ORIGINS, UNIMATCH_WEB_DIST) and `env` reach the Caddyfile."""
+    gateway_env = {
+        **os.environ,
+        "UNIMATCH_PORT": str(port),
+        "DOCS_ROOT": str(gateway_dir / "docs"),
+        "SWAGGER_UI_ROOT": str(swagger_ui_dir()),
+        # Caddy keeps state under XDG dirs; keep it inside var/ rather than in $HOME.
+        "XDG_CONFIG_HOME": str(var_dir / "caddy"),
+        "XDG_DATA_HOME": str(var_dir / "caddy"),
+        "GOMAXPROCS": gateway_threads(),
+        **{spec.upstream_env: f"127.0.0.1:{service_ports[spec.name]}" for spec in SERVICES},
+        **(env or {}),
+    }
+    web_dist = gateway_env.pop("UNIMATCH_WEB_DIST", "")
+    if web_dist:  # the built front end, served at / (README, "The web front end")
+        if not (Path(web_dist) / "index.html").is_file():
+            raise StackError(f"UNIMATCH_WEB_DIST={web_dist}: no index.html there")
+        gateway_env["UNIMATCH_WEB_DIST"] = str(Path(web_dist).resolve())
+    caddy = [find_binary("caddy"), "run", "--config", str(gateway_dir / "Caddyfile"),
+             "--adapter", "caddyfile"]
+    return ManagedProcess(GATEWAY, caddy, gateway_env, port, "/docs",
+                          var_dir / "log" / "gateway.log")
+
+
 class Stack:
     """The four services plus the gateway, started and stopped together.
 
@@ -177,6 +205,8 @@ class Stack:
             env = {**os.environ, "PYTHONUNBUFFERED": "1",
                    "PORT": str(ports[spec.name]), "DATABASE_URL": database_url,
                    "NATS_URL": nats_url,
+                   # Where auth keeps its signing key (docs/adr/015).
+                   "UNIMATCH_VAR_DIR": str(var_dir),
                    # Where a service's worker processes pool their metrics (serve.py).
                    "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "metrics" / spec.name),
                    **(extra_env or {}), **service_env.get(spec.name, {})}
@@ -184,21 +214,7 @@ class Stack:
             self.processes[spec.name] = ManagedProcess(
                 spec.name, argv, env, ports[spec.name], "/readyz",
                 var_dir / "log" / f"{spec.name}.log")
-        gateway_env = {
-            **os.environ,
-            "UNIMATCH_PORT": str(gateway_port),
-            "DOCS_ROOT": str(gateway_dir / "docs"),
-            "SWAGGER_UI_ROOT": str(swagger_ui_dir()),
-            # Caddy keeps state under XDG dirs; keep it inside var/ rather than in $HOME.
-            "XDG_CONFIG_HOME": str(var_dir / "caddy"),
-            "XDG_DATA_HOME": str(var_dir / "caddy"),
-            "GOMAXPROCS": gateway_threads(),
-            **{spec.upstream_env: f"127.0.0.1:{ports[spec.name]}" for spec in SERVICES},
-        }
-        caddy = [find_binary("caddy"), "run", "--config", str(gateway_dir / "Caddyfile"),
-                 "--adapter", "caddyfile"]
-        self.processes[GATEWAY] = ManagedProcess(
-            GATEWAY, caddy, gateway_env, gateway_port, "/docs", var_dir / "log" / "gateway.log")
+        self.processes[GATEWAY] = gateway_process(var_dir, gateway_port, ports, gateway_dir)
 
     @property
     def gateway_url(self) -> str:

@@ -9,9 +9,12 @@ from fastapi import FastAPI
 
 from auth_service import service
 from auth_service.adapters.hashing import PasswordWork
+from auth_service.adapters.signing_key import load_signing_key
+from auth_service.api import web
 from auth_service.api.routes import router
 from auth_service.events.handlers import build_router
 from auth_service.settings import AuthSettings
+from auth_service.web_sessions import WebSessions, forget_finished_web_sessions
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
@@ -29,6 +32,21 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     )
 
     runtime.messaging.broker.include_router(build_router(runtime))
+    secret = settings.unimatch_jwt_private_key
+    signing_key = load_signing_key(
+        secret.get_secret_value() if secret else None, settings.signing_key_path
+    )
+    web_sessions = WebSessions(
+        signing_key,
+        settings.access_token_lifetime,
+        settings.refresh_token_lifetime,
+        settings.refresh_reuse_grace,
+    )
+
+    async def publish_signing_key() -> None:
+        """Before the first token is signed, every service can check it (docs/adr/015)."""
+        lifetime = settings.access_token_lifetime.total_seconds()
+        await runtime.access_keys.publish(signing_key.public_key(), lifetime)
 
     async def restore_sessions() -> None:
         await runtime.live_sessions.apply_idle_timeout()
@@ -40,19 +58,22 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         passwords.close()
 
     async def forget_idle_sessions() -> None:
-        """Rows of sessions whose store entries expired (docs/adr/010), every tenth of the
-        idle time (at most hourly)."""
+        """Rows of sessions whose store entries expired (docs/adr/010), and web sessions that
+        are over (docs/adr/015), every tenth of the idle time (at most hourly)."""
         idle = timedelta(seconds=settings.session_idle_seconds)
         pause = min(idle.total_seconds() / 10, 3600)
         while True:
             try:
                 while await service.forget_idle_sessions(runtime.unit_of_work(), idle):
                     pass
+                while await forget_finished_web_sessions(runtime.unit_of_work()):
+                    pass
             except Exception:
                 log.warning("forgetting idle sessions failed; trying again later", exc_info=True)
             await asyncio.sleep(pause)
 
     runtime.on_start.append(restore_sessions)
+    runtime.on_start.append(publish_signing_key)
     runtime.run_in_background("forget-idle-sessions", forget_idle_sessions)
     runtime.on_stop.append(stop_hashing)
     if settings.unimatch_admin_email and settings.unimatch_admin_password:
@@ -69,9 +90,11 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
 
     app = create_service_app(
         runtime,
-        [router],
+        [router, web.router],
         title="UniMatch auth",
-        description="Accounts and tokens: register, log in, log out.",
+        description="Accounts and sessions: register, log in, log out; the web surface's "
+        "access and refresh tokens.",
     )
     app.state.passwords = passwords
+    app.state.web_sessions = web_sessions
     return app

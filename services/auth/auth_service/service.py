@@ -2,7 +2,7 @@
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,17 +17,30 @@ from auth_service.adapters.db import views
 from auth_service.adapters.db.tables import AuthToken, LoginFailure, TrustedDevice, UserAccount
 from auth_service.adapters.hashing import PasswordWork
 from auth_service.domain.credentials import check_password, new_token, normalize_email
-from auth_service.domain.passwords import hash_password, verify_password
+from auth_service.domain.passwords import NO_PASSWORD, hash_password, verify_password
 from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
+from auth_service.web_sessions import end_web_sessions
 from unimatch_shared.errors import ServiceUnavailable, Throttled, ValidationFailed
 from unimatch_shared.events import UserRegistered
 from unimatch_shared.messaging import Messaging
-from unimatch_shared.rpc import CreateProfile, CreateProfileReply
+from unimatch_shared.rpc import (
+    CreateProfile,
+    CreateProfileReply,
+    FindTelegramUser,
+    LinkTelegramUser,
+    TelegramUserReply,
+)
+from unimatch_shared.schemas import TelegramLogin
 from unimatch_shared.sessions import Session, SessionStore, token_digest
 from unimatch_shared.unit_of_work import UnitOfWork
 
 EMAIL_TAKEN = "user with this email already exists."
 BAD_CREDENTIALS = "Unable to log in with provided credentials."
+INVALID_TELEGRAM_LOGIN = "Telegram authorization is invalid or expired."
+TELEGRAM_NOT_CONFIGURED = "The Telegram bot is not configured."
+# Opens a session for an account inside the caller's transaction; returns what the client
+# gets to hold (a seed token, or a web session's refresh token).
+SessionOpener = Callable[[UnitOfWork, UserAccount], Awaitable[str]]
 
 
 async def register(
@@ -39,8 +52,10 @@ async def register(
     email: str,
     password: str,
     profile: dict,
-) -> tuple[dict, str]:
-    """Create the account, have profile store the rest, and open the first session.
+    open_session: SessionOpener | None = None,
+) -> tuple[CreateProfileReply, str]:
+    """Create the account, have profile store the rest, and open the first session: a seed
+    token's, or the one ``open_session`` opens (a web session's refresh token).
 
     A taken email is refused before any hashing, so failed sign-ups cost no Argon2 time (the
     unique index still decides a race). The account row is written but not committed while
@@ -62,16 +77,18 @@ async def register(
         reply = await messaging.request(request, CreateProfileReply)
         if reply.errors:
             raise ValidationFailed(reply.errors)
-        token = await _open_session(uow, sessions, account)
+        token = await (open_session or _seed_session(sessions))(uow, account)
         uow.emit(UserRegistered(**request.model_dump()))
         await uow.commit()
-    return reply.user, token
+    return reply, token
 
 
 @dataclass(frozen=True)
 class Login:
     token: str
     device: str  # the device cookie's value
+    user_id: int
+    is_staff: bool
 
 
 _TOKEN = re.compile(r"[0-9a-f]{40}")  # what new_token() makes
@@ -87,9 +104,10 @@ async def log_in(
     client: str,
     device: str | None = None,
     device_lifetime: timedelta = timedelta(days=180),
+    open_session: SessionOpener | None = None,
 ) -> Login:
-    """A new session's token and the device cookie to set; throttled per
-    docs/adr/009-login-throttling.md.
+    """A new session's token (a seed token, or what ``open_session`` opens) and the device
+    cookie to set; throttled per docs/adr/009-login-throttling.md.
 
     ``device`` is the cookie the client sent: a device that logged in to this account within
     ``device_lifetime`` is throttled by its own failures only, so guessers elsewhere cannot
@@ -154,11 +172,11 @@ async def log_in(
         if new_hash:
             account.password_hash = new_hash
             uow.session.add(account)
-        token = await _open_session(uow, sessions, account)
+        token = await (open_session or _seed_session(sessions))(uow, account)
         device = device if presented else new_token()
         await _trust_device(uow, token_digest(device), account.id, now, device_lifetime)
         await uow.commit()
-    return Login(token, device)
+    return Login(token, device, account.id, account.is_staff)
 
 
 async def _trust_device(
@@ -227,17 +245,20 @@ async def _account(uow: UnitOfWork, email: str) -> UserAccount | None:
     return (await uow.session.exec(select(UserAccount).where(UserAccount.email == email))).first()
 
 
-async def _open_session(uow: UnitOfWork, sessions: SessionStore, account: UserAccount) -> str:
-    """A new token: its digest in this transaction and in the session store.
+def _seed_session(sessions: SessionStore) -> SessionOpener:
+    async def open_session(uow: UnitOfWork, account: UserAccount) -> str:
+        """A new token: its digest in this transaction and in the session store.
 
-    The store is written before the commit, so the token works everywhere the moment the
-    client has it; if the commit then fails, the stored session belongs to a token nobody
-    was given."""
-    token = new_token()
-    digest = token_digest(token)
-    uow.session.add(AuthToken(digest=digest, user_id=account.id))
-    await sessions.save(digest, Session(user_id=account.id, is_staff=account.is_staff))
-    return token
+        The store is written before the commit, so the token works everywhere the moment the
+        client has it; if the commit then fails, the stored session belongs to a token nobody
+        was given."""
+        token = new_token()
+        digest = token_digest(token)
+        uow.session.add(AuthToken(digest=digest, user_id=account.id))
+        await sessions.save(digest, Session(user_id=account.id, is_staff=account.is_staff))
+        return token
+
+    return open_session
 
 
 def _login_key(email: str) -> str:
@@ -246,6 +267,68 @@ def _login_key(email: str) -> str:
         return normalize_email(email)
     except ValueError:
         return email.strip().lower()[:254]
+
+
+async def log_in_with_telegram(
+    uow: UnitOfWork, messaging: Messaging, login: TelegramLogin, open_session: SessionOpener
+) -> tuple[UserAccount, str]:
+    """A web login with the Telegram widget: the account linked to that Telegram account, or
+    a new one without a password (docs/api.md, Web surface), and a session opened for it.
+
+    Notifier, which knows the bot and the links, checks the payload. A new account is made
+    as a sign-up is (ADR 001): the account row stays uncommitted while profile stores the
+    profile (names from Telegram) and notifier links the Telegram account; if either
+    refuses, nothing of the account remains. Its email is a placeholder under the reserved
+    ``.invalid`` domain, so it can never collide with a real one.
+    """
+    found = await messaging.request(FindTelegramUser(login=login), TelegramUserReply)
+    if not found.configured:
+        raise ServiceUnavailable(TELEGRAM_NOT_CONFIGURED)
+    if not found.valid:
+        raise ValidationFailed({"non_field_errors": [INVALID_TELEGRAM_LOGIN]})
+    async with uow:
+        account = await uow.session.get(UserAccount, found.user_id) if found.user_id else None
+        if account is None:
+            account = await _telegram_account(uow, messaging, login)
+        token = await open_session(uow, account)
+        await uow.commit()
+    return account, token
+
+
+def telegram_email(telegram_id: int) -> str:
+    return f"telegram-{telegram_id}@telegram.invalid"
+
+
+async def _telegram_account(
+    uow: UnitOfWork, messaging: Messaging, login: TelegramLogin
+) -> UserAccount:
+    """The account of an unlinked Telegram login: made before (and unlinked since), or new;
+    linked to it now."""
+    email = telegram_email(login.id)
+    account = await _account(uow, email)
+    new = account is None
+    if new:
+        account = UserAccount(email=email, password_hash=NO_PASSWORD)
+        uow.session.add(account)
+        try:
+            await uow.session.flush()
+        except IntegrityError as exc:  # the same Telegram account, logging in twice at once
+            raise ServiceUnavailable(retry_after=1) from exc
+        names = {
+            field: (getattr(login, field) or "")[:150] for field in ("first_name", "last_name")
+        }
+        request = CreateProfile(user_id=account.id, email=email, **names)
+        reply = await messaging.request(request, CreateProfileReply)
+        if reply.errors:
+            raise ValidationFailed(reply.errors)
+    linked = await messaging.request(
+        LinkTelegramUser(user_id=account.id, login=login), TelegramUserReply
+    )
+    if not linked.valid or linked.errors:
+        raise ValidationFailed(linked.errors or {"non_field_errors": [INVALID_TELEGRAM_LOGIN]})
+    if new:
+        uow.emit(UserRegistered(**request.model_dump()))
+    return account
 
 
 async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:
@@ -329,6 +412,7 @@ async def forget_idle_sessions(uow: UnitOfWork, idle: timedelta, batch: int = 50
 
 async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, password: str) -> None:
     """The operator's staff account from UNIMATCH_ADMIN_*: created once, password kept current.
+    A changed password ends the account's web sessions.
 
     A new admin is announced like any registration, so profile gives it a profile too. An
     existing account made staff has its open sessions updated to say so. Every worker of every
@@ -353,6 +437,9 @@ async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, pass
                 for digest in digests:
                     await sessions.save(digest, Session(user_id=account.id, is_staff=True))
             account.is_staff = True
+            unchanged, _ = verify_password(password, account.password_hash)
+            if not unchanged:
+                await end_web_sessions(uow, account.id)
             account.password_hash = password_hash
             uow.session.add(account)
         await uow.commit()

@@ -1,6 +1,8 @@
 import ipaddress
+from datetime import timedelta
+from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from auth_service.domain.credentials import InvalidCredential, check_password, normalize_email
 from auth_service.domain.throttle import Network
@@ -28,6 +30,18 @@ class AuthSettings(ServiceSettings):
     # also send Secure cookies to http://localhost).
     login_device_days: int = Field(default=180, ge=1)
     login_device_cookie_secure: bool = True
+    # Web sessions (docs/adr/015-web-sessions.md). The Ed25519 key access tokens are signed
+    # with: given as PEM (UNIMATCH_JWT_PRIVATE_KEY) or as a file, else made on first start
+    # and kept under the var dir. Replacing it logs nobody out: the previous public key stays
+    # valid for one access-token lifetime.
+    unimatch_var_dir: Path = Path("var")
+    unimatch_jwt_private_key: SecretStr | None = None
+    unimatch_jwt_private_key_file: Path | None = None
+    unimatch_access_token_minutes: float = Field(default=5, gt=0)
+    unimatch_refresh_token_days: float = Field(default=7, gt=0)
+    # A refresh token presented again this soon after its rotation gets the same answer
+    # (the front end refreshes several requests at once); later, it revokes its session.
+    unimatch_refresh_reuse_grace_seconds: float = Field(default=10, ge=0)
 
     @field_validator("unimatch_admin_email")
     @classmethod
@@ -52,6 +66,23 @@ class AuthSettings(ServiceSettings):
             raise ValueError(
                 f"UNIMATCH_ADMIN_PASSWORD does not meet the password policy: {exc}"
             ) from None
+
+    @property
+    def signing_key_path(self) -> Path:
+        default = self.unimatch_var_dir / "jwt" / "signing-key.pem"
+        return self.unimatch_jwt_private_key_file or default
+
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.unimatch_access_token_minutes)
+
+    @property
+    def refresh_token_lifetime(self) -> timedelta:
+        return timedelta(days=self.unimatch_refresh_token_days)
+
+    @property
+    def refresh_reuse_grace(self) -> timedelta:
+        return timedelta(seconds=self.unimatch_refresh_reuse_grace_seconds)
 
     @property
     def trusted_networks(self) -> list[Network]:

@@ -17,7 +17,7 @@ from unimatch_shared.auth import Principal
 from unimatch_shared.errors import ValidationFailed
 from unimatch_shared.events import PairCreated, ProfileChanged, TelegramLinked, TelegramUnlinked
 from unimatch_shared.messaging import Messaging
-from unimatch_shared.rpc import ApplyTelegramLink, CreateProfileReply
+from unimatch_shared.rpc import ApplyTelegramLink, CreateProfileReply, TelegramUserReply
 from unimatch_shared.unit_of_work import UnitOfWork
 
 CONSUMER = "notifier"
@@ -141,15 +141,49 @@ async def link_by_widget(
             user_id = await NotifierRepository(uow.session).user_id_by_email(login["email"])
             if user_id is None:
                 raise ValidationFailed({"email": [UNKNOWN_EMAIL]})
-        try:
-            event = await _link(uow, user_id, login["id"], login.get("username"))
-        except ChatTaken:
-            raise ValidationFailed({"chat_id": [CHAT_TAKEN]}) from None
-        reply = await messaging.request(ApplyTelegramLink(event=event), CreateProfileReply)
-        if reply.errors:
-            raise ValidationFailed(reply.errors)
-        await uow.commit()
+        return await _link_and_apply(uow, messaging, user_id, login)
+
+
+async def _link_and_apply(uow: UnitOfWork, messaging: Messaging, user_id: int, login: dict) -> dict:
+    """In the caller's transaction: link, have profile apply the link now, commit; the user
+    object profile answers."""
+    try:
+        event = await _link(uow, user_id, login["id"], login.get("username"))
+    except ChatTaken:
+        raise ValidationFailed({"chat_id": [CHAT_TAKEN]}) from None
+    reply = await messaging.request(ApplyTelegramLink(event=event), CreateProfileReply)
+    if reply.errors:
+        raise ValidationFailed(reply.errors)
+    await uow.commit()
     return reply.user
+
+
+async def find_telegram_user(
+    uow: UnitOfWork, login: dict, bot_token: str | None
+) -> TelegramUserReply:
+    """Auth's web login with the widget: is it genuine, and whose is this Telegram account?"""
+    if bot_token is None:
+        return TelegramUserReply(valid=False, configured=False)
+    if not is_valid_login(login, bot_token, datetime.now(UTC)):
+        return TelegramUserReply(valid=False)
+    async with uow:
+        link = await NotifierRepository(uow.session).link_by_chat(login["id"])
+    return TelegramUserReply(valid=True, user_id=link.user_id if link else None)
+
+
+async def link_telegram_user(
+    uow: UnitOfWork, messaging: Messaging, user_id: int, login: dict, bot_token: str | None
+) -> TelegramUserReply:
+    """Link the account such a login is creating (the payload is checked again here)."""
+    checked = await find_telegram_user(uow, login, bot_token)
+    if not checked.valid:
+        return checked
+    try:
+        async with uow:
+            await _link_and_apply(uow, messaging, user_id, login)
+    except ValidationFailed as exc:
+        return TelegramUserReply(valid=True, errors=exc.body)
+    return TelegramUserReply(valid=True, user_id=user_id)
 
 
 async def create_deep_link(

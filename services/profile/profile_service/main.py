@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from profile_service import service
 from profile_service.adapters.db import views
+from profile_service.api import web
 from profile_service.api.catalog import HobbyCatalog
 from profile_service.api.routes import reads, router
 from profile_service.events.handlers import build_router
@@ -48,7 +49,7 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     runtime.run_in_background("signup-sweeper", sweep_abandoned_signups)
     app = create_service_app(
         runtime,
-        [reads, router],
+        [reads, router, web.reads, web.router],
         title="UniMatch profile",
         description="Hobbies, profiles, pause state and match history.",
     )

@@ -10,6 +10,7 @@ from profile_service.adapters.db.repository import ProfileRepository
 from profile_service.adapters.db.tables import Hobby as HobbyRow
 from profile_service.adapters.db.tables import Match, Profile
 from profile_service.domain.model import (
+    current_and_earlier,
     is_paused,
     partner_pairs,
     pause_until_errors,
@@ -28,6 +29,8 @@ from unimatch_shared.rpc import CreateProfile, CreateProfileReply, SetPause
 from unimatch_shared.unit_of_work import UnitOfWork
 
 CONSUMER = "profile"
+# What a sign-up gives profile besides the hobbies.
+PROFILE_FIELDS = {"first_name", "last_name", "age", "birth", "tg_link"}
 
 
 def _not_found() -> APIError:
@@ -39,7 +42,8 @@ def _today() -> date:
 
 
 def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
-    """docs/api.md, The user object, plus the pause state of My profile."""
+    """docs/api.md, The user object, plus the pause state of My profile and (additive) the
+    web surface's ``birth`` and ``tg_link``."""
     return {
         "id": profile.user_id,
         "first_name": profile.first_name,
@@ -51,6 +55,23 @@ def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
         "hobby": hobby_ids,
         "paused": is_paused(profile.paused, profile.paused_until, _today()),
         "paused_until": profile.paused_until,
+        "birth": profile.birth,
+        "tg_link": profile.tg_link,
+    }
+
+
+def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
+    """docs/api.md, Web surface: the web user, hobbies as objects."""
+    return {
+        "id": profile.user_id,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "email": profile.email,
+        "birth": profile.birth,
+        "chat_id": profile.chat_id,
+        "image": None,
+        "hobby": [{"id": h.id, "name": h.name} for h in hobbies],
+        "tg_link": profile.tg_link,
     }
 
 
@@ -81,13 +102,15 @@ async def create_profile(uow: UnitOfWork, request: CreateProfile) -> CreateProfi
         profile = await repo.get(request.user_id, for_update=True) or Profile(
             user_id=request.user_id, email=request.email
         )
-        profile.sqlmodel_update(request.model_dump(include={"first_name", "last_name", "age"}))
+        profile.sqlmodel_update(request.model_dump(include=PROFILE_FIELDS))
         uow.session.add(profile)
         await uow.session.flush()
         await repo.replace_hobbies(profile.user_id, request.hobby)
-        user = _user_view(profile, [h.id for h in await repo.hobbies_of(profile.user_id)])
+        hobbies = await repo.hobbies_of(profile.user_id)
+        user = _user_view(profile, [h.id for h in hobbies])
+        web_user = _web_user_view(profile, hobbies)
         await uow.commit()
-    return CreateProfileReply(user=user)
+    return CreateProfileReply(user=user, web_user=web_user)
 
 
 async def read_me(reads: AsyncConnectionPool, user_id: int) -> dict:
@@ -108,8 +131,9 @@ async def get_me(uow: UnitOfWork, user_id: int) -> dict:
         return _user_view(profile, [h.id for h in await repo.hobbies_of(profile.user_id)])
 
 
-async def update_me(uow: UnitOfWork, user_id: int, changes: dict) -> dict:
-    """Edit names, age and hobbies; a given hobby list replaces the old one."""
+async def update_me(uow: UnitOfWork, user_id: int, changes: dict, web: bool = False) -> dict:
+    """Edit names, age, birth date, Telegram nick and hobbies; a given hobby list replaces
+    the old one. Answers the user as the seed surface shows it, or as the web one does."""
     async with uow:
         repo = ProfileRepository(uow.session)
         profile = await repo.get(user_id, for_update=True)
@@ -125,9 +149,27 @@ async def update_me(uow: UnitOfWork, user_id: int, changes: dict) -> dict:
         uow.session.add(profile)
         hobbies = await repo.hobbies_of(user_id)
         _announce(uow, profile, hobbies)
-        view = _user_view(profile, [h.id for h in hobbies])
+        if web:
+            view = _web_user_view(profile, hobbies)
+        else:
+            view = _user_view(profile, [h.id for h in hobbies])
         await uow.commit()
     return view
+
+
+async def read_web_me(reads: AsyncConnectionPool, user_id: int) -> dict:
+    """``GET /api/auth/users/me``."""
+    user = await views.web_user(reads, user_id)
+    if user is None:
+        raise _not_found()
+    return user
+
+
+async def read_web_pairs(reads: AsyncConnectionPool, user_id: int) -> dict:
+    """``GET /api/pairs``: the match of the latest round, and the earlier ones."""
+    latest_round, matches = await views.web_matches(reads, user_id)
+    current, earlier = current_and_earlier(matches, latest_round)
+    return {"current_pair": current, "pairs": earlier}
 
 
 async def set_pause(uow: UnitOfWork, user_id: int, paused: bool, until: date | None) -> dict:
@@ -160,7 +202,8 @@ async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
         if profile is None:
             profile = Profile(
                 user_id=event.user_id,
-                **event.model_dump(include={"email", "first_name", "last_name", "age"}),
+                email=event.email,
+                **event.model_dump(include=PROFILE_FIELDS),
             )
             uow.session.add(profile)
             await uow.session.flush()

@@ -1,6 +1,7 @@
 from datetime import date
 
 from profile_service.domain.model import (
+    current_and_earlier,
     is_paused,
     partner_pairs,
     pause_until_errors,
@@ -38,3 +39,22 @@ def test_partner_rows_for_a_pair_and_a_trio():
     trio = partner_pairs([1, 2, 3])
     assert len(trio) == 6
     assert {partner for user, partner in trio if user == 1} == {2, 3}
+
+
+def _match(match_id: int, round_id: int) -> dict:
+    return {"id": match_id, "round_id": round_id, "partner": {"id": match_id}}
+
+
+def _strip(match: dict) -> dict:
+    return {k: v for k, v in match.items() if k != "round_id"}
+
+
+def test_the_current_match_is_the_one_of_the_latest_round():
+    history = [_match(5, 3), _match(6, 3), _match(2, 1)]  # a trio in round 3
+    current, earlier = current_and_earlier(history, latest_round=3)
+    assert current == _strip(history[0])
+    assert earlier == [_strip(history[1]), _strip(history[2])]
+    # Left out of the latest round: no current match, nothing hidden.
+    current, earlier = current_and_earlier(history, latest_round=4)
+    assert current is None and earlier == [_strip(m) for m in history]
+    assert current_and_earlier([], latest_round=None) == (None, [])

@@ -19,7 +19,7 @@ DEVICE_COOKIE = "unimatch_device"
 async def register(body: RegisterRequest, request: Request) -> dict:
     runtime = request.app.state.runtime
     profile = body.model_dump(include={"first_name", "last_name", "age", "hobby"})
-    user, token = await service.register(
+    reply, token = await service.register(
         runtime.unit_of_work(),
         runtime.messaging,
         runtime.live_sessions,
@@ -29,7 +29,7 @@ async def register(body: RegisterRequest, request: Request) -> dict:
         body.password,
         profile,
     )
-    return {"user": user, "token": token}
+    return {"user": reply.user, "token": token}
 
 
 @router.post(

@@ -41,3 +41,17 @@ def new_token() -> str:
     """40 random lowercase hex characters (160 bits), the API's token format
     (docs/api.md, Authentication)."""
     return secrets.token_hex(20)
+
+
+def check_web_password(password: str) -> str:
+    """The sign-up policy plus the web form's own rule (a Latin letter), in Russian: the web
+    surface shows these messages as they are."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise InvalidCredential(f"не короче {PASSWORD_MIN_LENGTH} символов")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidCredential(f"не длиннее {PASSWORD_MAX_LENGTH} символов")
+    if password.isdigit():
+        raise InvalidCredential("не может состоять только из цифр")
+    if not any("a" <= char.lower() <= "z" for char in password):
+        raise InvalidCredential("должен содержать латинскую букву")
+    return password

@@ -18,6 +18,9 @@ _hasher = PasswordHash(
 )
 # Verified when the email is unknown, so a miss costs as long as a wrong password.
 _DECOY_HASH = _hasher.hash("decoy password, never matches")
+# The stored hash of an account made by a Telegram login: it has no password, and no
+# password logs in to it.
+NO_PASSWORD = ""
 
 
 def hash_password(password: str) -> str:
@@ -27,7 +30,7 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
     """Whether ``password`` matches, and, if it does but ``password_hash`` was made with other
     parameters, the hash to store instead (else None)."""
-    if password_hash is None:
+    if not password_hash:  # no such account, or one without a password
         _hasher.verify(password, _DECOY_HASH)
         return False, None
     return _hasher.verify_and_update(password, password_hash)

@@ -1,4 +1,5 @@
-"""Matching endpoints: time to the next round (public), and rounds (staff)."""
+"""Matching endpoints: time to the next round (public, on the seed and the web surface), and
+rounds (staff)."""
 
 from datetime import UTC, datetime
 
@@ -16,7 +17,9 @@ router = APIRouter()
 
 
 @reads.get("/users/api/days-to-match", response_model=CountdownOut)
+@reads.get("/api/days-to-match", response_model=CountdownOut, tags=["web"])
 async def days_to_match(request: Request) -> Response:
+    """Public on both surfaces; the web front end's Bearer header, if sent, is not needed."""
     schedule: Schedule = request.app.state.schedule
     return json_response(vars(schedule.countdown(datetime.now(UTC))))
 

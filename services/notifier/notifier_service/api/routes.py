@@ -7,11 +7,11 @@ from aiogram.exceptions import TelegramAPIError
 from fastapi import APIRouter, Request
 
 from notifier_service import service
-from notifier_service.api.schemas import DeepLinkOut, TelegramLogin
+from notifier_service.api.schemas import DeepLinkOut
 from notifier_service.telegram.client import TelegramBot
 from unimatch_shared.auth import CurrentUser
 from unimatch_shared.errors import APIError, ServiceUnavailable
-from unimatch_shared.schemas import UserOut
+from unimatch_shared.schemas import TelegramLogin, UserOut
 
 router = APIRouter()
 NO_BOT = "The Telegram bot is not configured."

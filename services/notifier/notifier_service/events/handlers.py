@@ -1,4 +1,5 @@
-"""What the notifier consumes: matches to announce, and profiles (to find users by email)."""
+"""What the notifier consumes (matches to announce, and profiles, to find users by email)
+and answers (auth's questions for a web login with the Telegram widget)."""
 
 from faststream.nats import NatsRouter
 
@@ -6,6 +7,7 @@ from notifier_service import service
 from notifier_service.telegram.sender import Sender
 from unimatch_shared.consumers import MessageHandlers
 from unimatch_shared.events import PairCreated, ProfileChanged
+from unimatch_shared.rpc import FindTelegramUser, LinkTelegramUser, TelegramUserReply
 from unimatch_shared.runtime import ServiceRuntime
 
 
@@ -20,5 +22,19 @@ def build_router(runtime: ServiceRuntime, sender: Sender) -> NatsRouter:
     @handlers.consumer(ProfileChanged)
     async def profile_changed(event: ProfileChanged) -> None:
         await service.on_profile_changed(runtime.unit_of_work(), event)
+
+    bot_token = runtime.settings.telegram_bot_token
+
+    @handlers.answer(FindTelegramUser)
+    async def find_telegram_user(request: FindTelegramUser) -> TelegramUserReply:
+        login = request.login.model_dump(exclude_none=True)
+        return await service.find_telegram_user(runtime.unit_of_work(), login, bot_token)
+
+    @handlers.answer(LinkTelegramUser)
+    async def link_telegram_user(request: LinkTelegramUser) -> TelegramUserReply:
+        login = request.login.model_dump(exclude_none=True)
+        return await service.link_telegram_user(
+            runtime.unit_of_work(), runtime.messaging, request.user_id, login, bot_token
+        )
 
     return handlers.router

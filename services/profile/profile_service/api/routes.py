@@ -9,10 +9,11 @@ from fastapi import APIRouter, Body, Request, Response
 
 from profile_service import service
 from profile_service.adapters.db import views
-from profile_service.api.schemas import HobbyOut, MatchOut, MeOut, MeUpdate, PauseRequest
+from profile_service.api.schemas import MatchOut, MeOut, MeUpdate, PauseRequest
 from unimatch_shared.auth import CurrentUser
 from unimatch_shared.lean import LeanRead, json_response
 from unimatch_shared.openapi import NO_PROFILE
+from unimatch_shared.schemas import HobbyOut
 
 reads = APIRouter(prefix="/users/api", route_class=LeanRead)
 router = APIRouter(prefix="/users/api")

@@ -4,13 +4,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from unimatch_shared.fields import Age, HobbyIds, PersonName
-from unimatch_shared.schemas import UserOut
-
-
-class HobbyOut(BaseModel):
-    id: int
-    name: str
+from unimatch_shared.fields import Age, HobbyIds, PersonName, TgLink, WebHobbyIds, WebName
+from unimatch_shared.schemas import HobbyOut, UserOut
 
 
 class MeOut(UserOut):
@@ -18,6 +13,8 @@ class MeOut(UserOut):
 
     paused: bool
     paused_until: date | None
+    birth: date | None
+    tg_link: str
 
 
 class MeUpdate(BaseModel):
@@ -60,3 +57,48 @@ class MatchOut(BaseModel):
     partner: Partner
     created_at: date
     common_hobbies: list[str]
+
+
+class WebMeUpdate(BaseModel):
+    """``PATCH /api/auth/users/me``: only the fields sent change; ``hobby`` (ids) replaces
+    the whole list."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    first_name: WebName | None = None
+    last_name: WebName | None = None
+    birth: date | None = None
+    hobby: WebHobbyIds | None = None
+    tg_link: TgLink | None = None
+
+    @field_validator("first_name", "last_name", "hobby", "tg_link", mode="before")
+    @classmethod
+    def _not_null(cls, value):
+        if value is None:
+            raise ValueError("не может быть пустым")
+        return value
+
+
+class HobbyTotalOut(BaseModel):
+    user_tags: list[HobbyOut]
+    all_tags: list[HobbyOut]
+
+
+class WebPartner(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    tg_link: str
+    hobby: list[HobbyOut]
+
+
+class WebMatchOut(BaseModel):
+    id: int
+    partner: WebPartner
+    created_at: date
+
+
+class WebPairsOut(BaseModel):
+    current_pair: WebMatchOut | None
+    pairs: list[WebMatchOut]

@@ -25,6 +25,21 @@ def is_paused(paused: bool, paused_until: date | None, today: date) -> bool:
     return paused_until is None or today <= paused_until
 
 
+def current_and_earlier(
+    matches: list[dict], latest_round: int | None
+) -> tuple[dict | None, list[dict]]:
+    """Split a user's matches (newest first, each with its ``round_id``) into the match of the
+    latest round held, if the user was in it, and the rest. In a trio the first partner is
+    the current match and the other leads the earlier ones, so neither is hidden."""
+    current = next((m for m in matches if m["round_id"] == latest_round), None)
+    earlier = [m for m in matches if m is not current]
+    return _public(current), [_public(m) for m in earlier]
+
+
+def _public(match: dict | None) -> dict | None:
+    return None if match is None else {k: v for k, v in match.items() if k != "round_id"}
+
+
 def partner_pairs(member_ids: list[int]) -> list[tuple[int, int]]:
     """(user, partner) for every member and every other member: a trio gives two rows each."""
     return list(permutations(member_ids, 2))

@@ -64,3 +64,31 @@ class TrustedDevice(SQLModel, table=True):
         )
     )
     last_login_at: datetime = Field(default_factory=_now)
+
+
+class WebSession(SQLModel, table=True):
+    """A session of the web surface: a family of refresh tokens (docs/adr/015). Ended by a
+    logout, by a spent token used again after the grace, or by a password change."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    user_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    )
+    created_at: datetime = Field(default_factory=_now)
+    ended_at: datetime | None = None
+
+
+class RefreshToken(SQLModel, table=True):
+    """One refresh token of a web session, by the SHA-256 of its value; ``used_at`` is when
+    it was spent (rotated)."""
+
+    __tablename__ = "refresh_token"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    session_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("web_session.id", ondelete="CASCADE"), index=True)
+    )
+    expires_at: datetime = Field(index=True)
+    used_at: datetime | None = None

@@ -27,6 +27,8 @@ class Profile(SQLModel, table=True):
     first_name: str = Field(default="", max_length=150)
     last_name: str = Field(default="", max_length=150)
     age: int | None = None
+    birth: date | None = None
+    tg_link: str = Field(default="", max_length=32)
     chat_id: str | None = None
     telegram_username: str | None = None
     # ``occurred_at`` of the last telegram.linked/unlinked applied: an older one is stale.

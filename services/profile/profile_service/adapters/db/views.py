@@ -34,7 +34,7 @@ WHERE ph.user_id = %s
 
 _PROFILE = """
 SELECT p.user_id, p.email, p.first_name, p.last_name, p.age, p.chat_id, p.paused,
-       p.paused_until, p.confirmed,
+       p.paused_until, p.confirmed, p.birth, p.tg_link,
        array(SELECT hobby_id FROM profile_hobby WHERE user_id = p.user_id ORDER BY hobby_id)
            AS hobby
 FROM profile p WHERE p.user_id = %s
@@ -70,3 +70,57 @@ async def catalog_json(reads: AsyncConnectionPool) -> str:
 async def profile_fields(reads: AsyncConnectionPool, user_id: int) -> dict | None:
     """A profile's columns, with its hobby ids as ``hobby``; None if there is none."""
     return await _one(reads, _PROFILE, user_id, row_factory=dict_row)
+
+
+_HOBBY_OBJECTS = """coalesce((
+    SELECT json_agg(json_build_object('id', h.id, 'name', h.name) ORDER BY h.id)
+    FROM profile_hobby ph JOIN hobby h ON h.id = ph.hobby_id WHERE ph.user_id = {user}), '[]')"""
+
+_WEB_USER = f"""
+SELECT p.user_id AS id, p.first_name, p.last_name, p.email, p.birth, p.chat_id,
+       NULL AS image, {_HOBBY_OBJECTS.format(user="p.user_id")} AS hobby, p.tg_link
+FROM profile p WHERE p.user_id = %s
+"""
+
+_HOBBY_TOTAL = f"""
+SELECT json_build_object(
+    'user_tags', {_HOBBY_OBJECTS.format(user="%s")},
+    'all_tags', coalesce((SELECT json_agg(json_build_object('id', id, 'name', name) ORDER BY id)
+                          FROM hobby), '[]'))::text
+"""
+
+# Newest first; within a round (a trio) by entry id. The partner as they were at the round,
+# with their hobbies and Telegram nick as they are now.
+_WEB_MATCHES = f"""
+SELECT (SELECT max(round_id) FROM match) AS latest_round,
+       coalesce(json_agg(json_build_object(
+           'id', m.id,
+           'round_id', m.round_id,
+           'partner', json_build_object(
+               'id', m.partner_id,
+               'first_name', m.partner_first_name,
+               'last_name', m.partner_last_name,
+               'email', m.partner_email,
+               'tg_link', coalesce(p.tg_link, ''),
+               'hobby', {_HOBBY_OBJECTS.format(user="m.partner_id")}),
+           'created_at', m.created_at::date)
+       ORDER BY m.created_at DESC, m.round_id DESC, m.id), '[]') AS matches
+FROM match m LEFT JOIN profile p ON p.user_id = m.partner_id
+WHERE m.user_id = %s
+"""
+
+
+async def web_user(reads: AsyncConnectionPool, user_id: int) -> dict | None:
+    """``GET /api/auth/users/me``'s body; None if there is no profile."""
+    return await _one(reads, _WEB_USER, user_id, row_factory=dict_row)
+
+
+async def hobby_total_json(reads: AsyncConnectionPool, user_id: int) -> str:
+    """``GET /api/hobby/total``'s body: the user's hobbies and the whole catalog."""
+    return (await _one(reads, _HOBBY_TOTAL, user_id))[0]
+
+
+async def web_matches(reads: AsyncConnectionPool, user_id: int) -> tuple[int | None, list[dict]]:
+    """The latest round anyone was matched in, and the user's matches (with ``round_id``)."""
+    latest_round, matches = await _one(reads, _WEB_MATCHES, user_id)
+    return latest_round, matches

@@ -1,0 +1,169 @@
+"""Auth's web-surface endpoints (docs/api.md, Web surface): sign-up, login (also with the
+Telegram widget), refresh, logout.
+
+Each answers a short-lived access token in the body and keeps the session's refresh token in
+the ``refresh_token`` cookie, sent back only to the refresh and logout paths
+(docs/adr/015-web-sessions.md).
+"""
+
+from fastapi import APIRouter, Body, Request, Response
+
+from auth_service import service
+from auth_service.api.web_schemas import (
+    AccessResponse,
+    RefreshRequest,
+    WebLoginRequest,
+    WebRegisterRequest,
+    WebRegisterResponse,
+)
+from auth_service.domain.throttle import client_address
+from auth_service.web_sessions import WebSessions, WebTokens
+from unimatch_shared.errors import ServiceUnavailable, ValidationFailed
+from unimatch_shared.openapi import WebErrorBody
+from unimatch_shared.schemas import TelegramLogin
+from unimatch_shared.web import WebError, WebNotAuthenticated
+
+router = APIRouter(prefix="/api", tags=["web"])
+REFRESH_COOKIE = "refresh_token"
+# Both endpoints that read it (and the login beside them) are under this path.
+COOKIE_PATH = "/api/token"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+BAD_CREDENTIALS = "Неверный email или пароль"
+EMAIL_TAKEN = "Пользователь с таким email уже существует"
+UNKNOWN_HOBBY = "Хобби: выбрано хобби, которого нет в списке"
+NO_REFRESH = "Не передан refresh-токен"
+INVALID_TELEGRAM = "Данные входа через Telegram недействительны или устарели"
+TELEGRAM_NOT_CONFIGURED = "Вход через Telegram не настроен"
+
+WEB_ERRORS = {
+    400: {"model": WebErrorBody, "description": "Invalid input, or bad credentials"},
+    401: {"model": WebErrorBody, "description": "No, invalid, expired or revoked refresh token"},
+}
+NOT_CONFIGURED = {503: {"model": WebErrorBody, "description": "No Telegram bot configured"}}
+THROTTLED = {429: {"model": WebErrorBody, "description": "Too many attempts (`Retry-After`)"}}
+
+
+def _sessions(request: Request) -> WebSessions:
+    return request.app.state.web_sessions
+
+
+def _secure_cookie(request: Request) -> bool:
+    """Secure, unless the site is plain-HTTP localhost (a browser would drop it there)."""
+    scheme = request.headers.get("x-forwarded-proto") or request.url.scheme
+    return not (scheme == "http" and request.url.hostname in LOCAL_HOSTS)
+
+
+def _answer(request: Request, response: Response, tokens: WebTokens) -> dict:
+    sessions = _sessions(request)
+    response.set_cookie(
+        REFRESH_COOKIE,
+        tokens.refresh,
+        max_age=int(sessions.refresh_lifetime.total_seconds()),
+        path=COOKIE_PATH,
+        secure=_secure_cookie(request),
+        httponly=True,
+        samesite="lax",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return {"access": tokens.access}
+
+
+@router.post("/token", response_model=AccessResponse, responses={**WEB_ERRORS, **THROTTLED})
+async def obtain_token(body: WebLoginRequest, request: Request, response: Response) -> dict:
+    """Log in: an access token, and the session's refresh token in the cookie. Throttled
+    like the seed login (docs/adr/009)."""
+    runtime = request.app.state.runtime
+    settings = runtime.settings
+    sessions = _sessions(request)
+    client = client_address(
+        request.client.host if request.client else "",
+        request.headers.get("x-real-ip"),
+        settings.trusted_networks,
+    )
+    try:
+        login = await service.log_in(
+            runtime.unit_of_work(),
+            runtime.live_sessions,
+            request.app.state.passwords,
+            body.email,
+            body.password,
+            client,
+            open_session=sessions.open,
+        )
+    except ValidationFailed:
+        raise WebError(400, BAD_CREDENTIALS) from None
+    tokens = WebTokens(sessions.access(login.user_id, login.is_staff), login.token)
+    return _answer(request, response, tokens)
+
+
+@router.post("/register", status_code=201, response_model=WebRegisterResponse, responses=WEB_ERRORS)
+async def register(body: WebRegisterRequest, request: Request, response: Response) -> dict:
+    runtime = request.app.state.runtime
+    sessions = _sessions(request)
+    profile = body.model_dump(include={"first_name", "last_name", "birth", "hobby", "tg_link"})
+    try:
+        reply, refresh = await service.register(
+            runtime.unit_of_work(),
+            runtime.messaging,
+            runtime.live_sessions,
+            request.app.state.passwords,
+            runtime.reads,
+            body.email,
+            body.password,
+            profile,
+            open_session=sessions.open,
+        )
+    except ValidationFailed as exc:
+        raise WebError(400, EMAIL_TAKEN if "email" in exc.body else UNKNOWN_HOBBY) from None
+    user = reply.web_user
+    tokens = WebTokens(sessions.access(user["id"], False), refresh)
+    return {"user": user, **_answer(request, response, tokens)}
+
+
+@router.post("/tg-auth", response_model=AccessResponse, responses={**WEB_ERRORS, **NOT_CONFIGURED})
+async def telegram_login(body: TelegramLogin, request: Request, response: Response) -> dict:
+    """Log in with the Telegram Login Widget's payload: the user linked to that Telegram
+    account, or a new account without a password; answers like ``/api/token``."""
+    runtime = request.app.state.runtime
+    sessions = _sessions(request)
+    try:
+        account, refresh_token = await service.log_in_with_telegram(
+            runtime.unit_of_work(), runtime.messaging, body, sessions.open
+        )
+    except ValidationFailed:
+        raise WebError(400, INVALID_TELEGRAM) from None
+    except ServiceUnavailable as exc:
+        if exc.body["detail"] == service.TELEGRAM_NOT_CONFIGURED:
+            raise WebError(503, TELEGRAM_NOT_CONFIGURED, exc.headers) from None
+        raise
+    tokens = WebTokens(sessions.access(account.id, account.is_staff), refresh_token)
+    return _answer(request, response, tokens)
+
+
+@router.post("/token/refresh", response_model=AccessResponse, responses=WEB_ERRORS)
+async def refresh(request: Request, response: Response) -> dict:
+    """Rotate the cookie's refresh token (no body). Repeats within the grace get the same
+    new cookie; a spent token used later ends its session (docs/adr/015)."""
+    presented = request.cookies.get(REFRESH_COOKIE)
+    if not presented:
+        raise WebNotAuthenticated()
+    runtime = request.app.state.runtime
+    tokens = await _sessions(request).refresh(runtime.unit_of_work(), presented)
+    return _answer(request, response, tokens)
+
+
+@router.post("/token/blacklist", responses=WEB_ERRORS)
+async def log_out(
+    request: Request, response: Response, body: RefreshRequest | None = Body(default=None)
+) -> dict:
+    """End the session of the refresh token in the body (``{"refresh"}``) or the cookie."""
+    presented = (body.refresh if body else None) or request.cookies.get(REFRESH_COOKIE)
+    if not presented:
+        raise WebError(400, NO_REFRESH)
+    runtime = request.app.state.runtime
+    await _sessions(request).end(runtime.unit_of_work(), presented)
+    response.delete_cookie(
+        REFRESH_COOKIE, path=COOKIE_PATH, secure=_secure_cookie(request), httponly=True
+    )
+    return {}

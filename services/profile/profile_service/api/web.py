@@ -1,0 +1,55 @@
+"""Profile's web-surface endpoints (docs/api.md, Web surface): the catalog, the caller's
+hobbies, profile and matches, for callers with a Bearer access token.
+
+The reads are ``LeanRead`` routes like their seed twins (docs/adr/013).
+"""
+
+from fastapi import APIRouter, Request, Response
+
+from profile_service import service
+from profile_service.adapters.db import views
+from profile_service.api.schemas import HobbyOut, HobbyTotalOut, WebMeUpdate, WebPairsOut
+from unimatch_shared.errors import ValidationFailed
+from unimatch_shared.lean import LeanRead, json_response
+from unimatch_shared.schemas import WebUserOut
+from unimatch_shared.web import WebError, WebUser
+
+reads = APIRouter(prefix="/api", route_class=LeanRead, tags=["web"])
+router = APIRouter(prefix="/api", tags=["web"])
+UNKNOWN_HOBBY = "Хобби: выбрано хобби, которого нет в списке"
+
+
+def _reads(request: Request):
+    return request.app.state.runtime.reads
+
+
+@reads.get("/hobby/all", response_model=list[HobbyOut])
+async def all_hobbies(request: Request) -> Response:
+    """Public: the sign-up form shows it before anyone logs in."""
+    return request.app.state.hobby_catalog.response(request.headers.get("if-none-match"))
+
+
+@reads.get("/hobby/total", response_model=HobbyTotalOut)
+async def hobby_total(user: WebUser, request: Request) -> Response:
+    return json_response(await views.hobby_total_json(_reads(request), user.user_id))
+
+
+@reads.get("/auth/users/me", response_model=WebUserOut)
+async def read_me(user: WebUser, request: Request) -> Response:
+    return json_response(await service.read_web_me(_reads(request), user.user_id))
+
+
+@router.patch("/auth/users/me", response_model=WebUserOut)
+async def update_me(body: WebMeUpdate, user: WebUser, request: Request) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    try:
+        return await service.update_me(
+            request.app.state.runtime.unit_of_work(), user.user_id, changes, web=True
+        )
+    except ValidationFailed:
+        raise WebError(400, UNKNOWN_HOBBY) from None
+
+
+@reads.get("/pairs", response_model=WebPairsOut)
+async def my_matches(user: WebUser, request: Request) -> Response:
+    return json_response(await service.read_web_pairs(_reads(request), user.user_id))
