@@ -29,7 +29,12 @@ class AuthToken(SQLModel, table=True):
 
     digest: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("user_account.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
     )
     created_at: datetime = Field(default_factory=_now)
     last_seen_at: datetime = Field(default_factory=_now, index=True)
@@ -60,7 +65,10 @@ class TrustedDevice(SQLModel, table=True):
     digest: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(
         sa_column=Column(
-            BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+            BigInteger,
+            ForeignKey("user_account.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,  # the primary key starts with digest; this serves the user's devices
         )
     )
     last_login_at: datetime = Field(default_factory=_now)
