@@ -18,7 +18,7 @@ from unimatch_shared.db import run_migrations
 from unimatch_shared.migrations import compare_type, service_metadata
 from unimatch_shared.settings import ServiceSettings
 
-SERVICES = ["auth", "profile", "matching"]
+SERVICES = ["auth", "profile", "matching", "notifier"]
 
 
 def schema_drift(settings: ServiceSettings, schema: str, tables) -> list:
