@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 class ProcessedEvent(SQLModel, table=True):
     __tablename__ = "processed_event"
 
-    consumer: str = Field(primary_key=True)
+    consumer: str = Field(primary_key=True, max_length=100)
     event_id: UUID = Field(primary_key=True)
     processed_at: datetime
 

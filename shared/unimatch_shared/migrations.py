@@ -1,15 +1,53 @@
 """Alembic plumbing every service's ``migrations/env.py`` calls, so none repeats it."""
 
+from types import ModuleType
+
 import sqlalchemy as sa
 from alembic import context, op
+from sqlmodel import SQLModel
+
+from unimatch_shared.inbox import ProcessedEvent
+from unimatch_shared.outbox import OutboxMessage
 
 
-def run_alembic_env() -> None:
-    """Run migrations on the connection ``db.run_migrations`` hands over, in its schema."""
+def service_metadata(tables: ModuleType) -> sa.MetaData:
+    """What a service's migrations must create: every table its ``tables`` module defines,
+    with the outbox and inbox, in a MetaData of their own. (SQLModel keeps every table in one
+    MetaData, and one process, the tests, imports all four services.)"""
+    metadata = sa.MetaData()
+    for value in vars(tables).values():
+        if (isinstance(value, type) and issubclass(value, SQLModel)
+                and value.__module__ == tables.__name__ and hasattr(value, "__table__")):
+            value.__table__.to_metadata(metadata)
+    for model in (OutboxMessage, ProcessedEvent):
+        model.__table__.to_metadata(metadata)
+    return metadata
+
+
+def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    """Alembic's type comparison (None: let it decide), plus two differences it lets pass: a
+    string length the schema has and the model lacks (or the reverse), and timestamps with
+    time zone against ones without."""
+    metadata_type = getattr(metadata_type, "impl_instance", metadata_type)  # AutoString, UTC…
+    for kind, attribute in ((sa.String, "length"), (sa.DateTime, "timezone")):
+        if (isinstance(inspected_type, kind) and isinstance(metadata_type, kind)
+                and getattr(inspected_type, attribute) != getattr(metadata_type, attribute)):
+            return True
+    return None
+
+
+def run_alembic_env(target_metadata: sa.MetaData) -> None:
+    """Run migrations on the connection ``db.run_migrations`` hands over, in its schema.
+
+    ``target_metadata`` (``service_metadata``) is what autogenerate compares the schema with;
+    tests/integration/test_migrations.py checks that the migrations leave nothing to add.
+    """
     connection = context.config.attributes["connection"]
     schema = context.config.attributes["schema"]
     context.configure(
         connection=connection,
+        target_metadata=target_metadata,
+        compare_type=compare_type,
         version_table_schema=schema,
         transaction_per_migration=False,
     )

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Identity, text
+from sqlalchemy import BigInteger, Column, Identity, Index, Text, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,11 +46,15 @@ MARK_PUBLISHED = text("UPDATE outbox_message SET published_at = now() WHERE id =
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
+    # What PENDING reads: the rows not yet published, in id order.
+    __table_args__ = (
+        Index("outbox_message_pending", "id", postgresql_where=text("published_at IS NULL")),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     event_id: UUID = Field(unique=True)
-    subject: str
-    payload: str
+    subject: str = Field(max_length=200)
+    payload: str = Field(sa_type=Text)
     created_at: datetime
     published_at: datetime | None = None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
+import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -25,7 +27,6 @@ import psycopg
 from psycopg import sql
 
 DEFAULT_DATABASE = "unimatch"
-PG_SYSTEM_USER = "pgserver"  # the same unprivileged user pgserver itself uses when run as root
 # Only pgserver's bundled binaries are used; importing pgserver itself has side effects.
 POSTGRES_BIN_PATH = (
     Path(importlib.util.find_spec("pgserver").submodule_search_locations[0]) / "pginstall" / "bin"
@@ -123,57 +124,111 @@ def drop_database(server_url: str, database: str) -> None:
         )
 
 
+def unprivileged_prefix() -> list[str]:
+    """The command prefix PostgreSQL's programs need: none, unless we are root (they refuse).
+
+    As root they run in a user namespace of their own (`unshare --user`) where root's uid looks
+    like an ordinary one (`namespace_user`). To the kernel they are still root's processes, but
+    without capabilities: they read the clone and its venv because root owns them, wherever
+    they are (under a mode-700 home too), what they write belongs to root like the rest of the
+    clone, no system user is needed and no permission changes anywhere. A system user would
+    need every parent directory opened to it, the home folder included.
+    """
+    if os.geteuid() != 0:
+        return []
+    unshare = shutil.which("unshare")  # util-linux, essential on Debian and Ubuntu
+    if unshare is None:
+        raise InfraError("embedded PostgreSQL as root needs `unshare` (util-linux); run as an "
+                         "ordinary user, or point DATABASE_URL at a server of your own")
+    inside = namespace_user()
+    prefix = [unshare, "--user", f"--map-user={inside.pw_uid}", f"--map-group={inside.pw_gid}",
+              "--"]
+    probe = subprocess.run([*prefix, str(POSTGRES_BIN_PATH / "pg_ctl"), "--version"],
+                           capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        raise InfraError(
+            "embedded PostgreSQL refuses to run as root, so it runs as root without privileges "
+            f"in a user namespace, and that failed: {probe.stderr.strip()}\nEither user "
+            "namespaces are off (sysctl user.max_user_namespaces) or a folder above "
+            f"{POSTGRES_BIN_PATH} is neither root's nor open to others. Run as an ordinary user, "
+            "or point DATABASE_URL at a server of your own."
+        )
+    return prefix
+
+
+def namespace_user() -> pwd.struct_passwd:
+    """Who root appears to be inside the namespace: any uid but 0 would do, but initdb looks its
+    own name up, so the lowest one in /etc/passwd (daemon on Debian). Not the overflow uid
+    (nobody), which files of unmapped owners show up as."""
+    overflow = int(Path("/proc/sys/kernel/overflowuid").read_text())
+    return min((entry for entry in pwd.getpwall() if entry.pw_uid not in (0, overflow)),
+               key=lambda entry: entry.pw_uid)
+
+
+def reclaim_for_root(*paths: Path) -> None:
+    """Give root back what earlier versions left to the `pgserver` system user they ran
+    PostgreSQL as: in its namespace, PostgreSQL can use only root's own files."""
+    for top in paths:
+        if top.lstat().st_uid == 0:
+            continue
+        os.lchown(top, 0, 0)
+        for parent, dirs, files in os.walk(top):
+            for name in (*dirs, *files):
+                os.lchown(Path(parent) / name, 0, 0)
+
+
+def write_secret(path: Path, value: str) -> Path:
+    """Write `value` to a file only its owner may read; return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(f"{value}\n")
+    return path
+
+
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `<var_dir>/postgres`, run with the binaries bundled in pgserver.
 
     We call initdb/pg_ctl directly instead of using pgserver.PostgresServer because that one
     only listens on a unix socket (path-length limits, unusual URLs). Here the URL is a plain
-    `postgresql://postgres@127.0.0.1:<port>/<db>` (trust auth, loopback only).
+    `postgresql://postgres:<password>@127.0.0.1:<port>/<db>`, loopback only. The password is
+    made at initdb and kept in `<var_dir>/postgres.password` (mode 600): with trust auth any
+    local user could connect as superuser and run programs as the server (COPY ... PROGRAM).
+
+    PostgreSQL refuses to run as root. Then its programs run in a user namespace of their own
+    (see `unprivileged_prefix`): no system user, no permission changes anywhere.
     """
 
     def __init__(self, var_dir: Path, port: int = 15432) -> None:
-        self.data_dir = Path(var_dir).resolve() / "postgres"
-        self.log_path = Path(var_dir).resolve() / "log" / "postgres.log"
+        var_dir = Path(var_dir).resolve()
+        self.data_dir = var_dir / "postgres"
+        self.log_path = var_dir / "log" / "postgres.log"
+        self.password_path = var_dir / "postgres.password"
         self.preferred_port = port
         self.port: int | None = None
-        self._user = self._system_user()
-
-    @staticmethod
-    def _system_user() -> str | None:
-        """postgres refuses to run as root; then run it as an unprivileged user, like pgserver."""
-        if os.geteuid() != 0:
-            return None
-        try:
-            pwd.getpwnam(PG_SYSTEM_USER)
-        except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True)
-        return PG_SYSTEM_USER
-
-    def _as_user(self) -> dict[str, object]:
-        """subprocess arguments to run as that user, with its own group only (not root's)."""
-        if self._user is None:
-            return {}
-        return {"user": self._user, "group": pwd.getpwnam(self._user).pw_gid, "extra_groups": []}
+        self._prefix = unprivileged_prefix()
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        password = self.password_path.read_text().strip() if self.password_path.exists() else ""
+        credentials = f"postgres:{password}" if password else "postgres"
+        return f"postgresql://{credentials}@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> str:
         """Initialise the cluster on first use, start it, return the maintenance URL."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.touch()
-        if self._user is not None:
-            shutil.chown(self.log_path, self._user)  # pg_ctl -l opens it as that user
         if not (self.data_dir / "PG_VERSION").exists():
-            self._prepare_data_dir()
-            self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
-                      "-E", "UTF8", "--no-locale")
+            self._init()
+        elif self._prefix:
+            reclaim_for_root(self.data_dir, self.log_path)
         self.port = self._adopt_running_server()
         if self.port is None:
             self.port = pick_port(self.preferred_port)
             options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
             self._run("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_path),
                       "-w", "-t", "60", "-o", options)
+        if not self.password_path.exists():
+            self._require_password()
         return self.url()
 
     def stop(self) -> None:
@@ -182,13 +237,22 @@ class EmbeddedPostgres:
             self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60")
             self.preferred_port, self.port = self.port, None
 
-    def _prepare_data_dir(self) -> None:
+    def _init(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
-        if self._user is not None:
-            for parent in self.data_dir.parents:  # the user must be able to traverse them
-                parent.chmod(parent.stat().st_mode | 0o001)
-            shutil.chown(self.data_dir, self._user)
+        password = write_secret(self.password_path, secrets.token_urlsafe(24))
+        self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "scram-sha-256",
+                  f"--pwfile={password}", "-E", "UTF8", "--no-locale")
+
+    def _require_password(self) -> None:
+        """A cluster made with trust auth (before passwords): give it one, then require it."""
+        password = secrets.token_urlsafe(24)
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("alter role postgres password {}").format(sql.Literal(password)))
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(re.sub(r"\btrust$", "scram-sha-256", hba.read_text(), flags=re.MULTILINE))
+        write_secret(self.password_path, password)
+        self._run("pg_ctl", "reload", "-D", str(self.data_dir))
 
     def _adopt_running_server(self) -> int | None:
         """Port of a server still running on this data dir (e.g. after a killed `make run`).
@@ -196,8 +260,8 @@ class EmbeddedPostgres:
         Taking it over is friendlier than failing; we stop it at the end like our own.
         """
         status = subprocess.run(
-            [str(POSTGRES_BIN_PATH / "pg_ctl"), "status", "-D", str(self.data_dir)],
-            capture_output=True, text=True, check=False, **self._as_user(),
+            [*self._prefix, str(POSTGRES_BIN_PATH / "pg_ctl"), "status", "-D", str(self.data_dir)],
+            capture_output=True, text=True, check=False,
         )
         if status.returncode != 0:
             return None
@@ -209,9 +273,9 @@ class EmbeddedPostgres:
         # would keep us waiting forever.
         with self.log_path.open("a") as log:
             result = subprocess.run(
-                [str(POSTGRES_BIN_PATH / binary), *args], cwd=self.data_dir.parent,
+                [*self._prefix, str(POSTGRES_BIN_PATH / binary), *args], cwd=self.data_dir.parent,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                check=False, **self._as_user(),
+                check=False,
             )
         if result.returncode != 0:
             raise InfraError(

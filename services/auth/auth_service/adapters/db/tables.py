@@ -29,7 +29,12 @@ class AuthToken(SQLModel, table=True):
 
     digest: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("user_account.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
     )
     created_at: datetime = Field(default_factory=_now)
     last_seen_at: datetime = Field(default_factory=_now, index=True)
@@ -60,7 +65,10 @@ class TrustedDevice(SQLModel, table=True):
     digest: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(
         sa_column=Column(
-            BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+            BigInteger,
+            ForeignKey("user_account.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,  # the primary key starts with digest; this serves the user's devices
         )
     )
     last_login_at: datetime = Field(default_factory=_now)
@@ -74,7 +82,12 @@ class WebSession(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     user_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("user_account.id", ondelete="CASCADE"),
+            index=True,
+            nullable=False,
+        )
     )
     created_at: datetime = Field(default_factory=_now)
     ended_at: datetime | None = None
@@ -88,7 +101,12 @@ class RefreshToken(SQLModel, table=True):
 
     digest: str = Field(primary_key=True, max_length=64)
     session_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("web_session.id", ondelete="CASCADE"), index=True)
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("web_session.id", ondelete="CASCADE"),
+            index=True,
+            nullable=False,
+        )
     )
     expires_at: datetime = Field(index=True)
     used_at: datetime | None = None

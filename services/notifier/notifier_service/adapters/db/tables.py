@@ -3,7 +3,8 @@ and the outbox of Telegram messages."""
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Identity, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Identity, Index, Text, UniqueConstraint
+from sqlalchemy import text as sql_text  # a column here is called text
 from sqlmodel import Field, SQLModel
 
 
@@ -18,7 +19,7 @@ class ChatLink(SQLModel, table=True):
 
     user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     chat_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
-    username: str | None = None
+    username: str | None = Field(default=None, max_length=64)
     linked_at: datetime = Field(default_factory=_now)
 
 
@@ -40,8 +41,8 @@ class Member(SQLModel, table=True):
 
     user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     email: str = Field(index=True, max_length=254)
-    first_name: str = ""
-    last_name: str = ""
+    first_name: str = Field(default="", max_length=150)
+    last_name: str = Field(default="", max_length=150)
     changed_at: datetime
 
 
@@ -53,8 +54,8 @@ class PairView(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     user_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
-    round_id: int
-    group_id: int
+    round_id: int = Field(sa_type=BigInteger)
+    group_id: int = Field(sa_type=BigInteger)
     created_at: datetime
     # [{"first_name", "last_name", "email", "username"}] of the other members
     partners: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -69,12 +70,16 @@ class OutgoingMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outgoing_message"
+    # What the sender polls: the pending messages, in id order.
+    __table_args__ = (
+        Index("outgoing_message_pending", "id", postgresql_where=sql_text("status = 'pending'")),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     idempotency_key: str = Field(unique=True, max_length=100)
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    text: str
-    status: str = "pending"
+    text: str = Field(sa_type=Text)
+    status: str = Field(default="pending", max_length=16)
     created_at: datetime = Field(default_factory=_now)
     sent_at: datetime | None = None

@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Identity, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Identity, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -29,8 +29,8 @@ class Profile(SQLModel, table=True):
     age: int | None = None
     birth: date | None = None
     tg_link: str = Field(default="", max_length=32)
-    chat_id: str | None = None
-    telegram_username: str | None = None
+    chat_id: str | None = Field(default=None, max_length=32)
+    telegram_username: str | None = Field(default=None, max_length=64)
     # ``occurred_at`` of the last telegram.linked/unlinked applied: an older one is stale.
     telegram_changed_at: datetime | None = None
     paused: bool = False
@@ -42,7 +42,14 @@ class Profile(SQLModel, table=True):
 class ProfileHobby(SQLModel, table=True):
     __tablename__ = "profile_hobby"
 
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("profile.user_id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
     hobby_id: int = Field(primary_key=True, foreign_key="hobby.id")
 
 
@@ -55,9 +62,9 @@ class Match(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     user_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
     partner_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    partner_first_name: str
-    partner_last_name: str
-    partner_email: str
+    partner_first_name: str = Field(max_length=150)
+    partner_last_name: str = Field(max_length=150)
+    partner_email: str = Field(max_length=254)
     round_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     group_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     shared_hobbies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
