@@ -96,9 +96,10 @@ UNPARSABLE_ERRORS = (ValidationError, json.JSONDecodeError, UnicodeError)
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` (or any exception it was raised from) is an infrastructure failure, so
-    the event must be retried however often it has failed. A connection invalidated under a
-    statement counts whatever the driver called it."""
+    """Whether ``exc``, or an exception it was raised from or while handling, is an
+    infrastructure failure, so the event must be retried however often it has failed. A
+    connection invalidated under a statement counts whatever the driver called it; a handler
+    that chose ``raise ... from None`` made its own failure the whole story."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -107,7 +108,10 @@ def is_transient(exc: BaseException) -> bool:
             return True
         if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
             return True
-        current = current.__cause__ or current.__context__
+        if current.__cause__ is not None:
+            current = current.__cause__
+        else:
+            current = None if current.__suppress_context__ else current.__context__
     return False
 
 

@@ -50,6 +50,16 @@ def _raised_from(cause: BaseException) -> Exception:
         return wrapped
 
 
+def _refused_from_none(cause: BaseException) -> Exception:
+    try:
+        try:
+            raise cause
+        except BaseException:
+            raise ValueError("the handler refuses this event") from None
+    except ValueError as refusal:
+        return refusal
+
+
 def _sqlalchemy(error_class, orig: Exception, invalidated: bool = False):
     return error_class("SELECT 1", None, orig, connection_invalidated=invalidated)
 
@@ -87,6 +97,7 @@ def test_infrastructure_failures_are_retried_without_limit(error):
         _sqlalchemy(sqlalchemy.exc.IntegrityError, psycopg.errors.UniqueViolation("dup")),
         _sqlalchemy(sqlalchemy.exc.DataError, psycopg.errors.NumericValueOutOfRange("big")),
         KeyError("user_id"),
+        _refused_from_none(psycopg.OperationalError("connection failed")),
     ],
     ids=lambda error: type(error).__name__,
 )
