@@ -8,9 +8,10 @@ PACKAGES := shared services/auth services/profile services/matching services/not
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+REPLAY_ARGS ?=
 
 .PHONY: run test test-unit test-fast test-e2e test-faults lint format pairs bench-matching bench-notifier \
-	asyncapi lock clean fuzz audit bench-api
+	asyncapi lock clean fuzz audit bench-api replay-dead-letters
 
 $(INSTALLED): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +72,13 @@ bench-notifier: $(INSTALLED)
 ## (docs/benchmarks.md). Needs wrk (apt-get install wrk). BENCH_ARGS="--seconds 3 --rounds 1"
 bench-api: $(INSTALLED)
 	$(BIN)/python -m benchmarks.bench_api $(BENCH_ARGS)
+
+## Re-publish the events parked on the dead-letter stream to their subjects, after a fix
+## (docs/adr/007; consumers that applied one already skip it). NATS_URL (default: `make run`'s
+## embedded NATS) and UNIMATCH_EVENT_PREFIX as the services'. REPLAY_ARGS="--dry-run",
+## "--subject user.registered" (repeatable).
+replay-dead-letters: $(INSTALLED)
+	NATS_URL="$${NATS_URL:-nats://127.0.0.1:14222}" $(BIN)/python -m unimatch_shared.dead_letters $(REPLAY_ARGS)
 
 ## Regenerate docs/asyncapi/*.yaml from the services' FastStream brokers.
 asyncapi: $(INSTALLED)

@@ -2,9 +2,18 @@
 request-reply responders.
 
 An event is acknowledged only after its handler returned (the handler commits its effect and
-its inbox row together). A failing handler is retried with growing delays; an event that can
-never be handled — it does not parse, or it failed ``MAX_DELIVERIES`` times — goes to the
-dead-letter stream with the reason, and the events behind it flow on.
+its inbox row together). What happens to a failed one depends on why it failed:
+
+- an **infrastructure failure** — the database or NATS unreachable, a pool timeout, a peer
+  service answering 503 (``is_transient``) — says nothing about the event: it is retried
+  without limit, after 0.5 s, 1 s, 2 s ... capped at ``UNIMATCH_EVENT_RETRY_MAX_DELAY_SECONDS``
+  (NAK with delay), however long the outage lasts;
+- an event that does not parse is dead-lettered at once: no retry can change its bytes;
+- any other failure (the handler's own refusal, a bug) is retried the same way until the event
+  has been delivered ``UNIMATCH_EVENT_MAX_DELIVERIES`` times, then dead-lettered.
+
+A dead letter goes to the dead-letter stream with the reason, and the events behind it flow
+on; ``dead_letters.py`` (``make replay-dead-letters``) puts parked events back after a fix.
 
 While a handler runs, the event's id and correlation id are bound (``correlation.py``), so its
 log lines and the events it emits carry them; each outcome is counted (``metrics.py``).
@@ -13,11 +22,17 @@ log lines and the events it emits carry them; each outcome is counted (``metrics
 import json
 import logging
 
+import nats.errors
+import nats.js.errors
+import psycopg
+import psycopg_pool
+import sqlalchemy.exc
 from faststream import AckPolicy, BaseMiddleware
 from faststream.nats import ConsumerConfig, NatsRouter, PullSub
 from pydantic import ValidationError
 
 from unimatch_shared import correlation
+from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import Event
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_FAILED
@@ -25,8 +40,10 @@ from unimatch_shared.rpc import Request
 
 log = logging.getLogger(__name__)
 
+# Defaults of UNIMATCH_EVENT_MAX_DELIVERIES and UNIMATCH_EVENT_RETRY_MAX_DELAY_SECONDS.
 MAX_DELIVERIES = 10
 MAX_RETRY_DELAY_SECONDS = 60.0
+FIRST_RETRY_DELAY_SECONDS = 0.5
 # Events a consumer handles at once. Each pull fetches one message and hands it to one of these
 # workers: nats-py's multi-message fetch raises a bare asyncio.TimeoutError when an idle pull
 # expires at its deadline, which FastStream's pull loop does not expect (it catches nats'
@@ -36,9 +53,66 @@ IN_FLIGHT = 50
 PULL_TIMEOUT_SECONDS = 1.0
 
 
-def retry_delay(deliveries: int) -> float:
-    """0.5 s, 1 s, 2 s, ... capped at a minute."""
-    return min(0.5 * 2 ** (deliveries - 1), MAX_RETRY_DELAY_SECONDS)
+def retry_delay(deliveries: int, cap: float = MAX_RETRY_DELAY_SECONDS) -> float:
+    """0.5 s, 1 s, 2 s, ... capped at ``cap`` (a minute by default)."""
+    exponent = min(deliveries - 1, 32)  # 2**32 half-seconds is past any cap; no overflow
+    return min(FIRST_RETRY_DELAY_SECONDS * 2**exponent, cap)
+
+
+def dead_letter_horizon(max_deliveries: int, cap: float = MAX_RETRY_DELAY_SECONDS) -> float:
+    """How long an event that keeps failing is retried before it is dead-lettered: the sum of
+    the delays between its ``max_deliveries`` deliveries (~3 minutes by default). Before
+    infrastructure failures were told apart, an outage longer than this parked every event in
+    flight."""
+    return sum(retry_delay(n, cap) for n in range(1, max_deliveries))
+
+
+# Failures of the infrastructure under a handler, never of the event: connection refused or
+# reset, a pool or statement timeout, a server restarting, NATS unreachable or silent,
+# JetStream unavailable, a peer service answering 503.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError,  # refused, reset, aborted, broken pipe
+    TimeoutError,  # asyncio's too
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+    sqlalchemy.exc.TimeoutError,  # the engine's pool
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg_pool.PoolTimeout,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.FlushTimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.NoServersError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.StaleConnectionError,
+    nats.errors.TimeoutError,
+    nats.js.errors.ServiceUnavailableError,
+    ServiceUnavailable,
+)
+# Failures of the event itself: its bytes do not parse into the event. Dead-lettered at once.
+UNPARSABLE_ERRORS = (ValidationError, json.JSONDecodeError, UnicodeError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it was raised from or while handling, is an
+    infrastructure failure, so the event must be retried however often it has failed. A
+    connection invalidated under a statement counts whatever the driver called it; a handler
+    that chose ``raise ... from None`` made its own failure the whole story."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TRANSIENT_ERRORS):
+            return True
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if current.__cause__ is not None:
+            current = current.__cause__
+        else:
+            current = None if current.__suppress_context__ else current.__context__
+    return False
 
 
 def _delivery_policy(messaging: Messaging):
@@ -61,15 +135,27 @@ def _delivery_policy(messaging: Messaging):
                 log.info("event %s handled", self.subject)
                 return False
             deliveries = message.metadata.num_delivered
-            poison = isinstance(exc_val, ValidationError | json.JSONDecodeError | UnicodeError)
-            if poison or deliveries >= MAX_DELIVERIES:
+            delay = retry_delay(deliveries, messaging.retry_max_delay_seconds)
+            if is_transient(exc_val):
+                # Never counted toward dead-lettering: the event is fine, the world is not.
+                await message.nak(delay=delay)
+                EVENTS_FAILED.labels(self.subject).inc()
+                log.warning(
+                    "event on %s could not be handled for now (%s, delivery %d), retrying in %gs",
+                    message.subject,
+                    failure_reason(exc_val),
+                    deliveries,
+                    delay,
+                )
+            elif isinstance(exc_val, UNPARSABLE_ERRORS) or deliveries >= messaging.max_deliveries:
                 reason = failure_reason(exc_val)
-                await messaging.dead_letter(message.subject, message.data, reason)
+                consumer = message.metadata.consumer
+                await messaging.dead_letter(message.subject, message.data, reason, consumer)
                 await message.term()
                 EVENTS_DEAD_LETTERED.labels(self.subject).inc()
                 log.error("event on %s dead-lettered: %s", message.subject, reason)
             else:
-                await message.nak(delay=retry_delay(deliveries))
+                await message.nak(delay=delay)
                 EVENTS_FAILED.labels(self.subject).inc()
                 log.warning(
                     "event on %s failed (delivery %d), retrying",

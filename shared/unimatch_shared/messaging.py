@@ -36,6 +36,8 @@ class Messaging:
     def __init__(self, settings: ServiceSettings, client_name: str):
         self.prefix = settings.unimatch_event_prefix
         self.ack_wait_seconds = settings.unimatch_ack_wait_seconds
+        self.max_deliveries = settings.unimatch_event_max_deliveries
+        self.retry_max_delay_seconds = settings.unimatch_event_retry_max_delay_seconds
         self.broker = NatsBroker(
             settings.nats_url,
             name=client_name,
@@ -109,13 +111,19 @@ class Messaging:
             else:
                 await js.update_stream(config)
 
-    async def dead_letter(self, subject: str, data: bytes, reason: str) -> None:
-        """Park an event that cannot be handled, with why, on ``deadletter.<subject>``."""
+    async def dead_letter(
+        self, subject: str, data: bytes, reason: str, consumer: str | None = None
+    ) -> None:
+        """Park an event that cannot be handled, with why (and which durable consumer gave up
+        on it), on ``deadletter.<subject>``; ``dead_letters.py`` re-publishes it after a fix."""
         original = subject.removeprefix(self.prefix)
+        headers = {"Unimatch-Reason": reason[:1000], "Unimatch-Subject": original}
+        if consumer:
+            headers["Unimatch-Consumer"] = consumer
         await self.broker.publish(
             data,
             self.subject(f"{DEAD_LETTER_PREFIX}.{original}"),
-            headers={"Unimatch-Reason": reason[:1000], "Unimatch-Subject": original},
+            headers=headers,
             stream=self.dead_letter_stream,
             timeout=5,
         )

@@ -7,7 +7,7 @@ docs/adr/006-telegram-delivery.md for why these exist.
 from datetime import date
 from typing import ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from unimatch_shared.events import NewUser, TelegramLinked
 from unimatch_shared.schemas import TelegramLogin
@@ -59,6 +59,24 @@ class SessionSeen(Request):
     SUBJECT: ClassVar[str] = "rpc.auth.session-seen"
 
     digest: str
+
+
+class AccountsExist(Request):
+    """profile -> auth, from the sweeper of abandoned sign-ups before it deletes: which of
+    these accounts exist? A profile whose account exists is confirmed instead (its
+    ``user.registered`` was lost or parked); no answer means nothing is deleted."""
+
+    SUBJECT: ClassVar[str] = "rpc.auth.accounts-exist"
+    # The sweeper asks in batches of at most this many.
+    MAX_USER_IDS: ClassVar[int] = 500
+
+    user_ids: list[int] = Field(max_length=MAX_USER_IDS)
+
+
+class AccountsExistReply(BaseModel):
+    """The requested ids that have an account in auth."""
+
+    existing: list[int]
 
 
 class NextRound(Request):

@@ -43,6 +43,11 @@ class ServiceSettings(BaseSettings):
     # How long JetStream waits for a consumer's ack before redelivering (JetStream's default;
     # applies when a durable consumer is created). Tests shorten it.
     unimatch_ack_wait_seconds: float = Field(default=30.0, gt=0)
+    # The delivery policy (consumers.py, docs/adr/007): a failure that retrying cannot fix
+    # dead-letters an event once it has been delivered this many times; an infrastructure
+    # failure is retried without limit. Retries wait 0.5 s, 1 s, 2 s ... up to the cap.
+    unimatch_event_max_deliveries: int = Field(default=10, ge=1)
+    unimatch_event_retry_max_delay_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     # A session unused this long expires (docs/adr/010); fractions allowed (tests).
     unimatch_session_idle_days: float = Field(default=90, gt=0)

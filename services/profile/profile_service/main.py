@@ -15,6 +15,7 @@ from profile_service.api.catalog import HobbyCatalog
 from profile_service.api.routes import reads, router
 from profile_service.events.handlers import build_router
 from profile_service.settings import ProfileSettings
+from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import ProfileChanged
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
@@ -39,9 +40,19 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     async def sweep_abandoned_signups() -> None:
         while True:
             try:
-                removed = await service.purge_unconfirmed(runtime.unit_of_work(), ttl)
-                if removed:
-                    log.info("removed %d abandoned sign-up profiles", removed)
+                swept = await service.purge_unconfirmed(
+                    runtime.unit_of_work(), runtime.messaging, ttl
+                )
+                if swept.removed:
+                    log.info("removed %d abandoned sign-up profiles", swept.removed)
+                if swept.confirmed:
+                    log.warning(
+                        "confirmed %d profiles whose accounts exist but whose user.registered "
+                        "never applied (dead letters?)",
+                        swept.confirmed,
+                    )
+            except ServiceUnavailable:
+                log.warning("sweeping abandoned sign-ups: auth unreachable, deleting nothing")
             except Exception:
                 log.warning("sweeping abandoned sign-ups failed", exc_info=True)
             await asyncio.sleep(ttl.total_seconds() / 4)

@@ -1,6 +1,7 @@
 """The profile service layer: each use case is one function over a unit of work."""
 
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from psycopg_pool import AsyncConnectionPool
@@ -25,7 +26,14 @@ from unimatch_shared.events import (
     TelegramUnlinked,
     UserRegistered,
 )
-from unimatch_shared.rpc import CreateProfile, CreateProfileReply, SetPause
+from unimatch_shared.messaging import Messaging
+from unimatch_shared.rpc import (
+    AccountsExist,
+    AccountsExistReply,
+    CreateProfile,
+    CreateProfileReply,
+    SetPause,
+)
 from unimatch_shared.unit_of_work import UnitOfWork
 
 CONSUMER = "profile"
@@ -296,11 +304,45 @@ async def on_telegram_unlinked(uow: UnitOfWork, event: TelegramUnlinked) -> None
         await uow.commit()
 
 
-async def purge_unconfirmed(uow: UnitOfWork, ttl: timedelta) -> int:
-    """Drop sign-up profiles whose account never committed (ADR 001)."""
-    async with uow:
-        removed = await ProfileRepository(uow.session).delete_unconfirmed_before(
-            datetime.now(UTC) - ttl
-        )
-        await uow.commit()
-    return removed
+@dataclass(frozen=True)
+class Swept:
+    removed: int = 0  # profiles whose account does not exist
+    confirmed: int = 0  # profiles whose account exists: their user.registered never applied
+
+
+async def purge_unconfirmed(
+    uow: UnitOfWork, messaging: Messaging, ttl: timedelta, batch: int = AccountsExist.MAX_USER_IDS
+) -> Swept:
+    """Drop sign-up profiles whose account never committed (ADR 001), after asking auth.
+
+    A profile unconfirmed for ``ttl`` usually belongs to a sign-up that rolled back; but its
+    ``user.registered`` may also have been lost or parked as a dead letter, and the user then
+    holds a working token. So auth is asked which of these accounts exist: those profiles are
+    confirmed (and announced) as the event would have done; only the others are deleted. If
+    auth cannot be reached, ``ServiceUnavailable`` is raised and nothing is deleted.
+    """
+    removed = confirmed = 0
+    while True:
+        cutoff = datetime.now(UTC) - ttl
+        async with uow:
+            candidates = await ProfileRepository(uow.session).unconfirmed_before(cutoff, batch)
+        if not candidates:
+            break
+        reply = await messaging.request(AccountsExist(user_ids=candidates), AccountsExistReply)
+        existing = set(reply.existing) & set(candidates)
+        async with uow:
+            repo = ProfileRepository(uow.session)
+            # Rows a user.registered confirmed meanwhile are left alone.
+            profiles = await repo.lock_unconfirmed(candidates, cutoff)
+            for profile in profiles:
+                if profile.user_id in existing:
+                    profile.confirmed = True
+                    uow.session.add(profile)
+                    _announce(uow, profile, await repo.hobbies_of(profile.user_id))
+            orphans = [p.user_id for p in profiles if p.user_id not in existing]
+            removed += await repo.delete_profiles(orphans) if orphans else 0
+            confirmed += len(profiles) - len(orphans)
+            await uow.commit()
+        if len(candidates) < batch:
+            break
+    return Swept(removed, confirmed)

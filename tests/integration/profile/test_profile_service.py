@@ -1,11 +1,14 @@
 """The profile service's paths the end-to-end suite does not reach: the sweeper of abandoned
-sign-ups (ADR 001) and the Telegram read model kept from the notifier's events."""
+sign-ups (ADR 001), which asks auth before it deletes, and the Telegram read model kept from
+the notifier's events."""
 
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from auth_service.main import create_app as create_auth_app
+from auth_service.settings import AuthSettings
 from profile_service import service
 from profile_service.adapters.db import views
 from profile_service.main import create_app
@@ -13,6 +16,7 @@ from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
 from tests.e2e.helpers import auth
 from tests.support.helpers import eventually, publish, query
+from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import (
     GroupMember,
     PairCreated,
@@ -22,6 +26,14 @@ from unimatch_shared.events import (
 )
 from unimatch_shared.rpc import CreateProfile
 from unimatch_shared.sessions import Session
+
+# What auth, run next to profile here, shares with it: the database and the NATS namespace.
+SHARED_SETTINGS = {
+    "database_url",
+    "nats_url",
+    "unimatch_event_prefix",
+    "unimatch_ack_wait_seconds",
+}
 
 
 @pytest.fixture
@@ -36,31 +48,69 @@ async def profiles(settings) -> dict[int, tuple]:
     return {user_id: (confirmed, chat_id) for user_id, confirmed, chat_id in rows}
 
 
-async def test_sweeper_removes_only_old_unconfirmed_sign_ups(settings, js):
+async def test_sweeper_asks_auth_and_removes_only_sign_ups_without_an_account(settings, js):
+    auth_app = create_auth_app(AuthSettings(**settings.model_dump(include=SHARED_SETTINGS)))
     app = create_app(settings)
-    async with running_app(app):
+    async with running_app(auth_app), running_app(app):
         runtime = app.state.runtime
-        for user_id in (1, 2, 3):
+        for user_id in (1, 2, 3, 4):
             request = CreateProfile(user_id=user_id, email=f"u{user_id}@example.com", hobby=[1])
             reply = await service.create_profile(runtime.unit_of_work(), request)
             assert reply.user["hobby"] == [1]
-        # 1's account committed; 2's never did and is old; 3's is recent and may still commit.
+        # 1's account committed and its event applied; 2's never did and is old; 3's is recent
+        # and may still commit; 4's account exists but its user.registered never applied (it
+        # was dead-lettered): 4 holds a working token and must not lose the profile.
         await publish(
             js, settings.unimatch_event_prefix, UserRegistered(user_id=1, email="u1@example.com")
         )
         await eventually(lambda: _confirmed(settings, 1))
         await query(
             settings.database_url,
+            "auth",
+            "INSERT INTO user_account (id, email, password_hash, created_at) "
+            "SELECT id, 'u' || id || '@example.com', 'x', now() FROM unnest(%s::bigint[]) id",
+            [1, 3, 4],
+        )
+        await query(
+            settings.database_url,
             "profile",
-            "UPDATE profile SET created_at = now() - interval '2 hours' WHERE user_id IN (1, 2)",
+            "UPDATE profile SET created_at = now() - interval '2 hours' WHERE user_id <> 3",
         )
 
-        removed = await service.purge_unconfirmed(runtime.unit_of_work(), timedelta(hours=1))
+        swept = await service.purge_unconfirmed(
+            runtime.unit_of_work(), runtime.messaging, timedelta(hours=1), batch=2
+        )
 
-    assert removed == 1
-    assert set(await profiles(settings)) == {1, 3}
+    assert swept == service.Swept(removed=1, confirmed=1)
+    assert await profiles(settings) == {1: (True, None), 3: (False, None), 4: (True, None)}
     hobbies = await query(settings.database_url, "profile", "SELECT user_id FROM profile_hobby")
-    assert {user_id for (user_id,) in hobbies} == {1, 3}
+    assert {user_id for (user_id,) in hobbies} == {1, 3, 4}
+    # Confirmed as user.registered would have: matching and the notifier hear of user 4.
+    announced = await query(
+        settings.database_url,
+        "profile",
+        "SELECT (payload::jsonb ->> 'user_id')::int FROM outbox_message "
+        "WHERE subject = 'profile.changed'",
+    )
+    assert sorted(user_id for (user_id,) in announced) == [1, 4]
+
+
+async def test_sweeper_deletes_nothing_when_auth_cannot_be_asked(settings):
+    app = create_app(settings)
+    async with running_app(app):  # and no auth answering
+        runtime = app.state.runtime
+        request = CreateProfile(user_id=5, email="u5@example.com", hobby=[1])
+        await service.create_profile(runtime.unit_of_work(), request)
+        await query(
+            settings.database_url,
+            "profile",
+            "UPDATE profile SET created_at = now() - interval '2 hours'",
+        )
+        with pytest.raises(ServiceUnavailable):
+            await service.purge_unconfirmed(
+                runtime.unit_of_work(), runtime.messaging, timedelta(hours=1)
+            )
+    assert await profiles(settings) == {5: (False, None)}
 
 
 async def _confirmed(settings, user_id: int) -> bool:

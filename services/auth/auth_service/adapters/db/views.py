@@ -8,3 +8,12 @@ async def email_taken(reads: AsyncConnectionPool, email: str) -> bool:
     async with reads.connection() as connection:
         cursor = await connection.execute("SELECT 1 FROM user_account WHERE email = %s", (email,))
         return await cursor.fetchone() is not None
+
+
+async def existing_accounts(reads: AsyncConnectionPool, user_ids: list[int]) -> list[int]:
+    """Which of ``user_ids`` have an account (for profile's sweeper, ADR 001)."""
+    async with reads.connection() as connection:
+        cursor = await connection.execute(
+            "SELECT id FROM user_account WHERE id = ANY(%s) ORDER BY id", (user_ids,)
+        )
+        return [user_id for (user_id,) in await cursor.fetchall()]

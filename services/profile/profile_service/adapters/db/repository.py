@@ -46,8 +46,30 @@ class ProfileRepository:
         values = match.model_dump(exclude={"id"})
         await self.session.exec(insert(Match).values(**values).on_conflict_do_nothing())
 
-    async def delete_unconfirmed_before(self, cutoff) -> int:
-        result = await self.session.exec(
-            delete(Profile).where(~col(Profile.confirmed), col(Profile.created_at) < cutoff)
+    async def unconfirmed_before(self, cutoff, limit: int) -> list[int]:
+        """Users of unconfirmed profiles created before ``cutoff``, oldest first."""
+        query = (
+            select(Profile.user_id)
+            .where(~col(Profile.confirmed), col(Profile.created_at) < cutoff)
+            .order_by(col(Profile.created_at), col(Profile.user_id))
+            .limit(limit)
         )
+        return list((await self.session.exec(query)).all())
+
+    async def lock_unconfirmed(self, user_ids: list[int], cutoff) -> list[Profile]:
+        """These users' profiles, locked, if still unconfirmed and created before ``cutoff``."""
+        query = (
+            select(Profile)
+            .where(
+                col(Profile.user_id).in_(user_ids),
+                ~col(Profile.confirmed),
+                col(Profile.created_at) < cutoff,
+            )
+            .order_by(col(Profile.user_id))
+            .with_for_update()
+        )
+        return list((await self.session.exec(query)).all())
+
+    async def delete_profiles(self, user_ids: list[int]) -> int:
+        result = await self.session.exec(delete(Profile).where(col(Profile.user_id).in_(user_ids)))
         return result.rowcount
