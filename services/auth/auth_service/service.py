@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from auth_service.adapters.db import views
 from auth_service.adapters.db.tables import AuthToken, LoginFailure, TrustedDevice, UserAccount
-from auth_service.adapters.hashing import PasswordWork
+from auth_service.adapters.hashing import OVERLOADED, PasswordWork
 from auth_service.domain.credentials import check_password, new_token, normalize_email
 from auth_service.domain.passwords import NO_PASSWORD, hash_password, verify_password
 from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
@@ -38,6 +38,8 @@ EMAIL_TAKEN = "user with this email already exists."
 BAD_CREDENTIALS = "Unable to log in with provided credentials."
 INVALID_TELEGRAM_LOGIN = "Telegram authorization is invalid or expired."
 TELEGRAM_NOT_CONFIGURED = "The Telegram bot is not configured."
+# How long a login may wait for another login of the same account to finish its check.
+LOGIN_QUEUE_SECONDS = 0.5
 # Opens a session for an account inside the caller's transaction; returns what the client
 # gets to hold (a seed token, or a web session's refresh token).
 SessionOpener = Callable[[UnitOfWork, UserAccount], Awaitable[str]]
@@ -127,8 +129,10 @@ async def log_in(
     key = _login_key(email)
     where = client_of(client)
     presented = token_digest(device) if device and _TOKEN.fullmatch(device) else None
-    # The in-process lock first: one connection per process waits for the database's.
-    async with _LOGIN_LOCKS.hold(key), uow:
+    # The in-process lock first: one connection per process waits for the database's. A
+    # login waits for it at most LOGIN_QUEUE_SECONDS, then for hashing at most the hashing
+    # budget: a flood of logins on one account is answered within about two seconds.
+    async with _LOGIN_LOCKS.hold(key, LOGIN_QUEUE_SECONDS), uow:
         await uow.lock(f"auth.login.email:{key}")
         await uow.lock(f"auth.login.network:{where.network}")
         now = datetime.now(UTC)
@@ -223,13 +227,22 @@ class _KeyedLocks:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str, wait: float) -> AsyncIterator[None]:
+        """Hold ``key``'s lock; if it is not free within ``wait`` seconds, shed the caller
+        with ``503`` and ``Retry-After`` rather than queue it (docs/adr/012)."""
         lock, users = self._locks.get(key, (None, 0))
         lock = lock or asyncio.Lock()
         self._locks[key] = (lock, users + 1)
         try:
-            async with lock:
+            try:
+                async with asyncio.timeout(wait):
+                    await lock.acquire()
+            except TimeoutError:
+                raise ServiceUnavailable(OVERLOADED, retry_after=1) from None
+            try:
                 yield
+            finally:
+                lock.release()
         finally:
             lock, users = self._locks[key]
             if users == 1:

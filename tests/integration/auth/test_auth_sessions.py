@@ -112,3 +112,16 @@ async def test_a_taken_email_is_refused_before_any_hashing(settings):
 
         await log_in(client)
         assert counting.calls == 1
+
+
+async def test_a_login_queued_behind_the_same_accounts_check_is_shed_not_kept_waiting(settings):
+    """Logins of one account take turns at the throttle check; one that cannot get its turn
+    within LOGIN_QUEUE_SECONDS answers 503 with Retry-After (docs/adr/012)."""
+    app = create_app(settings)
+    async with running_app(app) as client:
+        async with service._LOGIN_LOCKS.hold(ADMIN["email"], wait=1):
+            shed = await client.post("/auth/token/login/", json=ADMIN)
+        assert shed.status_code == 503
+        assert shed.headers["Retry-After"] == "1"
+        assert shed.json() == {"detail": "Too many logins at once, try again shortly."}
+        await log_in(client)  # its turn came: nothing was recorded against the account
