@@ -19,7 +19,9 @@ async def test_work_runs_on_a_thread_of_lower_priority():
     try:
         loop_niceness = own_niceness()
         assert await work.run(own_niceness) == min(loop_niceness + 7, 19)
+        assert await work.run(os.sched_getscheduler, 0) == os.SCHED_IDLE
         assert own_niceness() == loop_niceness
+        assert os.sched_getscheduler(0) != os.SCHED_IDLE
     finally:
         work.close()
 
