@@ -16,8 +16,12 @@ def service_metadata(tables: ModuleType) -> sa.MetaData:
     MetaData, and one process, the tests, imports all four services.)"""
     metadata = sa.MetaData()
     for value in vars(tables).values():
-        if (isinstance(value, type) and issubclass(value, SQLModel)
-                and value.__module__ == tables.__name__ and hasattr(value, "__table__")):
+        if (
+            isinstance(value, type)
+            and issubclass(value, SQLModel)
+            and value.__module__ == tables.__name__
+            and hasattr(value, "__table__")
+        ):
             value.__table__.to_metadata(metadata)
     for model in (OutboxMessage, ProcessedEvent):
         model.__table__.to_metadata(metadata)
@@ -30,8 +34,11 @@ def compare_type(context, inspected_column, metadata_column, inspected_type, met
     time zone against ones without."""
     metadata_type = getattr(metadata_type, "impl_instance", metadata_type)  # AutoString, UTC…
     for kind, attribute in ((sa.String, "length"), (sa.DateTime, "timezone")):
-        if (isinstance(inspected_type, kind) and isinstance(metadata_type, kind)
-                and getattr(inspected_type, attribute) != getattr(metadata_type, attribute)):
+        if (
+            isinstance(inspected_type, kind)
+            and isinstance(metadata_type, kind)
+            and getattr(inspected_type, attribute) != getattr(metadata_type, attribute)
+        ):
             return True
     return None
 
