@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Sequence
 from types import TracebackType
+from typing import TypeVar
 
 from faststream import BaseMiddleware
 from faststream.nats import JStream, NatsBroker
@@ -30,6 +31,8 @@ STREAM_BASE_NAME = "UNIMATCH"
 DUPLICATE_WINDOW_SECONDS = 24 * 3600
 RPC_TIMEOUT_SECONDS = 3.0
 DEAD_LETTER_PREFIX = "deadletter"
+
+Reply = TypeVar("Reply", bound=BaseModel)
 
 
 class Messaging:
@@ -130,7 +133,7 @@ class Messaging:
             timeout=5,
         )
 
-    async def request(self, request: Request, reply_model: type[BaseModel]) -> BaseModel:
+    async def request(self, request: Request, reply_model: type[Reply]) -> Reply:
         """Ask over core NATS; a missing or silent responder is a 503, never a hang."""
         try:
             message = await self.broker.request(

@@ -28,6 +28,9 @@ class WebErrorBody(BaseModel):
     error: str
 
 
+# FastAPI's ``responses=``: status code -> what OpenAPI says of that response.
+Responses = dict[int | str, dict[str, Any]]
+
 _DETAIL = {"$ref": "#/components/schemas/Detail"}
 # ``{"field": ["message", ...]}``, or ``{"detail": "JSON parse error - ..."}``.
 _FIELD_ERRORS = {
@@ -38,8 +41,10 @@ _FIELD_ERRORS = {
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 
-THROTTLED = {429: {"model": Detail, "description": "Too many attempts", "headers": _RETRY_AFTER}}
-NO_PROFILE = {404: {"model": Detail, "description": "The account has no profile (yet)"}}
+THROTTLED: Responses = {
+    429: {"model": Detail, "description": "Too many attempts", "headers": _RETRY_AFTER}
+}
+NO_PROFILE: Responses = {404: {"model": Detail, "description": "The account has no profile (yet)"}}
 
 
 def _response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
