@@ -52,8 +52,12 @@ fuzz: $(INSTALLED)
 audit: $(INSTALLED)
 	$(BIN)/python -m unimatch_stack.audit
 
+## ruff check, ruff format --check and mypy (strict on shared/ and the services' domain/,
+## [tool.mypy] in pyproject.toml). Not part of `make test`.
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(INSTALLED)
 	$(BIN)/ruff format .

@@ -129,7 +129,7 @@ class PublicKeys:
         self.bucket = f"{messaging.safe_prefix}{BUCKET_BASE_NAME}"
         self._kv: KeyValue | None = None
         self._keys: dict[str, PublishedKey] = {}
-        self._watch: asyncio.Task | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Bind to the bucket (creating it: any service may start before auth), load every
@@ -147,16 +147,22 @@ class PublicKeys:
             self._apply(entry)
         self._watch = asyncio.create_task(self._follow(watcher), name="signing-keys-watch")
 
+    @property
+    def _bucket(self) -> KeyValue:
+        if self._kv is None:
+            raise RuntimeError("PublicKeys.open() has not bound the bucket yet")
+        return self._kv
+
     async def close(self) -> None:
         if self._watch:
             self._watch.cancel()
 
-    async def _follow(self, watcher) -> None:
+    async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         async for entry in watcher:
             if entry is not None:
                 self._apply(entry)
 
-    def _apply(self, entry) -> None:
+    def _apply(self, entry: KeyValue.Entry) -> None:
         if entry.operation in ("DEL", "PURGE") or not entry.value:
             self._keys.pop(entry.key, None)
         else:
@@ -172,11 +178,12 @@ class PublicKeys:
     async def _fetch(self, kid: str) -> PublishedKey | None:
         """A key published a moment ago that the watch has not delivered yet."""
         try:
-            entry = await self._kv.get(kid)
+            entry = await self._bucket.get(kid)
         except (KeyNotFoundError, ValueError):
             return None
         except (NatsError, TimeoutError):
             return None
+        assert entry.value is not None  # get() sets it to the message's payload
         return PublishedKey.model_validate_json(entry.value)
 
     async def publish(self, key: Ed25519PublicKey, retire_others_after: float) -> str:
@@ -184,13 +191,13 @@ class PublicKeys:
         keep working for ``retire_others_after`` seconds (the access-token lifetime), so tokens
         already handed out stay valid until they expire; keys past that are deleted."""
         kid, now = key_id(key), time.time()
-        await self._kv.put(kid, PublishedKey(jwk=public_jwk(key)).model_dump_json().encode())
+        await self._bucket.put(kid, PublishedKey(jwk=public_jwk(key)).model_dump_json().encode())
         for other, published in list(self._keys.items()):
             if other == kid:
                 continue
             if published.retired(now):
-                await self._kv.delete(other)
+                await self._bucket.delete(other)
             elif published.retire_at is None:
                 published = published.model_copy(update={"retire_at": now + retire_others_after})
-                await self._kv.put(other, published.model_dump_json().encode())
+                await self._bucket.put(other, published.model_dump_json().encode())
         return kid

@@ -21,6 +21,8 @@ log lines and the events it emits carry them; each outcome is counted (``metrics
 
 import json
 import logging
+from types import TracebackType
+from typing import Any
 
 import nats.errors
 import nats.js.errors
@@ -29,6 +31,8 @@ import psycopg_pool
 import sqlalchemy.exc
 from faststream import AckPolicy, BaseMiddleware
 from faststream.nats import ConsumerConfig, NatsRouter, PullSub
+from faststream.nats.subscriber.usecases import CoreSubscriber, LogicSubscriber
+from nats.aio.msg import Msg
 from pydantic import ValidationError
 
 from unimatch_shared import correlation
@@ -56,7 +60,7 @@ PULL_TIMEOUT_SECONDS = 1.0
 def retry_delay(deliveries: int, cap: float = MAX_RETRY_DELAY_SECONDS) -> float:
     """0.5 s, 1 s, 2 s, ... capped at ``cap`` (a minute by default)."""
     exponent = min(deliveries - 1, 32)  # 2**32 half-seconds is past any cap; no overflow
-    return min(FIRST_RETRY_DELAY_SECONDS * 2**exponent, cap)
+    return min(FIRST_RETRY_DELAY_SECONDS * 2.0**exponent, cap)
 
 
 def dead_letter_horizon(max_deliveries: int, cap: float = MAX_RETRY_DELAY_SECONDS) -> float:
@@ -115,19 +119,31 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def _delivery_policy(messaging: Messaging):
+def _delivery_policy(messaging: Messaging) -> type[BaseMiddleware]:
     class DeliveryPolicy(BaseMiddleware):
+        msg: Msg  # what FastStream's NATS subscribers hand their middlewares (typed Any | None)
+
         async def on_receive(self) -> None:
             self.subject = self.msg.subject.removeprefix(messaging.prefix)
             self.restore_ids = correlation.bind(*_ids(self.msg.data))
 
-        async def after_processed(self, exc_type=None, exc_val=None, exc_tb=None) -> bool:
+        async def after_processed(
+            self,
+            exc_type: type[BaseException] | None = None,
+            exc_val: BaseException | None = None,
+            exc_tb: TracebackType | None = None,
+        ) -> bool:
             try:
                 return await self._settle(exc_type, exc_val, exc_tb)
             finally:
                 self.restore_ids()
 
-        async def _settle(self, exc_type, exc_val, exc_tb) -> bool:
+        async def _settle(
+            self,
+            exc_type: type[BaseException] | None,
+            exc_val: BaseException | None,
+            exc_tb: TracebackType | None,
+        ) -> bool:
             message = self.msg
             if exc_val is None:
                 await message.ack()
@@ -161,7 +177,8 @@ def _delivery_policy(messaging: Messaging):
                     "event on %s failed (delivery %d), retrying",
                     message.subject,
                     deliveries,
-                    exc_info=(exc_type, exc_val, exc_tb),
+                    # exc_type is type(exc_val), as in any __aexit__ with an exception.
+                    exc_info=(type(exc_val), exc_val, exc_tb),
                 )
             return True
 
@@ -213,7 +230,7 @@ class MessageHandlers:
         self._events = NatsRouter(middlewares=[_delivery_policy(messaging)])
         self.router.include_router(self._events)
 
-    def consumer(self, event: type[Event]):
+    def consumer(self, event: type[Event]) -> LogicSubscriber[Any]:
         """Decorator: ``@handlers.consumer(PairCreated) async def handle(e: PairCreated)``."""
         return self._events.subscriber(
             self.messaging.subject(event.SUBJECT),
@@ -226,6 +243,6 @@ class MessageHandlers:
             ack_policy=AckPolicy.MANUAL,
         )
 
-    def answer(self, request: type[Request]):
+    def answer(self, request: type[Request]) -> CoreSubscriber:
         """Decorator: ``@handlers.answer(NextRound) async def f(r: NextRound) -> Reply``."""
         return self.router.subscriber(self.messaging.subject(request.SUBJECT), queue=self.service)

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -82,7 +83,7 @@ def run_migrations(settings: ServiceSettings, schema: str, migrations_dir: Path)
         engine.dispose()
 
 
-async def fetch_rows(session: AsyncSession, query: str, params: Sequence = ()) -> list:
+async def fetch_rows(session: AsyncSession, query: str, params: Sequence[Any] = ()) -> list[Any]:
     """A big read's rows as named tuples straight from psycopg, in the session's transaction:
     SQLAlchemy's per-row result processing costs seconds at 100,000 rows."""
     raw = await _driver_connection(session)
@@ -92,7 +93,7 @@ async def fetch_rows(session: AsyncSession, query: str, params: Sequence = ()) -
 
 
 async def copy_rows(
-    session: AsyncSession, table: str, columns: Sequence[str], rows: Iterable[Sequence]
+    session: AsyncSession, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """Write ``rows`` into ``table`` with COPY, inside the session's transaction.
 
@@ -111,4 +112,6 @@ async def copy_rows(
 async def _driver_connection(session: AsyncSession) -> AsyncConnection:
     """The psycopg connection under the session (its transaction begun, if not yet)."""
     connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
+    driver: AsyncConnection | None = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # a checked-out connection always has its driver's
+    return driver

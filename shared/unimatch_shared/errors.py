@@ -5,6 +5,8 @@ FastAPI's own 422s are translated to 400s here, once, for every service.
 """
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import psycopg
 import psycopg_pool
@@ -27,7 +29,9 @@ UNAVAILABLE = "Service temporarily unavailable, try again later."
 class APIError(Exception):
     """An error answered as-is: a status code and a DRF-shaped body."""
 
-    def __init__(self, status_code: int, body: dict, headers: dict[str, str] | None = None):
+    def __init__(
+        self, status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ):
         super().__init__(body)
         self.status_code = status_code
         self.body = body
@@ -45,7 +49,7 @@ class NotAuthenticated(APIError):
 
 
 class PermissionDenied(APIError):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(403, {"detail": PERMISSION_DENIED})
 
 
@@ -90,18 +94,18 @@ _MESSAGES = {
 _BODY_SHAPE_ERRORS = {"json_invalid", "model_attributes_type", "dict_type", "model_type", "missing"}
 
 
-def _message(error: dict) -> str:
+def _message(error: dict[str, Any]) -> str:
     kind = error["type"]
     if kind == "none_required" or (kind.endswith("_type") and error.get("input", 0) is None):
         return "This field may not be null."
     if kind in _MESSAGES:
         context = {"input_type": type(error.get("input")).__name__, **error.get("ctx", {})}
         return _MESSAGES[kind].format(**context)
-    message = error["msg"]
+    message: str = error["msg"]
     return message.removeprefix("Value error, ")
 
 
-def drf_errors(errors: list[dict]) -> tuple[dict, bool]:
+def drf_errors(errors: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], bool]:
     """Translate pydantic errors; the flag says whether the body was not a JSON object."""
     fields: dict[str, list[str]] = {}
     for error in errors:
@@ -126,7 +130,12 @@ def install_error_handlers(app: FastAPI) -> None:
     paths under ``/api`` (web.py)."""
     from unimatch_shared import web  # web.py builds on this module
 
-    def answer(request: Request, status: int, body: dict, headers=None) -> JSONResponse:
+    def answer(
+        request: Request,
+        status: int,
+        body: dict[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONResponse:
         if web.on_web_surface(request.url.path):
             body = web.as_web_error(status, body)
         return JSONResponse(body, status_code=status, headers=headers)

@@ -50,7 +50,7 @@ class BodySizeLimit:
             return
         received = 0
 
-        async def limited_receive():
+        async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
@@ -141,6 +141,7 @@ def _route_template(scope: Scope) -> str:
     """The path pattern of the route that served the request (the router notes it in the
     scope); unknown paths share one label, so scanners cannot create series."""
     if route := scope.get("route"):
-        return route.path
+        template: str = route.path
+        return template
     # FastAPI notes only the endpoint of its own pages (/openapi.json, /docs): fixed paths.
     return scope["path"] if "endpoint" in scope else "unmatched"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -23,6 +23,6 @@ async def first_delivery(session: AsyncSession, consumer: str, event_id: UUID) -
         insert(ProcessedEvent)
         .values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
         .on_conflict_do_nothing()
-        .returning(ProcessedEvent.event_id)
+        .returning(col(ProcessedEvent.event_id))
     )
     return result.first() is not None

@@ -46,8 +46,10 @@ class LeanRead(APIRoute):
         async def handle(request: Request) -> Response:
             if authenticate:
                 user = await authenticate(request, request.headers.get("authorization"))
-                return await endpoint(user=user, request=request)
-            return await endpoint(request=request)
+                response: Response = await endpoint(user=user, request=request)
+            else:
+                response = await endpoint(request=request)
+            return response
 
         return handle
 
@@ -62,7 +64,7 @@ def _authenticator(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return current_user
 
 
-def json_response(body: str | dict | list) -> Response:
+def json_response(body: str | dict[str, Any] | list[Any]) -> Response:
     """A JSON response from text the database already built, or from plain data (dates as
     ISO strings, non-ASCII kept)."""
     if not isinstance(body, str):

@@ -7,9 +7,12 @@ One stream holds every event subject. It is declared here, with the full subject
 import logging
 import re
 from collections.abc import Sequence
+from types import TracebackType
+from typing import TypeVar
 
 from faststream import BaseMiddleware
 from faststream.nats import JStream, NatsBroker
+from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -28,6 +31,8 @@ STREAM_BASE_NAME = "UNIMATCH"
 DUPLICATE_WINDOW_SECONDS = 24 * 3600
 RPC_TIMEOUT_SECONDS = 3.0
 DEAD_LETTER_PREFIX = "deadletter"
+
+Reply = TypeVar("Reply", bound=BaseModel)
 
 
 class Messaging:
@@ -103,9 +108,9 @@ class Messaging:
             storage=StorageType.FILE,
             max_age=30 * 24 * 3600,
         )
-        for config in (events, dead_letters):
+        for name, config in ((self.stream.name, events), (self.dead_letter_stream, dead_letters)):
             try:
-                await js.stream_info(config.name)
+                await js.stream_info(name)
             except NotFoundError:
                 await js.add_stream(config)
             else:
@@ -128,7 +133,7 @@ class Messaging:
             timeout=5,
         )
 
-    async def request(self, request: Request, reply_model: type[BaseModel]) -> BaseModel:
+    async def request(self, request: Request, reply_model: type[Reply]) -> Reply:
         """Ask over core NATS; a missing or silent responder is a 503, never a hang."""
         try:
             message = await self.broker.request(
@@ -155,11 +160,18 @@ class RequestIdFromHeader(BaseMiddleware):
 
     Events carry theirs in the payload instead (``consumers.py`` binds it)."""
 
+    msg: Msg  # what FastStream's NATS subscribers hand their middlewares (typed Any | None)
+
     async def on_receive(self) -> None:
         request_id = correlation.acceptable((self.msg.headers or {}).get(correlation.NATS_HEADER))
         self.restore_ids = correlation.bind(request_id) if request_id else None
 
-    async def after_processed(self, exc_type=None, exc_val=None, exc_tb=None) -> bool:
+    async def after_processed(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> bool:
         if self.restore_ids:
             self.restore_ids()
         return False

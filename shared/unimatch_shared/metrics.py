@@ -63,6 +63,7 @@ def render() -> tuple[bytes, str]:
     """The exposition text and its content type, every worker's samples combined."""
     if os.environ.get(METRICS_DIR_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        # prometheus_client leaves this constructor unannotated.
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,9 +1,11 @@
 """Alembic plumbing every service's ``migrations/env.py`` calls, so none repeats it."""
 
 from types import ModuleType
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import context, op
+from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from unimatch_shared.inbox import ProcessedEvent
@@ -16,22 +18,37 @@ def service_metadata(tables: ModuleType) -> sa.MetaData:
     MetaData, and one process, the tests, imports all four services.)"""
     metadata = sa.MetaData()
     for value in vars(tables).values():
-        if (isinstance(value, type) and issubclass(value, SQLModel)
-                and value.__module__ == tables.__name__ and hasattr(value, "__table__")):
+        if (
+            isinstance(value, type)
+            and issubclass(value, SQLModel)
+            and value.__module__ == tables.__name__
+            and hasattr(value, "__table__")
+        ):
             value.__table__.to_metadata(metadata)
-    for model in (OutboxMessage, ProcessedEvent):
-        model.__table__.to_metadata(metadata)
+    shared_models: tuple[type[SQLModel], ...] = (OutboxMessage, ProcessedEvent)
+    for model in shared_models:
+        # SQLModel sets __table__ on table=True models but does not declare it.
+        model.__table__.to_metadata(metadata)  # type: ignore[attr-defined]
     return metadata
 
 
-def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+def compare_type(
+    context: MigrationContext,
+    inspected_column: sa.Column[Any],
+    metadata_column: sa.Column[Any],
+    inspected_type: sa.types.TypeEngine[Any],
+    metadata_type: sa.types.TypeEngine[Any],
+) -> bool | None:
     """Alembic's type comparison (None: let it decide), plus two differences it lets pass: a
     string length the schema has and the model lacks (or the reverse), and timestamps with
     time zone against ones without."""
     metadata_type = getattr(metadata_type, "impl_instance", metadata_type)  # AutoString, UTC…
     for kind, attribute in ((sa.String, "length"), (sa.DateTime, "timezone")):
-        if (isinstance(inspected_type, kind) and isinstance(metadata_type, kind)
-                and getattr(inspected_type, attribute) != getattr(metadata_type, attribute)):
+        if (
+            isinstance(inspected_type, kind)
+            and isinstance(metadata_type, kind)
+            and getattr(inspected_type, attribute) != getattr(metadata_type, attribute)
+        ):
             return True
     return None
 

@@ -8,6 +8,8 @@ scheme means 401, its staff scope 403 (auth.py); anything may meet a dependency 
 with ``THROTTLED``.
 """
 
+from typing import Any
+
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -26,6 +28,9 @@ class WebErrorBody(BaseModel):
     error: str
 
 
+# FastAPI's ``responses=``: status code -> what OpenAPI says of that response.
+Responses = dict[int | str, dict[str, Any]]
+
 _DETAIL = {"$ref": "#/components/schemas/Detail"}
 # ``{"field": ["message", ...]}``, or ``{"detail": "JSON parse error - ..."}``.
 _FIELD_ERRORS = {
@@ -36,11 +41,13 @@ _FIELD_ERRORS = {
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 
-THROTTLED = {429: {"model": Detail, "description": "Too many attempts", "headers": _RETRY_AFTER}}
-NO_PROFILE = {404: {"model": Detail, "description": "The account has no profile (yet)"}}
+THROTTLED: Responses = {
+    429: {"model": Detail, "description": "Too many attempts", "headers": _RETRY_AFTER}
+}
+NO_PROFILE: Responses = {404: {"model": Detail, "description": "The account has no profile (yet)"}}
 
 
-def _response(description: str, schema: dict) -> dict:
+def _response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -55,7 +62,7 @@ def document_errors(app: FastAPI) -> None:
     """Have ``app.openapi()`` declare every operation's error responses."""
     generate = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         schema = generate()  # cached by FastAPI; the edits below are idempotent
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Detail"] = Detail.model_json_schema()
@@ -73,15 +80,16 @@ def document_errors(app: FastAPI) -> None:
                     responses.setdefault(status, response)
         return schema
 
-    app.openapi = openapi
+    # FastAPI's documented way to extend the schema; its type says methods stay as defined.
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _web(error: dict) -> dict:
+def _web(error: dict[str, Any]) -> dict[str, Any]:
     """The same error as the web surface answers it."""
     return _response(error["description"], {"$ref": "#/components/schemas/WebError"})
 
 
-def _errors(operation: dict) -> dict[str, dict]:
+def _errors(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
     errors = {"503": UNAVAILABLE}
     if "requestBody" in operation or operation.get("parameters"):
         errors["400"] = BAD_REQUEST

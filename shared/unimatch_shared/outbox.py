@@ -14,13 +14,15 @@ import contextlib
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from nats.js.api import PubAck
 from sqlalchemy import BigInteger, Column, Identity, Index, Text, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import Field, SQLModel, func, select
+from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from unimatch_shared.db import copy_rows, fetch_rows
@@ -83,7 +85,7 @@ class OutboxRelay:
         self._sessions = sessions
         self._messaging = messaging
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def notify(self) -> None:
         self._wake.set()
@@ -106,7 +108,10 @@ class OutboxRelay:
             outcomes = await self._publish_all(rows)
             sent = [row for row, error in zip(rows, outcomes, strict=True) if error is None]
             if sent:
-                await session.exec(MARK_PUBLISHED, params={"ids": [row.id for row in sent]})
+                # sqlmodel's exec() runs text() as execute() does; its overloads leave it out.
+                await session.exec(  # type: ignore[call-overload]
+                    MARK_PUBLISHED, params={"ids": [row.id for row in sent]}
+                )
             await session.commit()
         # Counted once marked, so a batch re-sent after a failure counts once.
         for subject, count in Counter(row.subject for row in sent).items():
@@ -116,10 +121,10 @@ class OutboxRelay:
             raise failed
         return len(rows)
 
-    async def _publish_all(self, rows) -> list[BaseException | None]:
+    async def _publish_all(self, rows: Sequence[Any]) -> list[BaseException | None]:
         """Write every row's message in order, then await all acks; each row's error, if any."""
         js = self._messaging.jetstream()
-        acks: list[asyncio.Future] = []
+        acks: list[asyncio.Future[PubAck]] = []
         unsent: BaseException | None = None
         try:
             for row in rows:
@@ -149,7 +154,7 @@ class OutboxRelay:
     async def backlog(self) -> float:
         """How many rows wait to be published (a partial index holds just those, so this is
         cheap); NaN when the database cannot say."""
-        pending = select(func.count()).where(OutboxMessage.published_at.is_(None))
+        pending = select(func.count()).where(col(OutboxMessage.published_at).is_(None))
         try:
             async with self._sessions() as session:
                 return (await asyncio.wait_for(session.exec(pending), 2)).one()

@@ -21,10 +21,12 @@ the database's clock, and rows go in batches, each its own short transaction.
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ async def prune(
 
 
 async def _in_batches(
-    connection: AsyncConnection, statement, age: timedelta, batch_size: int
+    connection: AsyncConnection, statement: TextClause, age: timedelta, batch_size: int
 ) -> int:
     deleted = 0
     while True:
@@ -91,7 +93,7 @@ def retention_job(
     outbox_age: timedelta,
     inbox_age: timedelta,
     interval_seconds: float,
-):
+) -> Callable[[], Coroutine[Any, Any, None]]:
     """The loop to hand ``runtime.run_in_background``: prune at start, then every interval."""
 
     async def run() -> None:

@@ -5,7 +5,7 @@ docs/adr/006-telegram-delivery.md for why these exist.
 """
 
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -27,8 +27,8 @@ class CreateProfileReply(BaseModel):
     """Either ``user`` (docs/api.md, The user object) or ``errors`` (DRF-shaped, for a 400).
     ``web_user`` is the same user as the web surface shows it (sign-up only)."""
 
-    user: dict | None = None
-    web_user: dict | None = None
+    user: dict[str, Any] | None = None
+    web_user: dict[str, Any] | None = None
     errors: dict[str, list[str]] | None = None
 
 

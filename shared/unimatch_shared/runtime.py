@@ -6,10 +6,11 @@ subscribers on ``runtime.messaging.broker``, and hands both to ``create_service_
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -34,6 +35,8 @@ from unimatch_shared.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
+# A long-lived coroutine function, run as a task while the service runs.
+BackgroundLoop = Callable[[], Coroutine[Any, Any, None]]
 
 
 class ServiceRuntime:
@@ -62,8 +65,8 @@ class ServiceRuntime:
         self.messaging.document_publishers(emits)
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []
-        self._background: dict[str, Hook] = {}
-        self._tasks: list[asyncio.Task] = []
+        self._background: dict[str, BackgroundLoop] = {}
+        self._tasks: list[asyncio.Task[None]] = []
         self.run_in_background(
             "retention",
             retention_job(
@@ -74,7 +77,7 @@ class ServiceRuntime:
             ),
         )
 
-    def run_in_background(self, name: str, loop: Hook) -> None:
+    def run_in_background(self, name: str, loop: BackgroundLoop) -> None:
         """Run ``loop`` (a long-lived coroutine function) while the service runs."""
         self._background[name] = loop
 
@@ -130,7 +133,7 @@ def create_service_app(
     configure_logging(runtime.settings.log_level, service=runtime.name)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
             yield
@@ -139,7 +142,8 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, lifespan=lifespan, redirect_slashes=False)
     app.state.runtime = runtime
-    app.state.token_verifier: TokenVerifier = runtime.live_sessions
+    verifier: TokenVerifier = runtime.live_sessions
+    app.state.token_verifier = verifier
     app.state.access_keys = runtime.access_keys
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
@@ -147,7 +151,7 @@ def create_service_app(
     app.add_middleware(TrailingSlashInsensitive)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)

@@ -112,6 +112,8 @@ class SessionStore:
             return None
         except (NatsError, TimeoutError) as exc:
             raise ServiceUnavailable() from exc
+        # get() fills both from the stored message; nats-py types them optional.
+        assert entry.value is not None and entry.revision is not None
         return _Stored.model_validate_json(entry.value), entry.revision
 
     async def save(self, digest: str, session: Session) -> None:

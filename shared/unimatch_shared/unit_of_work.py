@@ -27,7 +27,7 @@ class UnitOfWork:
         self.session = self._sessions()
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         # close() rolls back whatever was not committed, and (unlike rollback()) leaves loaded
         # objects readable after the block.
         await self.session.close()

@@ -6,7 +6,7 @@ text>"}`` — the seed surface keeps its own shapes (errors.py picks by path).
 """
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBearer
@@ -53,7 +53,7 @@ _BY_STATUS = {
 }
 
 
-def as_web_error(status_code: int, body: dict) -> dict:
+def as_web_error(status_code: int, body: dict[str, Any]) -> dict[str, Any]:
     """A seed-shaped error body (``detail`` or field errors) in the web surface's shape, for
     errors raised by shared plumbing that does not know which surface it serves."""
     if "error" in body:
@@ -89,7 +89,7 @@ _PROBLEMS = {
 }
 
 
-def validation_error(errors: list[dict]) -> dict:
+def validation_error(errors: list[dict[str, Any]]) -> dict[str, Any]:
     """The first of pydantic's errors as one Russian sentence naming the field; the web
     validators' own messages (``ValueError``) are already Russian."""
     error = errors[0]

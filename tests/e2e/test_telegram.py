@@ -39,8 +39,10 @@ def test_link_both_ways_then_announce_the_match_once(api, infra, telegram, staff
     assert url.startswith(f"https://t.me/{USERNAME}?start=")
     telegram.push_message(boris_chat, "/start " + url.split("start=")[1], username="boris_tg")
     eventually(
-        lambda: api.get("/users/api/me/", headers=auth(boris["token"])).json()["chat_id"]
-        == str(boris_chat),
+        lambda: (
+            api.get("/users/api/me/", headers=auth(boris["token"])).json()["chat_id"]
+            == str(boris_chat)
+        ),
         "boris's profile shows the chat he linked",
     )
     # The code is single-use: a second chat gets no link from it.

@@ -69,7 +69,9 @@ class FaultSystem:
     # SQL on one service's schema (on whichever server that service uses)
     def sql(self, service: str, query: str, *params) -> list[tuple]:
         with psycopg.connect(
-            self.database_urls[service], autocommit=True, connect_timeout=5,
+            self.database_urls[service],
+            autocommit=True,
+            connect_timeout=5,
             options=f"-csearch_path={service}",
         ) as connection:
             cursor = connection.execute(query, params)
@@ -80,7 +82,8 @@ class FaultSystem:
         return self.sql(
             service,
             "SELECT count(*) FROM processed_event WHERE consumer = %s AND event_id = ANY(%s)",
-            service, list(event_ids),
+            service,
+            list(event_ids),
         )[0][0]
 
     def announced_participants(self, user_ids: Sequence[int]) -> dict[int, int]:
@@ -128,9 +131,11 @@ class FaultSystem:
 
     def set_telegram(self, **attributes) -> None:
         """Change the stand-in's behaviour (e.g. ``force_429``) on its own thread."""
+
         def apply():
             for name, value in attributes.items():
                 setattr(self.telegram.stub, name, value)
+
         self.telegram.loop.call_soon_threadsafe(apply)
 
     # JetStream, as a relay would publish
@@ -139,6 +144,7 @@ class FaultSystem:
     ) -> None:
         """Publish events (``Nats-Msg-Id`` = event id) and raw payloads on their subjects;
         ``again``: under new message ids, as redeliveries JetStream lets through."""
+
         async def send() -> None:
             client = await nats.connect(self.nats.url)
             try:
@@ -191,8 +197,10 @@ def fault_system(
     """Start everything (``own_database``: services given a PostgreSQL server of their own);
     stop every process at the end, even on failure."""
     with ExitStack() as cleanup:
-        servers = {name: EmbeddedPostgres(var_dir / f"pg-{name}", port=0)
-                   for name in ("main", *own_database)}
+        servers = {
+            name: EmbeddedPostgres(var_dir / f"pg-{name}", port=0)
+            for name in ("main", *own_database)
+        }
         urls = {}
         for name, server in servers.items():
             cleanup.callback(server.stop)
@@ -238,9 +246,12 @@ def var_dir():
 @pytest.fixture
 def report(request):
     """``report(scenario, sent=, delivered=, duplicated=, lost=)``: one summary line."""
+
     def add(scenario: str, *, sent: int, delivered: int, duplicated: int, lost: int) -> None:
-        line = (f"faults: {scenario}: sent={sent} delivered={delivered} "
-                f"duplicated={duplicated} lost={lost}")
+        line = (
+            f"faults: {scenario}: sent={sent} delivered={delivered} "
+            f"duplicated={duplicated} lost={lost}"
+        )
         request.config.stash.setdefault(SUMMARY_KEY, []).append(line)
 
     return add

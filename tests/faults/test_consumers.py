@@ -41,7 +41,8 @@ def sign_ups(events: list[PairCreated]) -> list[UserRegistered]:
     """The members' ``user.registered`` events, as auth would emit them."""
     return [
         UserRegistered(user_id=m.id, email=m.email, first_name=m.first_name, hobby=[1])
-        for e in events for m in e.members
+        for e in events
+        for m in e.members
     ]
 
 
@@ -56,8 +57,13 @@ def pairs(system, n: int) -> list[PairCreated]:
         ]
         chats |= {m.id: chat_of(m.id) for m in members}
         events.append(
-            PairCreated(round_id=1, group_id=next(group_ids), created_at=datetime.now(UTC),
-                        members=members, shared_hobbies=["Спорт"])
+            PairCreated(
+                round_id=1,
+                group_id=next(group_ids),
+                created_at=datetime.now(UTC),
+                members=members,
+                shared_hobbies=["Спорт"],
+            )
         )
     system.link_chats(chats)
     return events
@@ -101,7 +107,7 @@ def test_consumers_killed_mid_batch_lose_and_repeat_nothing(system, report):
     # Each pair's sign-ups go first, in the same burst: applying one emits profile.changed,
     # which a redelivery after the kill would emit again were it not for profile's inbox.
     registered = sign_ups(events)
-    burst = [event for i, e in enumerate(events) for event in (*registered[2 * i:2 * i + 2], e)]
+    burst = [event for i, e in enumerate(events) for event in (*registered[2 * i : 2 * i + 2], e)]
     # Telegram refuses (429) while the notifier is killed: what is under test is the consumer
     # and its message outbox. A crash *while Telegram accepts* may resend the few messages in
     # flight, which ADR 006 documents; that window is not what this scenario measures.
@@ -123,10 +129,14 @@ def test_consumers_killed_mid_batch_lose_and_repeat_nothing(system, report):
         publisher.join(timeout=60)
     # The kill loses the acks of whatever profile had applied but not yet acknowledged; at
     # worst that is every sign-up it applied: all of those come back once more.
-    applied_ids = {row[0] for row in system.sql(
-        "profile", "SELECT event_id FROM processed_event WHERE event_id = ANY(%s)",
-        [e.event_id for e in registered],
-    )}
+    applied_ids = {
+        row[0]
+        for row in system.sql(
+            "profile",
+            "SELECT event_id FROM processed_event WHERE event_id = ANY(%s)",
+            [e.event_id for e in registered],
+        )
+    }
     applied = [e for e in registered if e.event_id in applied_ids]
     system.publish(applied, again=True)
     for service in killed_at:
@@ -167,11 +177,17 @@ def test_consumers_killed_mid_batch_lose_and_repeat_nothing(system, report):
     users = [e.user_id for e in registered]
     announced = tally(set(users), system.announced_participants(users))
     messages = tally(chats, system.announcements())
-    report(f"consumer-kill/profile history rows, one per key by the table's constraint "
-           f"(killed after {killed_at['profile']} of {BURST} pair.created)", **history)
+    report(
+        f"consumer-kill/profile history rows, one per key by the table's constraint "
+        f"(killed after {killed_at['profile']} of {BURST} pair.created)",
+        **history,
+    )
     report("consumer-kill/profile user.registered -> profile.changed (the inbox's)", **announced)
-    report(f"consumer-kill/notifier telegram messages (killed after {killed_at['notifier']} of "
-           f"{BURST} events)", **messages)
+    report(
+        f"consumer-kill/notifier telegram messages (killed after {killed_at['notifier']} of "
+        f"{BURST} events)",
+        **messages,
+    )
     assert set(rows) == expected_rows(events)
     assert history["duplicated"] == history["lost"] == 0
     assert announced["duplicated"] == announced["lost"] == 0

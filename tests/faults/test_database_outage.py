@@ -38,8 +38,10 @@ def test_profile_database_down_for_ten_seconds(system, report):
         people.append(response.json())
     ids = [p["user"]["id"] for p in people]
     eventually(
-        lambda: len(system.sql("matching", "SELECT 1 FROM participant WHERE user_id = ANY(%s)",
-                               ids)) == PEOPLE,
+        lambda: (
+            len(system.sql("matching", "SELECT 1 FROM participant WHERE user_id = ANY(%s)", ids))
+            == PEOPLE
+        ),
         "matching knows everyone",
         timeout=60,
     )
@@ -69,11 +71,18 @@ def test_profile_database_down_for_ten_seconds(system, report):
             probe("profile GET /me", "GET", "/users/api/me/", headers=me)
             probe("profile GET /hobby/all", "GET", "/users/api/hobby/all/")
             probe("profile /readyz", "GET", readyz, timeout=CLIENT_TIMEOUT)
-            probe("sign-up", "POST", "/users/api/register/",
-                  json={"email": f"down-{time.monotonic_ns()}@example.com",
-                        "password": "pa55word"})
-            probe("auth login", "POST", "/auth/token/login/",
-                  json={"email": people[1]["user"]["email"], "password": "pa55word"})
+            probe(
+                "sign-up",
+                "POST",
+                "/users/api/register/",
+                json={"email": f"down-{time.monotonic_ns()}@example.com", "password": "pa55word"},
+            )
+            probe(
+                "auth login",
+                "POST",
+                "/auth/token/login/",
+                json={"email": people[1]["user"]["email"], "password": "pa55word"},
+            )
             probe("matching days-to-match", "GET", "/users/api/days-to-match/")
             time.sleep(0.5)
         assert system.stack.processes["profile"].running, "profile died with its database"
@@ -120,12 +129,15 @@ def test_profile_database_down_for_ten_seconds(system, report):
         )
     finally:
         rows = history()
-        report(f"postgres-outage/pair.created -> profile history rows, one per key by the "
-               f"table's constraint ({len(groups)} groups, "
-               f"{sum(map(len, answers.values()))} requests while down)",
-               sent=len(expected_rows), delivered=len(set(rows) & expected_rows),
-               duplicated=sum(n - 1 for n in rows.values()),
-               lost=len(expected_rows - set(rows)))
+        report(
+            f"postgres-outage/pair.created -> profile history rows, one per key by the "
+            f"table's constraint ({len(groups)} groups, "
+            f"{sum(map(len, answers.values()))} requests while down)",
+            sent=len(expected_rows),
+            delivered=len(set(rows) & expected_rows),
+            duplicated=sum(n - 1 for n in rows.values()),
+            lost=len(expected_rows - set(rows)),
+        )
     assert set(rows) == expected_rows
     assert all(n == 1 for n in rows.values())
     assert system.dead_letters("pair.created") == [], "an outage is not a reason to give up"

@@ -95,16 +95,21 @@ def wait_for_first_applied(system, timeout: float = 15.0) -> None:
 
 def at_the_kill(system) -> str:
     """How far the round's events had got when NATS died: relayed, applied by each consumer."""
-    ids = [row[0] for row in system.sql(
-        "matching", "SELECT event_id FROM outbox_message WHERE subject = 'pair.created'"
-    )]
+    ids = [
+        row[0]
+        for row in system.sql(
+            "matching", "SELECT event_id FROM outbox_message WHERE subject = 'pair.created'"
+        )
+    ]
     relayed = system.sql(
         "matching",
         "SELECT count(*) FROM outbox_message WHERE subject = 'pair.created' "
         "AND published_at IS NOT NULL",
     )[0][0]
-    return (f"relayed {relayed}/{len(ids)}, profile applied {system.processed('profile', ids)}, "
-            f"notifier applied {system.processed('notifier', ids)}")
+    return (
+        f"relayed {relayed}/{len(ids)}, profile applied {system.processed('profile', ids)}, "
+        f"notifier applied {system.processed('notifier', ids)}"
+    )
 
 
 def sign_up_and_link(system, index: int) -> tuple[int, int]:
@@ -113,8 +118,9 @@ def sign_up_and_link(system, index: int) -> tuple[int, int]:
     assert response.status_code == 201, response.text
     user = response.json()
     chat = FIRST_CHAT + index
-    linked = api.post("/users/api/tg-auth/", headers=auth(user["token"]),
-                      json=login_widget_data(chat))
+    linked = api.post(
+        "/users/api/tg-auth/", headers=auth(user["token"]), json=login_widget_data(chat)
+    )
     assert linked.status_code == 201, linked.text
     return user["user"]["id"], chat
 
@@ -178,17 +184,24 @@ def test_nats_killed_and_restarted_mid_traffic(system, report):
     finally:
         lost = set().union(*missing().values())
         refused = sum(1 for _, status, _ in sign_ups.answers if status == 503)
-        report(f"nats-restart/sign-ups answered 201, in all four services ({refused} got 503)",
-               sent=len(registered), delivered=len(registered) - len(lost), duplicated=0,
-               lost=len(lost))
+        report(
+            f"nats-restart/sign-ups answered 201, in all four services ({refused} got 503)",
+            sent=len(registered),
+            delivered=len(registered) - len(lost),
+            duplicated=0,
+            lost=len(lost),
+        )
 
     # Each sign-up announced to matching once: a user.registered whose ack died with NATS is
     # redelivered, and only profile's inbox keeps it from emitting profile.changed again.
     announced = system.announced_participants(registered)
-    report("nats-restart/user.registered -> profile.changed (the inbox's)",
-           sent=len(registered), delivered=len(announced),
-           duplicated=sum(n - 1 for n in announced.values()),
-           lost=len(set(registered) - set(announced)))
+    report(
+        "nats-restart/user.registered -> profile.changed (the inbox's)",
+        sent=len(registered),
+        delivered=len(announced),
+        duplicated=sum(n - 1 for n in announced.values()),
+        lost=len(set(registered) - set(announced)),
+    )
     assert all(n == 1 for n in announced.values())
 
     # Every group of the round reaches profile's history and the linked chats exactly once.
@@ -222,16 +235,22 @@ def test_nats_killed_and_restarted_mid_traffic(system, report):
         time.sleep(2)  # a duplicate announcement would arrive within this
     finally:
         rows, chats = history(), announced()
-        report(f"nats-restart/pair.created -> profile history rows, one per key by the table's "
-               f"constraint ({len(groups)} groups; "
-               f"at the kill: {in_flight})",
-               sent=len(expected_rows), delivered=len(set(rows) & expected_rows),
-               duplicated=sum(n - 1 for n in rows.values()),
-               lost=len(expected_rows - set(rows)))
-        report("nats-restart/pair.created -> telegram messages",
-               sent=len(expected_chats), delivered=len(set(chats)),
-               duplicated=sum(n - 1 for n in chats.values()),
-               lost=len(expected_chats - set(chats)))
+        report(
+            f"nats-restart/pair.created -> profile history rows, one per key by the table's "
+            f"constraint ({len(groups)} groups; "
+            f"at the kill: {in_flight})",
+            sent=len(expected_rows),
+            delivered=len(set(rows) & expected_rows),
+            duplicated=sum(n - 1 for n in rows.values()),
+            lost=len(expected_rows - set(rows)),
+        )
+        report(
+            "nats-restart/pair.created -> telegram messages",
+            sent=len(expected_chats),
+            delivered=len(set(chats)),
+            duplicated=sum(n - 1 for n in chats.values()),
+            lost=len(expected_chats - set(chats)),
+        )
     assert set(rows) == expected_rows
     assert all(n == 1 for n in rows.values())
     assert all(n == 1 for n in chats.values())

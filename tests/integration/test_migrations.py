@@ -23,8 +23,9 @@ SERVICES = ["auth", "profile", "matching", "notifier"]
 
 def schema_drift(settings: ServiceSettings, schema: str, tables) -> list:
     """What autogenerate would write for ``schema`` to match the models: [] when in step."""
-    engine = create_engine(settings.sqlalchemy_url,
-                           connect_args={"options": f"-csearch_path={schema}"})
+    engine = create_engine(
+        settings.sqlalchemy_url, connect_args={"options": f"-csearch_path={schema}"}
+    )
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": compare_type})
@@ -61,5 +62,8 @@ def test_drift_is_found(service_settings):
     for change in schema_drift(settings, "matching", tables):
         for step in change if isinstance(change, list) else [change]:
             found.add((step[0], getattr(step[3], "name", step[3])))  # a Column or a name
-    assert found == {("add_column", "paused_until"), ("modify_type", "email"),
-                     ("modify_type", "changed_at")}
+    assert found == {
+        ("add_column", "paused_until"),
+        ("modify_type", "email"),
+        ("modify_type", "changed_at"),
+    }

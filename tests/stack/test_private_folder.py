@@ -33,8 +33,12 @@ def private_clone(monkeypatch):
         home.mkdir(mode=0o700)
         site = home / "clone" / ".venv" / "site-packages"
         installed = infra.POSTGRES_BIN_PATH.parents[2]  # site-packages/pgserver/pginstall/bin
-        shutil.copytree(installed / "pgserver" / "pginstall", site / "pgserver" / "pginstall",
-                        ignore=shutil.ignore_patterns("include"), symlinks=True)
+        shutil.copytree(
+            installed / "pgserver" / "pginstall",
+            site / "pgserver" / "pginstall",
+            ignore=shutil.ignore_patterns("include"),
+            symlinks=True,
+        )
         shutil.copytree(installed / "pgserver.libs", site / "pgserver.libs", symlinks=True)
         monkeypatch.setattr(infra, "POSTGRES_BIN_PATH", site / "pgserver" / "pginstall" / "bin")
         assert stat.S_IMODE(top.stat().st_mode) == 0o700
@@ -45,8 +49,10 @@ def private_clone(monkeypatch):
 
 def _outside(clone: Path) -> dict[Path, tuple[int, int, int]]:
     """Mode and owner of every folder from the clone up to /: what the old code changed."""
-    return {path: (path.stat().st_mode, path.stat().st_uid, path.stat().st_gid)
-            for path in [clone, *clone.parents]}
+    return {
+        path: (path.stat().st_mode, path.stat().st_uid, path.stat().st_gid)
+        for path in [clone, *clone.parents]
+    }
 
 
 def _ids(pid: int) -> dict[str, str]:
@@ -69,8 +75,11 @@ def test_embedded_postgres_runs_from_a_private_folder_and_changes_nothing_outsid
             assert conn.execute("select current_database()").fetchone() == ("unimatch",)
         postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
         # As the user who started it; as root, without a single capability.
-        assert _ids(postmaster) == {"Uid": str(os.geteuid()), "Gid": str(os.getegid()),
-                                    "CapEff": "0000000000000000"}
+        assert _ids(postmaster) == {
+            "Uid": str(os.geteuid()),
+            "Gid": str(os.getegid()),
+            "CapEff": "0000000000000000",
+        }
         assert "@127.0.0.1:" in url and ":@" not in url  # a password is required
         with pytest.raises(psycopg.OperationalError, match="password"):
             psycopg.connect(_wrong_password(url)).close()
@@ -87,8 +96,18 @@ def test_a_cluster_from_before_passwords_gets_one_and_goes_back_to_its_owner(pri
     server = infra.EmbeddedPostgres(private_clone / "var", port=0)
     server.data_dir.mkdir(parents=True, mode=0o700)
     server.log_path.parent.mkdir(parents=True)
-    server._run("initdb", "-D", str(server.data_dir), "-U", "postgres", "-A", "trust",
-                "-E", "UTF8", "--no-locale")
+    server._run(
+        "initdb",
+        "-D",
+        str(server.data_dir),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--no-locale",
+    )
     if os.geteuid() == 0:  # as if `pgserver` (here: daemon) had made it
         for path in [server.data_dir, *server.data_dir.rglob("*"), server.log_path]:
             os.lchown(path, 1, 1)

@@ -138,13 +138,24 @@ def unprivileged_prefix() -> list[str]:
         return []
     unshare = shutil.which("unshare")  # util-linux, essential on Debian and Ubuntu
     if unshare is None:
-        raise InfraError("embedded PostgreSQL as root needs `unshare` (util-linux); run as an "
-                         "ordinary user, or point DATABASE_URL at a server of your own")
+        raise InfraError(
+            "embedded PostgreSQL as root needs `unshare` (util-linux); run as an "
+            "ordinary user, or point DATABASE_URL at a server of your own"
+        )
     inside = namespace_user()
-    prefix = [unshare, "--user", f"--map-user={inside.pw_uid}", f"--map-group={inside.pw_gid}",
-              "--"]
-    probe = subprocess.run([*prefix, str(POSTGRES_BIN_PATH / "pg_ctl"), "--version"],
-                           capture_output=True, text=True, check=False)
+    prefix = [
+        unshare,
+        "--user",
+        f"--map-user={inside.pw_uid}",
+        f"--map-group={inside.pw_gid}",
+        "--",
+    ]
+    probe = subprocess.run(
+        [*prefix, str(POSTGRES_BIN_PATH / "pg_ctl"), "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if probe.returncode != 0:
         raise InfraError(
             "embedded PostgreSQL refuses to run as root, so it runs as root without privileges "
@@ -161,8 +172,10 @@ def namespace_user() -> pwd.struct_passwd:
     own name up, so the lowest one in /etc/passwd (daemon on Debian). Not the overflow uid
     (nobody), which files of unmapped owners show up as."""
     overflow = int(Path("/proc/sys/kernel/overflowuid").read_text())
-    return min((entry for entry in pwd.getpwall() if entry.pw_uid not in (0, overflow)),
-               key=lambda entry: entry.pw_uid)
+    return min(
+        (entry for entry in pwd.getpwall() if entry.pw_uid not in (0, overflow)),
+        key=lambda entry: entry.pw_uid,
+    )
 
 
 def reclaim_for_root(*paths: Path) -> None:
@@ -225,8 +238,19 @@ class EmbeddedPostgres:
         if self.port is None:
             self.port = pick_port(self.preferred_port)
             options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
-            self._run("pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_path),
-                      "-w", "-t", "60", "-o", options)
+            self._run(
+                "pg_ctl",
+                "start",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_path),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+            )
         if not self.password_path.exists():
             self._require_password()
         return self.url()
@@ -241,8 +265,19 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
         password = write_secret(self.password_path, secrets.token_urlsafe(24))
-        self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "scram-sha-256",
-                  f"--pwfile={password}", "-E", "UTF8", "--no-locale")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "-A",
+            "scram-sha-256",
+            f"--pwfile={password}",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        )
 
     def _require_password(self) -> None:
         """A cluster made with trust auth (before passwords): give it one, then require it."""
@@ -261,7 +296,9 @@ class EmbeddedPostgres:
         """
         status = subprocess.run(
             [*self._prefix, str(POSTGRES_BIN_PATH / "pg_ctl"), "status", "-D", str(self.data_dir)],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if status.returncode != 0:
             return None
@@ -273,8 +310,12 @@ class EmbeddedPostgres:
         # would keep us waiting forever.
         with self.log_path.open("a") as log:
             result = subprocess.run(
-                [*self._prefix, str(POSTGRES_BIN_PATH / binary), *args], cwd=self.data_dir.parent,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                [*self._prefix, str(POSTGRES_BIN_PATH / binary), *args],
+                cwd=self.data_dir.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
                 check=False,
             )
         if result.returncode != 0:
@@ -306,17 +347,27 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.port = pick_port(self.preferred_port)
-        argv = [find_binary("nats-server"), "-a", "127.0.0.1", "-p", str(self.port),
-                "-js", "-sd", str(self.store_dir)]
+        argv = [
+            find_binary("nats-server"),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+        ]
         with self.log_path.open("a") as log:
-            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=log, start_new_session=True)
+            self._proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while not self._greets():
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise InfraError(f"embedded NATS did not come up; {self.log_path}:\n"
-                                 f"{log_tail(self.log_path)}")
+                raise InfraError(
+                    f"embedded NATS did not come up; {self.log_path}:\n{log_tail(self.log_path)}"
+                )
             time.sleep(0.1)
         return self.url
 

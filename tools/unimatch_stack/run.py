@@ -19,27 +19,33 @@ from unimatch_stack.supervisor import DEFAULT_GATEWAY_PORT, SERVICES, Stack, Sta
 
 def _service_ports() -> dict[str, int]:
     """Per-service overrides, e.g. PROFILE_PORT=9102."""
-    return {spec.name: int(os.environ.get(f"{spec.name.upper()}_PORT", spec.port))
-            for spec in SERVICES}
+    return {
+        spec.name: int(os.environ.get(f"{spec.name.upper()}_PORT", spec.port)) for spec in SERVICES
+    }
 
 
 def _service_env() -> dict[str, dict[str, str]]:
     """Per-service worker counts, e.g. PROFILE_WORKERS=4 (else UNIMATCH_WORKERS, else one per
     CPU; the notifier always runs one)."""
-    return {spec.name: {"UNIMATCH_WORKERS": os.environ[f"{spec.name.upper()}_WORKERS"]}
-            for spec in SERVICES if os.environ.get(f"{spec.name.upper()}_WORKERS")}
+    return {
+        spec.name: {"UNIMATCH_WORKERS": os.environ[f"{spec.name.upper()}_WORKERS"]}
+        for spec in SERVICES
+        if os.environ.get(f"{spec.name.upper()}_WORKERS")
+    }
 
 
 def _banner(stack: Stack, var_dir: Path) -> str:
     url = stack.gateway_url
-    return "\n".join([
-        "UniMatch is up.",
-        f"  API docs:  {url}/docs",
-        f"  Gateway:   {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
-        *(f"  {spec.name:<9}  {stack.service_url(spec.name)}" for spec in SERVICES),
-        f"  Logs:      {var_dir / 'log'}",
-        "Press Ctrl-C to stop.",
-    ])
+    return "\n".join(
+        [
+            "UniMatch is up.",
+            f"  API docs:  {url}/docs",
+            f"  Gateway:   {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
+            *(f"  {spec.name:<9}  {stack.service_url(spec.name)}" for spec in SERVICES),
+            f"  Logs:      {var_dir / 'log'}",
+            "Press Ctrl-C to stop.",
+        ]
+    )
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -55,8 +61,12 @@ def _watch(stack: Stack) -> None:
             for process in stack.exited():
                 if process.name not in reported:
                     reported.add(process.name)
-                    print(f"[{process.name}] exited with code {process.proc.returncode};"
-                          f" see {process.log_path}", file=sys.stderr, flush=True)
+                    print(
+                        f"[{process.name}] exited with code {process.proc.returncode};"
+                        f" see {process.log_path}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     except KeyboardInterrupt:
         return
 
@@ -69,10 +79,17 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _raise_keyboard_interrupt)
     try:
-        with local_infra(var_dir) as infra, Stack(
-            var_dir, infra.database_url, infra.nats_url, gateway_port, _service_ports(),
-            service_env=_service_env(),
-        ) as stack:
+        with (
+            local_infra(var_dir) as infra,
+            Stack(
+                var_dir,
+                infra.database_url,
+                infra.nats_url,
+                gateway_port,
+                _service_ports(),
+                service_env=_service_env(),
+            ) as stack,
+        ):
             print(_banner(stack, var_dir), flush=True)
             _watch(stack)
             print("Stopping...", flush=True)

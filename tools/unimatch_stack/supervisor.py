@@ -64,8 +64,15 @@ def swagger_ui_dir() -> Path:
 class ManagedProcess:
     """One supervised subprocess with a log file and an HTTP readiness URL."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: Mapping[str, str], port: int,
-                 ready_path: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        port: int,
+        ready_path: str,
+        log_path: Path,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = dict(env)
@@ -86,12 +93,16 @@ class ManagedProcess:
             raise StackError(f"{self.name}: port {self.port} is already in use")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: "
-                      f"{' '.join(self.argv)}\n")
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(self.argv)}\n")
             log.flush()
-            self.proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_ready(self, deadline: float) -> None:
         """Poll the readiness URL until it answers 200, the process dies or time runs out."""
@@ -141,9 +152,13 @@ def gateway_threads() -> str:
     return os.environ.get("GATEWAY_GOMAXPROCS") or str(max(1, len(os.sched_getaffinity(0)) // 2))
 
 
-def gateway_process(var_dir: Path, port: int, service_ports: Mapping[str, int],
-                    gateway_dir: Path = GATEWAY_DIR,
-                    env: Mapping[str, str] | None = None) -> ManagedProcess:
+def gateway_process(
+    var_dir: Path,
+    port: int,
+    service_ports: Mapping[str, int],
+    gateway_dir: Path = GATEWAY_DIR,
+    env: Mapping[str, str] | None = None,
+) -> ManagedProcess:
     """Caddy in front of the services at `service_ports`; the parent's environment (e.g.
     UNIMATCH_CORS_ORIGINS, UNIMATCH_WEB_DIST) and `env` reach the Caddyfile."""
     gateway_env = {
@@ -163,10 +178,17 @@ def gateway_process(var_dir: Path, port: int, service_ports: Mapping[str, int],
         if not (Path(web_dist) / "index.html").is_file():
             raise StackError(f"UNIMATCH_WEB_DIST={web_dist}: no index.html there")
         gateway_env["UNIMATCH_WEB_DIST"] = str(Path(web_dist).resolve())
-    caddy = [find_binary("caddy"), "run", "--config", str(gateway_dir / "Caddyfile"),
-             "--adapter", "caddyfile"]
-    return ManagedProcess(GATEWAY, caddy, gateway_env, port, "/docs",
-                          var_dir / "log" / "gateway.log")
+    caddy = [
+        find_binary("caddy"),
+        "run",
+        "--config",
+        str(gateway_dir / "Caddyfile"),
+        "--adapter",
+        "caddyfile",
+    ]
+    return ManagedProcess(
+        GATEWAY, caddy, gateway_env, port, "/docs", var_dir / "log" / "gateway.log"
+    )
 
 
 class Stack:
@@ -202,18 +224,28 @@ class Stack:
         self.gateway_port = gateway_port
         self.processes: dict[str, ManagedProcess] = {}
         for spec in SERVICES:
-            env = {**os.environ, "PYTHONUNBUFFERED": "1",
-                   "PORT": str(ports[spec.name]), "DATABASE_URL": database_url,
-                   "NATS_URL": nats_url,
-                   # Where auth keeps its signing key (docs/adr/015).
-                   "UNIMATCH_VAR_DIR": str(var_dir),
-                   # Where a service's worker processes pool their metrics (serve.py).
-                   "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "metrics" / spec.name),
-                   **(extra_env or {}), **service_env.get(spec.name, {})}
+            env = {
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                "PORT": str(ports[spec.name]),
+                "DATABASE_URL": database_url,
+                "NATS_URL": nats_url,
+                # Where auth keeps its signing key (docs/adr/015).
+                "UNIMATCH_VAR_DIR": str(var_dir),
+                # Where a service's worker processes pool their metrics (serve.py).
+                "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "metrics" / spec.name),
+                **(extra_env or {}),
+                **service_env.get(spec.name, {}),
+            }
             argv = commands.get(spec.name, [sys.executable, "-m", spec.module])
             self.processes[spec.name] = ManagedProcess(
-                spec.name, argv, env, ports[spec.name], "/readyz",
-                var_dir / "log" / f"{spec.name}.log")
+                spec.name,
+                argv,
+                env,
+                ports[spec.name],
+                "/readyz",
+                var_dir / "log" / f"{spec.name}.log",
+            )
         self.processes[GATEWAY] = gateway_process(var_dir, gateway_port, ports, gateway_dir)
 
     @property

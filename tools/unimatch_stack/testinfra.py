@@ -33,8 +33,11 @@ class SessionInfra:
 
     def env(self) -> dict[str, str]:
         """The variables a service needs to use this infrastructure."""
-        return {"DATABASE_URL": self.database_url, "NATS_URL": self.nats_url,
-                "UNIMATCH_EVENT_PREFIX": self.event_prefix}
+        return {
+            "DATABASE_URL": self.database_url,
+            "NATS_URL": self.nats_url,
+            "UNIMATCH_EVENT_PREFIX": self.event_prefix,
+        }
 
 
 def new_event_prefix() -> str:

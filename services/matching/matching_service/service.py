@@ -37,7 +37,9 @@ async def apply_profile_change(uow: UnitOfWork, event: events.ProfileChanged) ->
             paused_until=event.paused_until,
             changed_at=event.occurred_at,
         )
-        changed = {c.name: upsert.excluded[c.name] for c in Participant.__table__.columns}
+        # SQLModel sets __table__ on table=True models but does not declare it.
+        columns = Participant.__table__.columns  # type: ignore[attr-defined]
+        changed = {c.name: upsert.excluded[c.name] for c in columns}
         await uow.session.exec(
             upsert.on_conflict_do_update(
                 index_elements=["user_id"],
@@ -105,7 +107,9 @@ async def recent_rounds(uow: UnitOfWork, limit: int = 20) -> list[MatchRound]:
 async def _scheduler_epoch(uow: UnitOfWork, now: datetime) -> datetime:
     """The first start of any scheduler; recorded by the first call ever."""
     await uow.session.exec(insert(SchedulerState).values(id=1, epoch=now).on_conflict_do_nothing())
-    return (await uow.session.get(SchedulerState, 1)).epoch
+    state = await uow.session.get(SchedulerState, 1)
+    assert state is not None  # inserted above if it was not there
+    return state.epoch
 
 
 async def _hold_round(
@@ -127,14 +131,16 @@ async def _hold_round(
     match_round = MatchRound(slot=slot, period=period, started_at=now, users=len(taking_part))
     session.add(match_round)
     await session.flush()
+    round_id = match_round.id
+    assert round_id is not None  # the flush gave it one
 
     candidates = [Candidate(p.user_id, frozenset(p.hobby_ids)) for p in taking_part.values()]
     groups = await asyncio.to_thread(
         make_groups,
         candidates,
         met_before=await rounds.met_before(session),
-        last_trio=await rounds.last_trio(session, match_round.id),
-        seed=match_round.id,
+        last_trio=await rounds.last_trio(session, round_id),
+        seed=round_id,
     )
     new_groups, announcements = [], []
     group_ids = await rounds.new_group_ids(session, len(groups))
@@ -149,7 +155,7 @@ async def _hold_round(
         announcements.append(
             events.PairCreated(
                 event_id=event_id,
-                round_id=match_round.id,
+                round_id=round_id,
                 group_id=group.id,
                 created_at=now,
                 members=[
@@ -161,7 +167,7 @@ async def _hold_round(
                 shared_hobbies=group.shared_hobbies,
             )
         )
-    await rounds.store_groups(session, match_round.id, new_groups)
+    await rounds.store_groups(session, round_id, new_groups)
     await uow.emit_all(announcements)
     match_round.groups = len(groups)
     match_round.finished_at = datetime.now(UTC)

@@ -32,6 +32,7 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     catalog = HobbyCatalog()
 
     async def load_catalog() -> None:
+        assert runtime.reads is not None  # read_pool=True
         catalog.load(await views.catalog_json(runtime.reads))
 
     runtime.on_start.append(load_catalog)

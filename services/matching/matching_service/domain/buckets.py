@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from itertools import islice
 
 from .instance import (
@@ -41,6 +42,8 @@ TRIO_CANDIDATES = 32
 TRIO_HOSTS_PER_HOBBY = 64
 
 Groups = list[tuple[int, ...]]
+# A hobby's users, in the round's shuffled order.
+Buckets = dict[int, list[int]]
 
 
 def bucket_grouping(inst: Instance, rng: random.Random) -> Groups:
@@ -74,7 +77,7 @@ def bucket_grouping(inst: Instance, rng: random.Random) -> Groups:
     return index_groups(mate, _place_trio(inst, mate, buckets, order, odd))
 
 
-def _augment(inst: Instance, mate: list[int], buckets, order: list[int]) -> None:
+def _augment(inst: Instance, mate: list[int], buckets: Buckets, order: list[int]) -> None:
     """Grow the sharing matching along augmenting paths from each free sharing user."""
     free_by_hobby: dict[int, set[int]] = defaultdict(set)
     roots = []
@@ -93,7 +96,13 @@ def _augment(inst: Instance, mate: list[int], buckets, order: list[int]) -> None
                     free_by_hobby[h].discard(user)
 
 
-def _augment_from(inst: Instance, mate: list[int], buckets, free_by_hobby, root: int):
+def _augment_from(
+    inst: Instance,
+    mate: list[int],
+    buckets: Buckets,
+    free_by_hobby: dict[int, set[int]],
+    root: int,
+) -> int | None:
     """Search alternating paths from ``root``; on success flip one, return its far end.
 
     Outer users are the root and the partners of inner users; an inner user shares a
@@ -132,7 +141,9 @@ def _augment_from(inst: Instance, mate: list[int], buckets, free_by_hobby, root:
     return None
 
 
-def _flip(mate: list[int], reached_via, reached_from, x: int, y: int) -> None:
+def _flip(
+    mate: list[int], reached_via: dict[int, int], reached_from: dict[int, int], x: int, y: int
+) -> None:
     """Pair x with the free y, then shift every pair on the path back to the root."""
     while True:
         inner = reached_via[x]
@@ -142,12 +153,14 @@ def _flip(mate: list[int], reached_via, reached_from, x: int, y: int) -> None:
         x, y = reached_from[inner], inner
 
 
-def _place_trio(inst: Instance, mate: list[int], buckets, order, odd: int):
+def _place_trio(
+    inst: Instance, mate: list[int], buckets: Buckets, order: list[int], odd: int
+) -> tuple[int, int, int]:
     """Try the odd user and a sample of paired users as the trio's third member."""
     some_pairs = [(a, mate[a]) for a in islice(order, 2 * TRIO_HOSTS_PER_HOBBY) if mate[a] >= 0]
     donors = islice((i for i in order if mate[i] != NO_MATE and inst.hobbies[i]), TRIO_CANDIDATES)
 
-    def hosts_for(c: int):
+    def hosts_for(c: int) -> Iterator[tuple[int, int]]:
         for h in inst.hobbies[c]:
             for a in islice(buckets[h], TRIO_HOSTS_PER_HOBBY):
                 if mate[a] != NO_MATE:

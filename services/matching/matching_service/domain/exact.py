@@ -111,6 +111,7 @@ def _blossom(inst: Instance, order: list[int], complete: bool, with_dummy: bool)
     """Run blossom on the sparse or the complete graph, optionally with the trio dummy."""
     offset = inst.repeat_unit if complete else 0  # keeps complete-graph weights >= 0
     values = inst.table
+    assert values is not None  # exact_grouping() tabulated the instance
     edges = [
         (i, j, values[i][j] + offset)
         for pos, i in enumerate(order)

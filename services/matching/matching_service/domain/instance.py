@@ -16,7 +16,8 @@ higher one.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
 NO_MATE = -1
 # How many waiting users a newcomer tries before queueing; bounds the work when many
@@ -156,8 +157,8 @@ def place_trio(
     mate: list[int],
     odd: int,
     donors: Iterable[int],
-    hosts_for,
-    pair_bound=None,
+    hosts_for: Callable[[int], Iterable[tuple[int, int]]],
+    pair_bound: Callable[[int], int] | None = None,
 ) -> tuple[int, int, int]:
     """Form the trio for the free user ``odd``; return it as (joiner, a, b).
 
@@ -170,14 +171,16 @@ def place_trio(
     joiners are then tried best bound first, and the search stops once no bound can beat
     the best trio found, instead of trying every joiner against every pair.
     """
-    joiners = []  # (c, its partner d, what moving c costs, bound on c's gain)
+    # (c, its partner d, what moving c costs, bound on c's gain)
+    joiners: list[tuple[int, int, int, int | None]] = []
     for c in (odd, *donors):
         d = mate[c] if c != odd else NO_MATE
         base = 0 if d == NO_MATE else inst.value(odd, d) - inst.value(c, d)
         bound = None if pair_bound is None else base + pair_bound(c) - inst.unfairness(c)
         joiners.append((c, d, base, bound))
     if pair_bound is not None:
-        joiners.sort(key=lambda joiner: joiner[3], reverse=True)
+        # Every joiner has a bound when pair_bound is given.
+        joiners.sort(key=lambda joiner: cast(int, joiner[3]), reverse=True)
     best_gain, best = None, None
     for c, d, base, bound in joiners:
         if bound is not None and best_gain is not None and bound <= best_gain:

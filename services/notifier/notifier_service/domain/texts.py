@@ -1,6 +1,7 @@
 """Everything the bot says, in Russian. Plain text (no parse mode), so names need no escaping."""
 
 from datetime import date, datetime
+from typing import Any
 
 COMMANDS = {
     "start": "Начать и привязать аккаунт",
@@ -41,18 +42,18 @@ def _day(moment: date | datetime) -> str:
     return moment.strftime("%d.%m.%Y")
 
 
-def _name(person: dict) -> str:
+def _name(person: dict[str, Any]) -> str:
     return f"{person['first_name']} {person['last_name']}".strip() or person["email"]
 
 
-def _contact(person: dict) -> str:
+def _contact(person: dict[str, Any]) -> str:
     """Telegram where the partner linked it, else email."""
     if person.get("username"):
         return f"Telegram: @{person['username']}"
     return f"почта: {person['email']}"
 
 
-def _group(partners: list[dict], shared_hobbies: list[str]) -> list[str]:
+def _group(partners: list[dict[str, Any]], shared_hobbies: list[str]) -> list[str]:
     lines = [f"• {_name(p)} — {_contact(p)}" for p in partners]
     if shared_hobbies:
         lines.append(f"Общие увлечения: {', '.join(shared_hobbies)}.")
@@ -61,7 +62,7 @@ def _group(partners: list[dict], shared_hobbies: list[str]) -> list[str]:
     return lines
 
 
-def announcement(partners: list[dict], shared_hobbies: list[str]) -> str:
+def announcement(partners: list[dict[str, Any]], shared_hobbies: list[str]) -> str:
     """The message each linked member gets for a new match (a pair or the trio)."""
     title = (
         "☕ У вас новая пара в UniMatch!"
@@ -77,12 +78,14 @@ def greeting(first_name: str) -> str:
     return f"{hello} Этот чат привязан к UniMatch: когда появится пара, я напишу сюда.\n\n{HELP}"
 
 
-def current_match(created_at: datetime, partners: list[dict], shared_hobbies: list[str]) -> str:
+def current_match(
+    created_at: datetime, partners: list[dict[str, Any]], shared_hobbies: list[str]
+) -> str:
     lines = [f"Ваша пара с {_day(created_at)}:", *_group(partners, shared_hobbies)]
     return "\n".join(lines)
 
 
-def history(matches: list[tuple[datetime, list[dict]]]) -> str:
+def history(matches: list[tuple[datetime, list[dict[str, Any]]]]) -> str:
     lines = ["Ваши встречи, начиная с последней:"]
     for created_at, partners in matches:
         lines.append(f"{_day(created_at)} — {', '.join(_name(p) for p in partners)}")

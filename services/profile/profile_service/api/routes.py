@@ -12,12 +12,12 @@ from profile_service.adapters.db import views
 from profile_service.api.schemas import MatchOut, MeOut, MeUpdate, PauseRequest
 from unimatch_shared.auth import CurrentUser
 from unimatch_shared.lean import LeanRead, json_response
-from unimatch_shared.openapi import NO_PROFILE
+from unimatch_shared.openapi import NO_PROFILE, Responses
 from unimatch_shared.schemas import HobbyOut
 
 reads = APIRouter(prefix="/users/api", route_class=LeanRead)
 router = APIRouter(prefix="/users/api")
-NOT_MODIFIED = {304: {"description": "The client's copy (`If-None-Match`) is current"}}
+NOT_MODIFIED: Responses = {304: {"description": "The client's copy (`If-None-Match`) is current"}}
 
 
 def _uow(request: Request):

@@ -2,6 +2,7 @@
 
 from datetime import date
 from itertools import permutations
+from typing import Any
 
 
 def unknown_hobby_errors(requested: list[int], known: set[int]) -> dict[str, list[str]]:
@@ -26,18 +27,18 @@ def is_paused(paused: bool, paused_until: date | None, today: date) -> bool:
 
 
 def current_and_earlier(
-    matches: list[dict], latest_round: int | None
-) -> tuple[dict | None, list[dict]]:
+    matches: list[dict[str, Any]], latest_round: int | None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Split a user's matches (newest first, each with its ``round_id``) into the match of the
     latest round held, if the user was in it, and the rest. In a trio the first partner is
     the current match and the other leads the earlier ones, so neither is hidden."""
     current = next((m for m in matches if m["round_id"] == latest_round), None)
     earlier = [m for m in matches if m is not current]
-    return _public(current), [_public(m) for m in earlier]
+    return None if current is None else _public(current), [_public(m) for m in earlier]
 
 
-def _public(match: dict | None) -> dict | None:
-    return None if match is None else {k: v for k, v in match.items() if k != "round_id"}
+def _public(match: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in match.items() if k != "round_id"}
 
 
 def partner_pairs(member_ids: list[int]) -> list[tuple[int, int]]:

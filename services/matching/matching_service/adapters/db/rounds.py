@@ -50,11 +50,13 @@ async def met_before(session: AsyncSession) -> list[tuple[int, int]]:
 async def last_trio(session: AsyncSession, current_round_id: int) -> list[int]:
     """The members of the previous round's trio, if it had one."""
     previous = (
-        select(func.max(MatchRound.id)).where(MatchRound.id < current_round_id).scalar_subquery()
+        select(func.max(MatchRound.id))
+        .where(col(MatchRound.id) < current_round_id)
+        .scalar_subquery()
     )
     rows = await session.exec(
         select(GroupMember.user_id)
-        .join(MatchGroup, MatchGroup.id == GroupMember.group_id)
+        .join(MatchGroup, col(MatchGroup.id) == GroupMember.group_id)
         .where(MatchGroup.round_id == previous, col(MatchGroup.is_trio))
     )
     return list(rows.all())
@@ -66,7 +68,8 @@ async def new_group_ids(session: AsyncSession, count: int) -> list[int]:
     ids = text(
         "SELECT nextval(pg_get_serial_sequence('match_group', 'id')) FROM generate_series(1, :n)"
     )
-    rows = await session.exec(ids, params={"n": count})
+    # sqlmodel's exec() runs text() as execute() does; its overloads leave it out.
+    rows = await session.exec(ids, params={"n": count})  # type: ignore[call-overload]
     return list(rows.scalars())
 
 

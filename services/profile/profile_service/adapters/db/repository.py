@@ -31,7 +31,7 @@ class ProfileRepository:
             select(Hobby)
             .join(ProfileHobby, col(ProfileHobby.hobby_id) == Hobby.id)
             .where(ProfileHobby.user_id == user_id)
-            .order_by(Hobby.id)
+            .order_by(col(Hobby.id))
         )
         return list((await self.session.exec(query)).all())
 
