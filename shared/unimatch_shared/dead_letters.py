@@ -69,17 +69,16 @@ async def replay_dead_letters(
             letter = await js.get_msg(stream, seq=seq, subject=parked, next=True)
         except NotFoundError:
             break
-        # nats-py types a stored message's fields optional: seq and subject are always there;
-        # data is None only for an empty payload, which replay has never handled (it failed in
-        # _event_id before these asserts).
-        assert letter.seq is not None and letter.subject is not None and letter.data is not None
+        # nats-py types a stored message's fields optional: seq and subject are always there.
+        assert letter.seq is not None and letter.subject is not None
+        data = letter.data or b""  # nats-py gives None for an empty payload
         if letter.seq > state.last_seq:
             break  # parked after this run started
         seq = letter.seq + 1
         headers = letter.headers or {}
         dead_subject = letter.subject.removeprefix(messaging.prefix)
         original = headers.get("Unimatch-Subject") or dead_subject.split(".", 1)[1]
-        event_id = _event_id(letter.data)
+        event_id = _event_id(data)
         line = (
             f"{original} event {event_id} (dead letter {letter.seq}, parked by "
             f"{headers.get('Unimatch-Consumer', 'a consumer')}: "
@@ -96,7 +95,7 @@ async def replay_dead_letters(
             if not dry_run:
                 await js.publish(
                     messaging.subject(original),
-                    letter.data,
+                    data,
                     stream=messaging.stream.name,
                     headers={"Nats-Msg-Id": f"replay-{letter.seq}"},
                 )

@@ -110,3 +110,18 @@ async def _processed(settings, event_id) -> bool:
         event_id,
     )
     return bool(rows)
+
+
+async def test_an_empty_dead_letter_is_put_back_like_any_other(settings, js):
+    """A payload JetStream stores as empty (nats-py reads it as None) does not stop a replay;
+    the consumer then parks it again as unparsable."""
+    app = create_app(settings)
+    async with running_app(app):
+        messaging = app.state.runtime.messaging
+        subject = messaging.subject(UserRegistered.SUBJECT)
+        await messaging.dead_letter(subject, b"", "ValidationError", "profile-user-registered")
+
+        result = await replay_dead_letters(js, messaging)
+        assert len(result.replayed) == 1
+        assert "sha256:" in result.replayed[0]  # no event id to name it by
+        await eventually(lambda: parked(js, messaging), "the empty event is parked again")
