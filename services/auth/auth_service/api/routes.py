@@ -5,6 +5,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 
 from auth_service import service
+from auth_service.api.dependencies import RegisterAccount
 from auth_service.api.schemas import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse
 from auth_service.domain.throttle import client_address
 from unimatch_shared.auth import CurrentUser
@@ -16,19 +17,9 @@ DEVICE_COOKIE = "unimatch_device"
 
 
 @router.post("/users/api/register", status_code=201, response_model=RegisterResponse)
-async def register(body: RegisterRequest, request: Request) -> dict:
-    runtime = request.app.state.runtime
+async def register(body: RegisterRequest, register_account: RegisterAccount) -> dict:
     profile = body.model_dump(include={"first_name", "last_name", "age", "hobby"})
-    reply, token = await service.register(
-        runtime.unit_of_work(),
-        runtime.messaging,
-        runtime.live_sessions,
-        request.app.state.passwords,
-        runtime.reads,
-        body.email,
-        body.password,
-        profile,
-    )
+    reply, token = await register_account(body.email, body.password, profile)
     return {"user": reply.user, "token": token}
 
 

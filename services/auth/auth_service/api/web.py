@@ -9,6 +9,7 @@ the ``refresh_token`` cookie, sent back only to the refresh and logout paths
 from fastapi import APIRouter, Body, Request, Response
 
 from auth_service import service
+from auth_service.api.dependencies import RegisterAccount
 from auth_service.api.web_schemas import (
     AccessResponse,
     RefreshRequest,
@@ -98,21 +99,17 @@ async def obtain_token(body: WebLoginRequest, request: Request, response: Respon
 
 
 @router.post("/register", status_code=201, response_model=WebRegisterResponse, responses=WEB_ERRORS)
-async def register(body: WebRegisterRequest, request: Request, response: Response) -> dict:
-    runtime = request.app.state.runtime
+async def register(
+    body: WebRegisterRequest,
+    register_account: RegisterAccount,
+    request: Request,
+    response: Response,
+) -> dict:
     sessions = _sessions(request)
     profile = body.model_dump(include={"first_name", "last_name", "birth", "hobby", "tg_link"})
     try:
-        reply, refresh = await service.register(
-            runtime.unit_of_work(),
-            runtime.messaging,
-            runtime.live_sessions,
-            request.app.state.passwords,
-            runtime.reads,
-            body.email,
-            body.password,
-            profile,
-            open_session=sessions.open,
+        reply, refresh = await register_account(
+            body.email, body.password, profile, open_session=sessions.open
         )
     except ValidationFailed as exc:
         raise WebError(400, EMAIL_TAKEN if "email" in exc.body else UNKNOWN_HOBBY) from None
