@@ -2,6 +2,7 @@
 sign-ups (ADR 001), which asks auth before it deletes, and the Telegram read model kept from
 the notifier's events."""
 
+import gc
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -220,3 +221,10 @@ async def test_pair_created_out_of_order_gives_the_same_history(settings):
             await service.on_pair_created(runtime.unit_of_work(), event)
         history = json.loads(await views.match_history_json(runtime.reads, 1))
     assert [entry["partner"]["id"] for entry in history] == [3, 2]
+
+
+async def test_start_up_objects_are_frozen_out_of_the_collector(settings):
+    """What start-up made lives as long as the process; full collections skip it."""
+    gc.unfreeze()
+    async with running_app(create_app(settings)):
+        assert gc.get_freeze_count() > 0
