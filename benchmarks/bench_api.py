@@ -173,6 +173,8 @@ class Target:
     # The stack this tool started: its services and gateway, not those of any other stack on
     # the machine, are what the CPU column counts. Empty for --target: every such process.
     stack_pids: frozenset[int] = frozenset()
+    # Where that stack's services and gateway write their logs (a temporary directory).
+    log_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -464,7 +466,7 @@ def seeded_stack(env: dict[str, str]) -> Iterator[Target]:
     ):
         target = seed(api, infra.database_url, admin_password)
         pids = frozenset(process.proc.pid for process in stack.processes.values() if process.proc)
-        yield replace(target, stack_pids=pids)
+        yield replace(target, stack_pids=pids, log_dir=Path(var_dir) / "log")
 
 
 # Report
@@ -586,6 +588,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def keep_logs(log_dir: Path) -> Path:
+    """Copy a run's logs out of its temporary directory, under the clone's var/, so the
+    errors can be looked into after the stack is gone."""
+    kept = (
+        Path(__file__).resolve().parents[1] / "var" / "bench-logs" / time.strftime("%Y%m%d-%H%M%S")
+    )
+    shutil.copytree(log_dir, kept)
+    return kept.resolve()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wrk = shutil.which("wrk")
@@ -601,6 +613,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with seeded_stack(args.env) as target:
                 rows, notes = benchmark(wrk, target, args)
+                if target.log_dir and any(row.errors for row in rows):
+                    kept = keep_logs(target.log_dir)
+                    notes.append(f"errors: the stack's logs are kept in {kept}")
     except (BenchError, StackError, httpx.HTTPError) as exc:
         print(f"bench_api: {exc}", file=sys.stderr)
         return 2
