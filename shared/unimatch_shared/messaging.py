@@ -17,7 +17,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 from pydantic import BaseModel
 
 from unimatch_shared import correlation
@@ -112,9 +112,14 @@ class Messaging:
             try:
                 await js.stream_info(name)
             except NotFoundError:
-                await js.add_stream(config)
-            else:
-                await js.update_stream(config)
+                try:
+                    await js.add_stream(config)
+                    continue
+                except APIError:
+                    # Every worker of every service gets here at once on a fresh server; a
+                    # loser of that race finds the winner's stream (or fails for real here).
+                    await js.stream_info(name)
+            await js.update_stream(config)
 
     async def dead_letter(
         self, subject: str, data: bytes, reason: str, consumer: str | None = None

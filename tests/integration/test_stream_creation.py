@@ -1,0 +1,24 @@
+"""Every worker of every service makes sure the streams exist at start-up, all at once on a
+fresh NATS: the losers of the race must find the winner's stream, not fail to start (once,
+"subjects overlap with an existing stream" stopped a whole service)."""
+
+import asyncio
+
+from unimatch_shared.messaging import Messaging
+from unimatch_shared.settings import ServiceSettings
+
+
+async def test_services_starting_at_once_all_get_the_streams(fresh_prefix, js):
+    settings = ServiceSettings(
+        nats_url=fresh_prefix.nats_url, unimatch_event_prefix=fresh_prefix.event_prefix
+    )
+    starting = [Messaging(settings, client_name=f"worker-{n}") for n in range(8)]
+    for messaging in starting:
+        await messaging.broker.connect()
+    try:
+        await asyncio.gather(*(messaging.ensure_streams() for messaging in starting))
+    finally:
+        for messaging in starting:
+            await messaging.broker.stop()
+    names = {starting[0].stream.name, starting[0].dead_letter_stream}
+    assert {(await js.stream_info(name)).config.name for name in names} == names
