@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from nats.errors import Error as NatsError
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
-from unimatch_shared.messaging import RPC_TIMEOUT_SECONDS, Messaging
+from unimatch_shared.messaging import RPC_TIMEOUT_SECONDS, Messaging, bucket
 
 ALGORITHM = "EdDSA"
 ISSUER = "unimatch"
@@ -135,11 +135,8 @@ class PublicKeys:
         """Bind to the bucket (creating it: any service may start before auth), load every
         key and follow changes from now on."""
         js = self._messaging.broker.connection.jetstream(timeout=RPC_TIMEOUT_SECONDS)
-        try:
-            self._kv = await js.key_value(self.bucket)
-        except BucketNotFoundError:
-            config = KeyValueConfig(bucket=self.bucket, history=1, storage=StorageType.FILE)
-            self._kv = await js.create_key_value(config)
+        config = KeyValueConfig(bucket=self.bucket, history=1, storage=StorageType.FILE)
+        self._kv, _ = await bucket(js, config)
         watcher = await self._kv.watchall()
         async for entry in watcher:  # the current keys, then None
             if entry is None:

@@ -16,8 +16,15 @@ from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import APIError, NotFoundError
+from nats.js.api import (
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from unimatch_shared import correlation
@@ -180,3 +187,17 @@ class RequestIdFromHeader(BaseMiddleware):
         if self.restore_ids:
             self.restore_ids()
         return False
+
+
+async def bucket(js: JetStreamContext, config: KeyValueConfig) -> tuple[KeyValue, bool]:
+    """Bind to a KV bucket, creating it if missing; True if this call created it. Every worker
+    of every service does this at start-up: a loser of the race to create binds to the
+    winner's bucket (or fails for real here)."""
+    try:
+        return await js.key_value(config.bucket), False
+    except BucketNotFoundError:
+        pass
+    try:
+        return await js.create_key_value(config), True
+    except APIError:
+        return await js.key_value(config.bucket), False

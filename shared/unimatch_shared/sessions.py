@@ -19,12 +19,12 @@ import time
 
 from nats.errors import Error as NatsError
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.messaging import RPC_TIMEOUT_SECONDS, Messaging
+from unimatch_shared.messaging import RPC_TIMEOUT_SECONDS, Messaging, bucket
 from unimatch_shared.rpc import SessionSeen
 
 BUCKET_BASE_NAME = "sessions"
@@ -67,19 +67,15 @@ class SessionStore:
     async def open(self) -> bool:
         """Bind to the bucket, creating it if missing; True if this call created it."""
         js = self._messaging.broker.connection.jetstream(timeout=RPC_TIMEOUT_SECONDS)
-        try:
-            self._kv = await js.key_value(self.bucket)
-            return False
-        except BucketNotFoundError:
-            config = KeyValueConfig(
-                bucket=self.bucket,
-                history=1,
-                storage=StorageType.FILE,
-                direct=True,
-                ttl=self.idle_seconds,
-            )
-            self._kv = await js.create_key_value(config)
-            return True
+        config = KeyValueConfig(
+            bucket=self.bucket,
+            history=1,
+            storage=StorageType.FILE,
+            direct=True,
+            ttl=self.idle_seconds,
+        )
+        self._kv, created = await bucket(js, config)
+        return created
 
     async def apply_idle_timeout(self) -> None:
         """Give an existing bucket this store's entry lifetime (auth, at start-up: a bucket made

@@ -1,10 +1,11 @@
-"""Every worker of every service makes sure the streams exist at start-up, all at once on a
-fresh NATS: the losers of the race must find the winner's stream, not fail to start (once,
-"subjects overlap with an existing stream" stopped a whole service)."""
+"""Every worker of every service makes sure the streams and the session bucket exist at
+start-up, all at once on a fresh NATS: the losers of the race must find the winner's, not fail
+to start (once, "subjects overlap with an existing stream" stopped a whole service)."""
 
 import asyncio
 
 from unimatch_shared.messaging import Messaging
+from unimatch_shared.sessions import SessionStore
 from unimatch_shared.settings import ServiceSettings
 
 
@@ -17,6 +18,10 @@ async def test_services_starting_at_once_all_get_the_streams(fresh_prefix, js):
         await messaging.broker.connect()
     try:
         await asyncio.gather(*(messaging.ensure_streams() for messaging in starting))
+        stores = [SessionStore(messaging, idle_seconds=3600) for messaging in starting]
+        created = await asyncio.gather(*(store.open() for store in stores))
+        assert any(created)
+        assert {store.bucket for store in stores} == {stores[0].bucket}
     finally:
         for messaging in starting:
             await messaging.broker.stop()
