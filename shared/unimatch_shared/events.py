@@ -6,7 +6,7 @@ Every event has an id (the idempotency key consumers dedupe on, and JetStream's
 
 import os
 from datetime import UTC, date, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field
@@ -68,6 +68,9 @@ class ProfileChanged(Event):
     hobbies: list[Hobby]
     paused: bool = False
     paused_until: date | None = None
+    # The channels the user chose for announcements ("telegram", "email"); None: the default,
+    # Telegram when linked, else email. Additive: older publishers leave it out.
+    channels: list[Literal["telegram", "email"]] | None = None
 
 
 class GroupMember(BaseModel):
@@ -108,11 +111,103 @@ class TelegramUnlinked(Event):
     chat_id: str
 
 
+class AccountDeleted(Event):
+    """auth -> profile, matching, notifier: the account is gone; every service forgets the
+    person (past partners' histories keep a "deleted user" in their place)."""
+
+    SUBJECT: ClassVar[str] = "account.deleted"
+
+    user_id: int
+
+
+class PasswordResetRequested(Event):
+    """auth -> notifier: mail this reset link. It carries the single-use token, which auth
+    keeps only hashed: the notifier is the one to put it in a mail."""
+
+    SUBJECT: ClassVar[str] = "password_reset.requested"
+
+    user_id: int
+    email: str
+    uid: str
+    token: str
+    expires_at: datetime
+
+
+class EmailChangeRequested(Event):
+    """auth -> notifier: mail a confirmation link to the new address; the change takes effect
+    only when it is followed."""
+
+    SUBJECT: ClassVar[str] = "email_change.requested"
+
+    user_id: int
+    new_email: str
+    token: str
+    expires_at: datetime
+
+
+class AccountEmailChanged(Event):
+    """auth -> profile, notifier: the change was confirmed; the account's email is ``email``."""
+
+    SUBJECT: ClassVar[str] = "account.email_changed"
+
+    user_id: int
+    email: str
+
+
+class EmailUnsubscribed(Event):
+    """notifier -> profile: the one-click unsubscribe link was followed; email is off."""
+
+    SUBJECT: ClassVar[str] = "email.unsubscribed"
+
+    user_id: int
+
+
+class MeetingFeedback(Event):
+    """profile (REST) or notifier (bot) -> profile, matching: one member's answer to "did you
+    meet?" about one group of a round; a later answer from the same member replaces it."""
+
+    SUBJECT: ClassVar[str] = "meeting.feedback"
+
+    user_id: int
+    round_id: int
+    group_id: int
+    met: Literal["yes", "not_yet", "no"]
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+class PartnerBlocked(Event):
+    """profile (REST) or notifier (bot) -> matching, profile: never group ``user_id`` with
+    ``blocked_user_id`` again, in either direction. The blocked person is never told."""
+
+    SUBJECT: ClassVar[str] = "block.created"
+
+    user_id: int
+    blocked_user_id: int
+
+
+class PartnerUnblocked(Event):
+    """profile (REST) -> matching, profile: the block is lifted."""
+
+    SUBJECT: ClassVar[str] = "block.removed"
+
+    user_id: int
+    blocked_user_id: int
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     UserRegistered,
     ProfileChanged,
     PairCreated,
     TelegramLinked,
     TelegramUnlinked,
+    AccountDeleted,
+    PasswordResetRequested,
+    EmailChangeRequested,
+    AccountEmailChanged,
+    EmailUnsubscribed,
+    MeetingFeedback,
+    PartnerBlocked,
+    PartnerUnblocked,
 )
 EVENTS_BY_SUBJECT: dict[str, type[Event]] = {e.SUBJECT: e for e in ALL_EVENTS}
