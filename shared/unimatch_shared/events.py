@@ -195,6 +195,16 @@ class PartnerUnblocked(Event):
     blocked_user_id: int
 
 
+class RoundSkipped(Event):
+    """matching -> notifier: this participant took part in the round but could not be placed
+    in any group without pairing them with someone blocked; tell them so."""
+
+    SUBJECT: ClassVar[str] = "round.skipped"
+
+    round_id: int
+    user_id: int
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     UserRegistered,
     ProfileChanged,
@@ -209,5 +219,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     MeetingFeedback,
     PartnerBlocked,
     PartnerUnblocked,
+    RoundSkipped,
 )
 EVENTS_BY_SUBJECT: dict[str, type[Event]] = {e.SUBJECT: e for e in ALL_EVENTS}

@@ -123,3 +123,19 @@ class TelegramUserReply(BaseModel):
     configured: bool = True
     user_id: int | None = None
     errors: dict[str, list[str]] | None = None
+
+
+class DeleteAccount(Request):
+    """notifier -> auth for the bot's /leave (confirmed): delete this account. Auth ends its
+    sessions and publishes ``account.deleted`` with the deletion, in one transaction; every
+    other service forgets the person from that event. Replies ``DeleteAccountReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.auth.delete-account"
+
+    user_id: int
+
+
+class DeleteAccountReply(BaseModel):
+    """``deleted`` False when there was no such account (already gone: not an error)."""
+
+    deleted: bool
