@@ -40,6 +40,10 @@ INVALID_TELEGRAM_LOGIN = "Telegram authorization is invalid or expired."
 TELEGRAM_NOT_CONFIGURED = "The Telegram bot is not configured."
 # How long a login may wait for another login of the same account to finish its check.
 LOGIN_QUEUE_SECONDS = 0.5
+# How long a sign-up refused for a taken email is held before its answer: about what a
+# sign-up that hashes takes, so the two do not differ by timing, and a client retrying in a
+# loop is paced by the clock rather than by auth's CPU (docs/adr/012).
+TAKEN_EMAIL_PAUSE_SECONDS = 0.2
 # Opens a session for an account inside the caller's transaction; returns what the client
 # gets to hold (a seed token, or a web session's refresh token).
 SessionOpener = Callable[[UnitOfWork, UserAccount], Awaitable[str]]
@@ -60,12 +64,13 @@ async def register(
     token's, or the one ``open_session`` opens (a web session's refresh token).
 
     A taken email is refused before any hashing, so failed sign-ups cost no Argon2 time (the
-    unique index still decides a race). The account row is written but not committed while
-    profile validates and stores the profile; if profile refuses or is unreachable, the
-    transaction rolls back and nothing of the account remains
+    unique index still decides a race), after ``TAKEN_EMAIL_PAUSE_SECONDS``. The account row
+    is written but not committed while profile validates and stores the profile; if profile
+    refuses or is unreachable, the transaction rolls back and nothing of the account remains
     (docs/adr/001-registration-across-contexts.md).
     """
     if await views.email_taken(reads, email):
+        await asyncio.sleep(TAKEN_EMAIL_PAUSE_SECONDS)  # holds no connection meanwhile
         raise ValidationFailed({"email": [EMAIL_TAKEN]})
     password_hash = await passwords.run(hash_password, password)
     async with uow:
