@@ -139,3 +139,25 @@ class DeleteAccountReply(BaseModel):
     """``deleted`` False when there was no such account (already gone: not an error)."""
 
     deleted: bool
+
+
+class RequestEmailChange(Request):
+    """profile -> auth when ``me`` is edited with an email: auth owns the address, and makes
+    the confirmation token (publishing ``email_change.requested`` for the notifier to mail
+    it); the account's email changes only when the link is followed. Replies
+    ``EmailChangeReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.auth.request-email-change"
+
+    user_id: int
+    email: str
+
+
+class EmailChangeReply(BaseModel):
+    """``pending_email``: the address awaiting confirmation (None: the email given is the
+    account's own, nothing is pending); ``errors`` DRF-shaped, if refused; ``retry_after``
+    seconds, if too many changes were asked for lately."""
+
+    pending_email: str | None = None
+    errors: dict[str, list[str]] | None = None
+    retry_after: int = 0
