@@ -34,6 +34,8 @@ async def app(service_settings, tmp_path):
         unimatch_admin_password=OWNER["password"],
         unimatch_var_dir=tmp_path,
         unimatch_password_reset_token_minutes=30,
+        # Logins and resets hash passwords; a loaded test machine must not shed them.
+        password_hash_budget_seconds=10,
     )
     app = create_app(settings)
     async with running_app(app) as client:

@@ -17,10 +17,14 @@ from profile_service.api.schemas import (
 )
 from unimatch_shared.errors import EMAIL_TAKEN, ValidationFailed
 from unimatch_shared.lean import LeanRead, json_response
+from unimatch_shared.openapi import WebErrorBody
 from unimatch_shared.web import WebError, WebUser
 
 reads = APIRouter(prefix="/api", route_class=LeanRead, tags=["web"])
 router = APIRouter(prefix="/api", tags=["web"])
+THROTTLED = {
+    429: {"model": WebErrorBody, "description": "Too many new emails lately (`Retry-After`)"}
+}
 UNKNOWN_HOBBY = "Хобби: выбрано хобби, которого нет в списке"
 WEB_EMAIL_TAKEN = "Пользователь с таким email уже существует"
 INVALID_EMAIL = "Email: некорректный адрес"
@@ -46,7 +50,7 @@ async def read_me(user: WebUser, request: Request) -> Response:
     return json_response(await service.read_web_me(_reads(request), user.user_id))
 
 
-@router.patch("/auth/users/me", response_model=WebMeOut)
+@router.patch("/auth/users/me", response_model=WebMeOut, responses=THROTTLED)
 async def update_me(body: WebMeUpdate, user: WebUser, request: Request) -> dict:
     """An ``email`` other than the account's is mailed a confirmation link and shows as
     ``pending_email`` until it is followed."""
