@@ -17,12 +17,12 @@ from profile_service.api.schemas import (
 )
 from unimatch_shared.errors import EMAIL_TAKEN, ValidationFailed
 from unimatch_shared.lean import LeanRead, json_response
-from unimatch_shared.openapi import WebErrorBody
+from unimatch_shared.openapi import Responses, WebErrorBody
 from unimatch_shared.web import WebError, WebUser
 
 reads = APIRouter(prefix="/api", route_class=LeanRead, tags=["web"])
 router = APIRouter(prefix="/api", tags=["web"])
-THROTTLED = {
+THROTTLED: Responses = {
     429: {"model": WebErrorBody, "description": "Too many new emails lately (`Retry-After`)"}
 }
 UNKNOWN_HOBBY = "Хобби: выбрано хобби, которого нет в списке"
