@@ -4,7 +4,7 @@ Everything else travels as events; see docs/adr/001-registration-across-contexts
 docs/adr/006-telegram-delivery.md for why these exist.
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -154,10 +154,11 @@ class RequestEmailChange(Request):
 
 
 class EmailChangeReply(BaseModel):
-    """``pending_email``: the address awaiting confirmation (None: the email given is the
-    account's own, nothing is pending); ``errors`` DRF-shaped, if refused; ``retry_after``
-    seconds, if too many changes were asked for lately."""
+    """``pending_email``: the address awaiting confirmation until ``pending_until`` (when its
+    link expires; None: nothing is pending); ``errors`` DRF-shaped, if refused;
+    ``retry_after`` seconds, if too many changes were asked for lately."""
 
     pending_email: str | None = None
+    pending_until: datetime | None = None
     errors: dict[str, list[str]] | None = None
     retry_after: int = 0

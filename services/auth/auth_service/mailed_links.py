@@ -16,7 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from auth_service.adapters.db import views
-from auth_service.adapters.db.tables import AuthToken, MailedToken, ResetRequest, UserAccount
+from auth_service.adapters.db.tables import (
+    AuthToken,
+    LoginFailure,
+    MailedToken,
+    ResetRequest,
+    UserAccount,
+)
 from auth_service.adapters.hashing import PasswordWork
 from auth_service.domain.credentials import EMAIL_TAKEN, InvalidCredential, normalize_email
 from auth_service.domain.mailed_tokens import (
@@ -114,7 +120,9 @@ async def reset_password(
     new_password: str,
 ) -> None:
     """Set the password a reset link allows; every session of the account ends and every
-    other reset link of it stops working.
+    other reset link of it stops working. The failed logins counted against the email are
+    forgotten: the owner proved to read its mail, and must not meet a 429 with the password
+    just set (docs/adr/009).
 
     The link is checked on the read pool before any hashing (a flood of forged links costs
     no Argon2 time), then again, locked, in the transaction that spends it: of two uses at
@@ -138,6 +146,7 @@ async def reset_password(
             raise invalid_link()
         account.password_hash = password_hash
         uow.session.add(account)
+        await uow.session.exec(delete(LoginFailure).where(LoginFailure.email == account.email))
         await password_changed(uow, sessions, user_id)
         await uow.commit()
 
@@ -201,12 +210,16 @@ async def request_email_change(
             )
         )
         made = list(pending)
-        current = next((t.new_email for t in made if usable(t.expires_at, t.used_at, now)), None)
-        if new_email in (account.email, current):
-            return EmailChangeReply(pending_email=current)
+        current = next((t for t in made if usable(t.expires_at, t.used_at, now)), None)
+        unchanged = EmailChangeReply(
+            pending_email=current.new_email if current else None,
+            pending_until=current.expires_at if current else None,
+        )
+        if new_email == account.email or (current and new_email == current.new_email):
+            return unchanged
         wait = EMAIL_CHANGE_LIMIT.wait([t.created_at for t in made], now)
         if wait > 0:
-            return EmailChangeReply(pending_email=current, retry_after=math.ceil(wait))
+            return unchanged.model_copy(update={"retry_after": math.ceil(wait)})
         if (
             await uow.session.exec(select(UserAccount.id).where(UserAccount.email == new_email))
         ).first():
@@ -219,7 +232,7 @@ async def request_email_change(
             )
         )
         await uow.commit()
-    return EmailChangeReply(pending_email=new_email)
+    return EmailChangeReply(pending_email=new_email, pending_until=now + lifetime)
 
 
 async def confirm_email_change(uow: UnitOfWork, token: str) -> str:

@@ -15,6 +15,7 @@ from profile_service.domain.model import (
     is_paused,
     partner_pairs,
     pause_until_errors,
+    shown_pending_email,
     unknown_hobby_errors,
 )
 from unimatch_shared.errors import APIError, Throttled, ValidationFailed
@@ -68,8 +69,14 @@ def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
         "paused_until": profile.paused_until,
         "birth": profile.birth,
         "tg_link": profile.tg_link,
-        "pending_email": profile.pending_email,
+        "pending_email": _pending_email(profile),
     }
+
+
+def _pending_email(profile: Profile) -> str | None:
+    return shown_pending_email(
+        profile.pending_email, profile.pending_email_until, datetime.now(UTC)
+    )
 
 
 def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
@@ -84,7 +91,7 @@ def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
         "image": None,
         "hobby": [{"id": h.id, "name": h.name} for h in hobbies],
         "tg_link": profile.tg_link,
-        "pending_email": profile.pending_email,
+        "pending_email": _pending_email(profile),
     }
 
 
@@ -177,6 +184,7 @@ async def update_me(
             if reply.retry_after:
                 raise Throttled(reply.retry_after)
             changes["pending_email"] = reply.pending_email
+            changes["pending_email_until"] = reply.pending_until
         profile.sqlmodel_update(changes)
         uow.session.add(profile)
         hobbies = await repo.hobbies_of(user_id)
@@ -261,7 +269,7 @@ async def on_account_email_changed(uow: UnitOfWork, event: AccountEmailChanged) 
             profile.email = event.email
             profile.email_changed_at = event.occurred_at
             if profile.pending_email == event.email:
-                profile.pending_email = None
+                profile.pending_email = profile.pending_email_until = None
             uow.session.add(profile)
             _announce(uow, profile, await repo.hobbies_of(profile.user_id))
         await uow.commit()

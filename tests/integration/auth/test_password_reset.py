@@ -116,6 +116,24 @@ async def test_a_reset_link_sets_the_password_once_and_ends_every_session(app):
     assert (await log_in(app, password=NEW_PASSWORD)).status_code == 201
 
 
+async def test_a_reset_lifts_the_login_throttle_on_its_email(app):
+    locked_out = address()
+    for _ in range(5):
+        wrong = {"email": OWNER["email"], "password": "forgotten-1"}
+        response = await app.client.post("/auth/token/login/", json=wrong, headers=locked_out)
+        assert response.status_code == 400
+    new = {"email": OWNER["email"], "password": NEW_PASSWORD}
+    assert (
+        await app.client.post("/auth/token/login/", json=new, headers=locked_out)
+    ).status_code == 429
+    await request_reset(app, OWNER["email"], locked_out)
+    event = await reset_mail(app)
+    assert (await confirm(app, event["uid"], event["token"])).status_code == 204
+    assert (
+        await app.client.post("/auth/token/login/", json=new, headers=locked_out)
+    ).status_code == 201
+
+
 async def test_an_unknown_email_is_answered_alike_and_mails_nothing(app):
     known = await request_reset(app, OWNER["email"])
     unknown = await request_reset(app, "nobody@example.com")
@@ -257,7 +275,9 @@ async def request_email_change(app, email: str, user_id: int = 1) -> EmailChange
 
 async def test_an_email_change_takes_effect_when_its_link_is_followed(app):
     reply = await request_email_change(app, "  Owner.New@Example.com ")
-    assert reply == EmailChangeReply(pending_email="owner.new@example.com")
+    assert reply.pending_email == "owner.new@example.com"
+    lifetime = reply.pending_until - datetime.now(UTC)
+    assert timedelta(hours=23) < lifetime <= timedelta(hours=24)
     (event,) = await outbox(app, "email_change.requested")
     assert (event["user_id"], event["new_email"]) == (1, "owner.new@example.com")
     assert (await log_in(app)).status_code == 201  # still the old email until confirmed

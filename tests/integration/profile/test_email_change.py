@@ -112,6 +112,20 @@ async def test_the_email_changes_only_when_the_mailed_link_is_followed(apps, set
     assert announced == [("new.address@example.com",)]
 
 
+async def test_a_pending_email_is_no_longer_shown_once_its_link_expired(apps, settings):
+    _, client = apps
+    edited = await client.patch("/users/api/me/", json={"email": "x@example.com"}, headers=TOKEN)
+    assert edited.json()["pending_email"] == "x@example.com"
+    await query(
+        settings.database_url,
+        "profile",
+        "UPDATE profile SET pending_email_until = now() - interval '1 second'",
+    )
+    assert (await client.get("/users/api/me/", headers=TOKEN)).json()["pending_email"] is None
+    renamed = await client.patch("/users/api/me/", json={"first_name": "Ия"}, headers=TOKEN)
+    assert renamed.json()["pending_email"] is None
+
+
 async def test_a_refused_email_changes_nothing(apps, settings):
     _, client = apps
     for email, errors in [
