@@ -4,17 +4,33 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from unimatch_shared.fields import Age, HobbyIds, PersonName, TgLink, WebHobbyIds, WebName
-from unimatch_shared.schemas import HobbyOut, UserOut
+from unimatch_shared.fields import (
+    Age,
+    HobbyIds,
+    PersonName,
+    Text,
+    TgLink,
+    WebHobbyIds,
+    WebName,
+)
+from unimatch_shared.schemas import HobbyOut, UserOut, WebUserOut
 
 
 class MeOut(UserOut):
-    """The user object plus the pause state (additive)."""
+    """The user object plus the pause state and the email awaiting confirmation
+    (additive)."""
 
     paused: bool
     paused_until: date | None
     birth: date | None
     tg_link: str
+    pending_email: str | None
+
+
+class WebMeOut(WebUserOut):
+    """The web user plus the email awaiting confirmation (additive)."""
+
+    pending_email: str | None
 
 
 class MeUpdate(BaseModel):
@@ -26,6 +42,9 @@ class MeUpdate(BaseModel):
     last_name: PersonName | None = None
     age: Age | None = None
     hobby: HobbyIds | None = None
+    # Another address is mailed a confirmation link; the email changes when it is followed.
+    # ``null`` is ignored, as the field was before.
+    email: Text | None = None
 
     @field_validator("first_name", "last_name", "hobby", mode="before")
     @classmethod
@@ -70,6 +89,7 @@ class WebMeUpdate(BaseModel):
     birth: date | None = None
     hobby: WebHobbyIds | None = None
     tg_link: TgLink | None = None
+    email: Text | None = None
 
     @field_validator("first_name", "last_name", "hobby", "tg_link", mode="before")
     @classmethod
