@@ -21,7 +21,6 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from nats.errors import Error as NatsError
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
@@ -135,7 +134,7 @@ class PublicKeys:
         """Bind to the bucket (creating it: any service may start before auth), load every
         key and follow changes from now on."""
         js = self._messaging.broker.connection.jetstream(timeout=RPC_TIMEOUT_SECONDS)
-        config = KeyValueConfig(bucket=self.bucket, history=1, storage=StorageType.FILE)
+        config = self._messaging.kv_config(self.bucket, history=1)
         self._kv, _ = await bucket(js, config)
         watcher = await self._kv.watchall()
         async for entry in watcher:  # the current keys, then None

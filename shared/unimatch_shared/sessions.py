@@ -18,7 +18,6 @@ import logging
 import time
 
 from nats.errors import Error as NatsError
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
@@ -67,13 +66,7 @@ class SessionStore:
     async def open(self) -> bool:
         """Bind to the bucket, creating it if missing; True if this call created it."""
         js = self._messaging.broker.connection.jetstream(timeout=RPC_TIMEOUT_SECONDS)
-        config = KeyValueConfig(
-            bucket=self.bucket,
-            history=1,
-            storage=StorageType.FILE,
-            direct=True,
-            ttl=self.idle_seconds,
-        )
+        config = self._messaging.kv_config(self.bucket, history=1, ttl=self.idle_seconds)
         self._kv, created = await bucket(js, config)
         return created
 

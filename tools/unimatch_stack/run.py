@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from unimatch_stack.infra import InfraError, local_infra
+from unimatch_stack.infra import InfraError, local_infra, nats_nodes
 from unimatch_stack.supervisor import DEFAULT_GATEWAY_PORT, SERVICES, Stack, StackError
 
 
@@ -32,6 +32,15 @@ def _service_env() -> dict[str, dict[str, str]]:
         for spec in SERVICES
         if os.environ.get(f"{spec.name.upper()}_WORKERS")
     }
+
+
+def _cluster_env() -> dict[str, str]:
+    """With an embedded cluster (UNIMATCH_NATS_NODES above 1) the streams are replicated on up
+    to three of its nodes, unless UNIMATCH_STREAM_REPLICAS says otherwise."""
+    if os.environ.get("NATS_URL") or os.environ.get("UNIMATCH_STREAM_REPLICAS"):
+        return {}
+    nodes = nats_nodes(os.environ)
+    return {"UNIMATCH_STREAM_REPLICAS": str(min(3, nodes))} if nodes > 1 else {}
 
 
 def _banner(stack: Stack, var_dir: Path) -> str:
@@ -87,6 +96,7 @@ def main() -> int:
                 infra.nats_url,
                 gateway_port,
                 _service_ports(),
+                extra_env=_cluster_env(),
                 service_env=_service_env(),
             ) as stack,
         ):

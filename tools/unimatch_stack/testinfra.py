@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from unimatch_shared.settings import nats_servers
 from unimatch_stack.infra import drop_database, embedded_nats, embedded_postgres, ensure_database
 
 
@@ -60,7 +61,9 @@ def forget_event_prefix(nats_url: str, prefix: str) -> None:
 
         stream_prefix = re.sub(r"[^A-Za-z0-9_-]", "_", prefix)  # as Messaging names streams
         owned = (stream_prefix, f"KV_{stream_prefix}")
-        client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
+        client = await nats.connect(
+            nats_servers(nats_url), connect_timeout=5, max_reconnect_attempts=1
+        )
         try:
             js = client.jetstream()
             for info in await js.streams_info():
