@@ -9,6 +9,8 @@ to existing ones too (docs/adr/new-nats-cluster.md).
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import fields
+from enum import Enum
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -39,6 +41,9 @@ STREAM_BASE_NAME = "UNIMATCH"
 # JetStream drops a re-published message with the same Nats-Msg-Id within this window.
 DUPLICATE_WINDOW_SECONDS = 24 * 3600
 RPC_TIMEOUT_SECONDS = 3.0
+# JetStream API requests declaring streams and buckets at start-up: on a cluster they go
+# through the meta leader, which every worker of every service asks at once.
+DECLARE_TIMEOUT_SECONDS = 20.0
 DEAD_LETTER_PREFIX = "deadletter"
 
 Reply = TypeVar("Reply", bound=BaseModel)
@@ -100,9 +105,13 @@ class Messaging:
                 description=(event.__doc__ or "").strip(),
             )
 
+    def declaring(self) -> JetStreamContext:
+        """A JetStream context for declaring streams and buckets (a patient timeout)."""
+        return self.broker.connection.jetstream(timeout=DECLARE_TIMEOUT_SECONDS)
+
     async def ensure_streams(self) -> None:
         """Create or update the event stream (every known subject) and the dead-letter one."""
-        js = self.broker.connection.jetstream()
+        js = self.declaring()
         events = StreamConfig(
             name=self.stream.name,
             subjects=[self.subject(e.SUBJECT) for e in ALL_EVENTS],
@@ -123,7 +132,7 @@ class Messaging:
         )
         for name, config in ((self.stream.name, events), (self.dead_letter_stream, dead_letters)):
             try:
-                await js.stream_info(name)
+                existing = (await js.stream_info(name)).config
             except NotFoundError:
                 try:
                     await js.add_stream(config)
@@ -131,8 +140,9 @@ class Messaging:
                 except APIError:
                     # Every worker of every service gets here at once on a fresh server; a
                     # loser of that race finds the winner's stream (or fails for real here).
-                    await js.stream_info(name)
-            await update_stream(js, config)
+                    existing = (await js.stream_info(name)).config
+            if differs(existing, config):
+                await update_stream(js, config)
 
     def kv_config(self, bucket: str, **options: Any) -> KeyValueConfig:
         """A KV bucket's configuration, in as many copies as the streams. Direct gets (any
@@ -146,6 +156,33 @@ class Messaging:
             storage=StorageType.FILE,
             **options,
         )
+
+    async def bucket(
+        self, config: KeyValueConfig, timeout: float = RPC_TIMEOUT_SECONDS
+    ) -> tuple[KeyValue, bool]:
+        """Bind to a KV bucket (its reads and writes time out after ``timeout``), creating it
+        if missing; True if this call created it. Every worker of every service does this at
+        start-up: a loser of the race to create binds to the winner's bucket (or fails for
+        real here). An existing bucket first gets the configured replicas and read mode, so
+        the handle bound afterwards reads the way the bucket allows."""
+        js = self.declaring()
+        stream = f"KV_{config.bucket}"
+        created = False
+        try:
+            existing = (await js.stream_info(stream)).config
+        except NotFoundError:
+            try:
+                await js.create_key_value(config)
+                created = True
+            except APIError:
+                existing = (await js.stream_info(stream)).config
+        if not created:
+            direct = bool(config.direct)
+            if existing.num_replicas != config.replicas or bool(existing.allow_direct) != direct:
+                existing.num_replicas, existing.allow_direct = config.replicas, direct
+                await update_stream(js, existing)
+        handle = await self.broker.connection.jetstream(timeout=timeout).key_value(config.bucket)
+        return handle, created
 
     async def dead_letter(
         self, subject: str, data: bytes, reason: str, consumer: str | None = None
@@ -208,6 +245,23 @@ class RequestIdFromHeader(BaseMiddleware):
         return False
 
 
+def differs(existing: StreamConfig, wanted: StreamConfig) -> bool:
+    """Whether a stream's configuration lacks something ``wanted`` sets (other than the
+    dataclass's defaults, which the server fills in its own way): an update is then due.
+    Workers finding it as wanted leave it alone (a cluster's meta leader handles every
+    update, one at a time)."""
+    return any(
+        _plain(getattr(existing, field.name)) != _plain(value)
+        for field in fields(wanted)
+        if (value := getattr(wanted, field.name)) not in (None, field.default)
+    )
+
+
+def _plain(value: object) -> object:
+    """An enum as its value: configurations read back from the server hold plain strings."""
+    return value.value if isinstance(value, Enum) else value
+
+
 async def update_stream(js: JetStreamContext, config: StreamConfig) -> None:
     """Apply ``config`` to an existing stream; a refusal (more replicas than the servers
     JetStream runs on) names the setting to look at."""
@@ -218,23 +272,3 @@ async def update_stream(js: JetStreamContext, config: StreamConfig) -> None:
             f"NATS refused the configuration of stream {config.name} "
             f"({config.num_replicas} replicas, UNIMATCH_STREAM_REPLICAS): {exc.description}"
         ) from exc
-
-
-async def bucket(js: JetStreamContext, config: KeyValueConfig) -> tuple[KeyValue, bool]:
-    """Bind to a KV bucket, creating it if missing; True if this call created it. Every worker
-    of every service does this at start-up: a loser of the race to create binds to the
-    winner's bucket (or fails for real here). An existing bucket first gets the configured
-    replicas and read mode, so the handle bound afterwards reads the way the bucket allows."""
-    stream = f"KV_{config.bucket}"
-    try:
-        existing = (await js.stream_info(stream)).config
-    except NotFoundError:
-        try:
-            return await js.create_key_value(config), True
-        except APIError:
-            existing = (await js.stream_info(stream)).config
-    direct = bool(config.direct)
-    if existing.num_replicas != config.replicas or bool(existing.allow_direct) != direct:
-        existing.num_replicas, existing.allow_direct = config.replicas, direct
-        await update_stream(js, existing)
-    return await js.key_value(config.bucket), False

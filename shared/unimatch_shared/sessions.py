@@ -23,7 +23,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.messaging import RPC_TIMEOUT_SECONDS, Messaging, bucket
+from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import SessionSeen
 
 BUCKET_BASE_NAME = "sessions"
@@ -65,15 +65,14 @@ class SessionStore:
 
     async def open(self) -> bool:
         """Bind to the bucket, creating it if missing; True if this call created it."""
-        js = self._messaging.broker.connection.jetstream(timeout=RPC_TIMEOUT_SECONDS)
         config = self._messaging.kv_config(self.bucket, history=1, ttl=self.idle_seconds)
-        self._kv, created = await bucket(js, config)
+        self._kv, created = await self._messaging.bucket(config)
         return created
 
     async def apply_idle_timeout(self) -> None:
         """Give an existing bucket this store's entry lifetime (auth, at start-up: a bucket made
         before sessions expired, or under another setting)."""
-        js = self._messaging.broker.connection.jetstream(timeout=RPC_TIMEOUT_SECONDS)
+        js = self._messaging.declaring()
         stream = f"KV_{self.bucket}"
         config = (await js.stream_info(stream)).config
         if config.max_age != self.idle_seconds:

@@ -2,9 +2,10 @@
 streams' replica count is a setting, and `make run` can start a local cluster."""
 
 import pytest
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from pydantic import ValidationError
 
-from unimatch_shared.messaging import Messaging
+from unimatch_shared.messaging import Messaging, differs
 from unimatch_shared.settings import ServiceSettings
 from unimatch_stack import run
 from unimatch_stack.infra import ClusterNode, InfraError, cluster_arguments, nats_nodes
@@ -68,3 +69,30 @@ def test_make_run_starts_as_many_nats_nodes_as_asked_and_replicates_on_up_to_thr
     monkeypatch.delenv("UNIMATCH_STREAM_REPLICAS")
     monkeypatch.setenv("NATS_URL", "nats://elsewhere:4222")
     assert run._cluster_env() == {}, "no embedded NATS, nothing to say about it"
+
+
+def test_a_stream_already_as_wanted_is_left_alone_and_any_difference_updates_it():
+    wanted = StreamConfig(
+        name="UNIMATCH",
+        subjects=["user.registered", "pair.created"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=90 * 24 * 3600,
+        num_replicas=3,
+    )
+    # As the server reports it: every field filled in, durations in nanoseconds.
+    reported = {
+        "name": "UNIMATCH",
+        "subjects": ["user.registered", "pair.created"],
+        "retention": "limits",
+        "storage": "file",
+        "discard": "old",
+        "max_age": 90 * 24 * 3600 * 10**9,
+        "duplicate_window": 120 * 10**9,
+        "num_replicas": 3,
+        "max_msgs": -1,
+    }
+    assert not differs(StreamConfig.from_response(dict(reported)), wanted)
+    assert differs(StreamConfig.from_response({**reported, "num_replicas": 1}), wanted)
+    narrower = {**reported, "subjects": ["user.registered"]}
+    assert differs(StreamConfig.from_response(narrower), wanted)
