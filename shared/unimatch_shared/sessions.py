@@ -4,8 +4,9 @@
 Auth keeps each session token's digest in a NATS KV bucket beside its own table: written
 before the token is handed out, deleted before a logout answers. Every service looks the
 digest up there on each authenticated request — one round trip answered by nats-server itself,
-no Python process on the other side. A lookup reads the stream's last entry for that key, so
-once auth's write or delete is acknowledged, every reader of every service sees it.
+no Python process on the other side. A lookup reads the stream's last entry for that key (on
+a replicated bucket, from the stream leader: messaging.kv_config), so once auth's write or
+delete is acknowledged, every reader of every service sees it.
 
 Sessions expire after ``UNIMATCH_SESSION_IDLE_DAYS`` (90) without use: the bucket's entries
 live that long after their last write, and a reader that finds an entry older than a tenth of
