@@ -33,7 +33,7 @@ SUITE_MARKERS = {
     # A scenario waits out kills, restarts and convergence.
     "faults": [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(600)],
     # Builds images and brings docker-compose.yml up on a Docker engine (the first build takes
-    # minutes); only with --compose.
+    # minutes); not in `make test` (pytest_ignore_collect below).
     "compose": [pytest.mark.slow, pytest.mark.timeout(1800)],
 }
 
@@ -48,7 +48,7 @@ def pytest_addoption(parser):
 
 def pytest_ignore_collect(collection_path, config):
     """tests/compose needs a Docker engine and its images (`make test-compose` prepares both),
-    so `make test` leaves it out."""
+    so a run leaves it out unless given --compose (or the folder by name)."""
     if collection_path == TESTS / "compose" and not config.getoption("compose"):
         return True
     return None
