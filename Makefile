@@ -100,5 +100,8 @@ asyncapi: $(INSTALLED)
 lock: $(INSTALLED)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
+## Removes the venv and var/ (data of `make run`, the compose stand-ins' Debian rootfs); an
+## interrupted debootstrap may have left its /proc mounted in there: unmounted first.
 clean:
+	-grep -o ' $(CURDIR)/var/[^ ]*' /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount --lazy
 	rm -rf $(VENV) var

