@@ -3,7 +3,8 @@
 # empty PGDATA, initdb with POSTGRES_USER / POSTGRES_PASSWORD, create POSTGRES_DB, run
 # /docker-entrypoint-initdb.d/*.sh and *.sql, accept password logins from any address
 # (POSTGRES_HOST_AUTH_METHOD, default scram-sha-256); then run the server as user postgres.
-set -euo pipefail
+# As the official script: -e but not -u, since init scripts are sourced into it.
+set -Eeo pipefail
 
 if [ "${1:0:1}" = "-" ]; then
     set -- postgres "$@"
@@ -17,8 +18,11 @@ if [ "$1" = "postgres" ] && [ "$(id -u)" = "0" ]; then
 fi
 
 if [ "$1" = "postgres" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
-    user="${POSTGRES_USER:-postgres}"
-    database="${POSTGRES_DB:-$user}"
+    # Exported with their defaults, as the official image does, for the init scripts.
+    export POSTGRES_USER="${POSTGRES_USER:-postgres}"
+    export POSTGRES_DB="${POSTGRES_DB:-$POSTGRES_USER}"
+    user="$POSTGRES_USER"
+    database="$POSTGRES_DB"
     method="${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
     if [ -z "${POSTGRES_PASSWORD:-}" ] && [ "$method" != "trust" ]; then
         echo "error: POSTGRES_PASSWORD is not set (or set POSTGRES_HOST_AUTH_METHOD=trust)" >&2
@@ -37,7 +41,12 @@ if [ "$1" = "postgres" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     fi
     for script in /docker-entrypoint-initdb.d/*; do
         case "$script" in
-            *.sh) echo "running $script"; . "$script" ;;
+            *.sh)
+                if [ -x "$script" ]; then
+                    echo "running $script"; "$script"
+                else
+                    echo "sourcing $script"; . "$script"
+                fi ;;
             *.sql) echo "running $script"
                 psql -v ON_ERROR_STOP=1 --username "$user" --dbname "$database" -f "$script" ;;
             *) ;;
