@@ -397,15 +397,14 @@ class Project:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20")
 
 
-def prepare() -> list[str]:
-    """Check the engine, find Compose v2, have every image; the compose command line."""
+def prepare() -> None:
+    """Check the engine, find Compose v2, have every image."""
     check_engine()
     command = compose_command()
     started = time.monotonic()
     for image, how in ensure_images(base_images()).items():
         say(f"{image}: {how}")
     say(f"images ready in {time.monotonic() - started:.0f} s; using {' '.join(command)}")
-    return command
 
 
 def main() -> int:
