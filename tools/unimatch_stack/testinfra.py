@@ -2,7 +2,9 @@
 
 Each server resolves on its own, first match wins:
 1. DATABASE_URL / NATS_URL from the environment (CI, or a developer's own servers);
-2. testcontainers (postgres:16, nats:2 -js) when a Docker engine answers;
+2. testcontainers (postgres:16, nats:2 -js) when a Docker engine answers and the container
+   starts: an engine that cannot pull the image (no registry reachable) or start it is
+   reported in a warning and passed over;
 3. the embedded servers `make run` uses, under a temporary var dir.
 
 Whatever the source, the session gets a fresh database (dropped afterwards) and a fresh
@@ -17,9 +19,10 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -108,26 +111,47 @@ def _source(variable: str, environ: Mapping[str, str]) -> str:
     return "docker" if docker_available() else "embedded"
 
 
+def _container_or_embedded(
+    stack: ExitStack,
+    container: Callable[[], AbstractContextManager[str]],
+    embedded: Callable[[], AbstractContextManager[str]],
+) -> tuple[str, str]:
+    """(URL, source) of the container, or of the embedded server when the container cannot be
+    had: testcontainers removes what it started before raising."""
+    try:
+        return stack.enter_context(container()), "docker"
+    except Exception as error:  # no image and no registry, or it would not start: any reason
+        warnings.warn(
+            f"Docker answers but the container could not be started "
+            f"({type(error).__name__}: {str(error)[:300]}); using the embedded server",
+            stacklevel=2,
+        )
+    return stack.enter_context(embedded()), "embedded"
+
+
 @contextmanager
 def session_infra(environ: Mapping[str, str] = os.environ) -> Iterator[SessionInfra]:
     """Resolve PostgreSQL and NATS for one test session; see the module docstring."""
     sources = {"postgres": _source("DATABASE_URL", environ), "nats": _source("NATS_URL", environ)}
     with ExitStack() as stack:
-        if "embedded" in sources.values():
-            var_dir = Path(tempfile.mkdtemp(prefix="unimatch-test-"))
-            stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
+        var_dir = Path(tempfile.mkdtemp(prefix="unimatch-test-"))
+        stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
         # port=0: never take the ports of a `make run` that may be running at the same time.
         if sources["postgres"] == "env":
             server_url = environ["DATABASE_URL"]
         elif sources["postgres"] == "docker":
-            server_url = stack.enter_context(_postgres_container())
+            server_url, sources["postgres"] = _container_or_embedded(
+                stack, _postgres_container, lambda: embedded_postgres(var_dir, port=0)
+            )
         else:
             server_url = stack.enter_context(embedded_postgres(var_dir, port=0))
 
         if sources["nats"] == "env":
             nats_url = environ["NATS_URL"]
         elif sources["nats"] == "docker":
-            nats_url = stack.enter_context(_nats_container())
+            nats_url, sources["nats"] = _container_or_embedded(
+                stack, _nats_container, lambda: embedded_nats(var_dir, port=0)
+            )
         else:
             nats_url = stack.enter_context(embedded_nats(var_dir, port=0))
 
