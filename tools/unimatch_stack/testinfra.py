@@ -66,9 +66,12 @@ def forget_event_prefix(nats_url: str, prefix: str) -> None:
         client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
         try:
             js = client.jetstream()
-            for info in await js.streams_info():
-                if info.config.name and info.config.name.startswith(owned):
-                    await js.delete_stream(info.config.name)
+            names: list[str] = []
+            while page := await js.streams_info(offset=len(names)):  # pages of 256
+                names += [info.config.name or "" for info in page]
+            for name in names:
+                if name.startswith(owned):
+                    await js.delete_stream(name)
         finally:
             await client.close()
 
