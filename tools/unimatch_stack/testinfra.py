@@ -24,8 +24,12 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+
+import nats
+from nats.js.api import StreamInfo
 
 from unimatch_stack.infra import drop_database, embedded_nats, embedded_postgres, ensure_database
 
@@ -51,33 +55,58 @@ def new_event_prefix() -> str:
     return f"t{secrets.token_hex(3)}."
 
 
+# The streams and KV buckets (``KV_`` + bucket) of a test's event prefix, as Messaging names them.
+TEST_STREAM = re.compile(r"(KV_)?t[0-9a-f]{6}_")
+# A test stream this old was left by a run that died before deleting it: no session lasts so
+# long (the slowest suite's timeout is 30 minutes).
+ABANDONED_AFTER = timedelta(hours=3)
+
+
 def forget_event_prefix(nats_url: str, prefix: str) -> None:
     """Delete the streams and KV buckets a test made under ``prefix``.
 
     On a shared NATS (CI's, a developer's) they would otherwise pile up run after run; a
     server holding thousands of streams answers JetStream requests slowly enough to fail
     tests that have nothing to do with them."""
+    stream_prefix = re.sub(r"[^A-Za-z0-9_-]", "_", prefix)
+    _delete_streams(
+        nats_url, lambda info: _name(info).startswith((stream_prefix, f"KV_{stream_prefix}"))
+    )
 
-    async def forget() -> None:
-        import nats
 
-        stream_prefix = re.sub(r"[^A-Za-z0-9_-]", "_", prefix)  # as Messaging names streams
-        owned = (stream_prefix, f"KV_{stream_prefix}")
+def forget_abandoned_test_streams(nats_url: str) -> None:
+    """Delete what killed test runs left on this NATS (see ``ABANDONED_AFTER``)."""
+    cutoff = datetime.now(UTC) - ABANDONED_AFTER
+    _delete_streams(
+        nats_url,
+        lambda info: (
+            bool(TEST_STREAM.match(_name(info)))
+            and info.created is not None
+            and info.created < cutoff
+        ),
+    )
+
+
+def _name(info: StreamInfo) -> str:
+    return info.config.name or ""
+
+
+def _delete_streams(nats_url: str, doomed: Callable[[StreamInfo], bool]) -> None:
+    async def delete() -> None:
         client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
         try:
             js = client.jetstream()
-            names: list[str] = []
-            while page := await js.streams_info(offset=len(names)):  # pages of 256
-                names += [info.config.name or "" for info in page]
-            for name in names:
-                if name.startswith(owned):
-                    await js.delete_stream(name)
+            streams: list[StreamInfo] = []
+            while page := await js.streams_info(offset=len(streams)):  # pages of 256
+                streams += page
+            for info in filter(doomed, streams):
+                await js.delete_stream(_name(info))
         finally:
             await client.close()
 
     # A thread of its own: the caller may be inside a running event loop.
     with ThreadPoolExecutor(max_workers=1) as thread:
-        thread.submit(asyncio.run, forget()).result()
+        thread.submit(asyncio.run, delete()).result()
 
 
 @cache
@@ -151,6 +180,7 @@ def session_infra(environ: Mapping[str, str] = os.environ) -> Iterator[SessionIn
 
         if sources["nats"] == "env":
             nats_url = environ["NATS_URL"]
+            forget_abandoned_test_streams(nats_url)
         elif sources["nats"] == "docker":
             nats_url, sources["nats"] = _container_or_embedded(
                 stack, _nats_container, lambda: embedded_nats(var_dir, port=0)
