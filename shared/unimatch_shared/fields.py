@@ -22,6 +22,9 @@ Text = Annotated[str, BeforeValidator(_storable)]
 PersonName = Annotated[str, StringConstraints(max_length=150), BeforeValidator(_storable)]
 Age = Annotated[int, Field(ge=14, le=120)]
 HobbyIds = Annotated[list[int], Field(max_length=100)]
+# An id of a row with a bigint key (a path's ``<id>``): one out of range is refused (400)
+# before it reaches PostgreSQL, which would fail on it.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 # The web surface's rules (docs/api.md, Web surface): those its front end checks itself, so
