@@ -1,11 +1,22 @@
 """Queries on the profile schema, so the service layer reads as use cases."""
 
-from sqlalchemy import delete
+from datetime import datetime
+
+from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profile_service.adapters.db.tables import Hobby, Match, Profile, ProfileHobby
+from profile_service.adapters.db.tables import (
+    Block,
+    DeletedAccount,
+    Hobby,
+    Match,
+    MeetingFeedback,
+    Profile,
+    ProfileHobby,
+)
+from profile_service.domain.model import DELETED_USER
 
 _INTEGER = range(-(2**31), 2**31)  # PostgreSQL's integer
 
@@ -73,3 +84,30 @@ class ProfileRepository:
     async def delete_profiles(self, user_ids: list[int]) -> int:
         result = await self.session.exec(delete(Profile).where(col(Profile.user_id).in_(user_ids)))
         return result.rowcount
+
+    async def forget(self, user_id: int, deleted_at: datetime) -> None:
+        """Everything of a deleted account; its partners' rows name the deleted user."""
+        await self.session.exec(
+            insert(DeletedAccount)
+            .values(user_id=user_id, deleted_at=deleted_at)
+            .on_conflict_do_nothing()
+        )
+        await self.session.exec(delete(Profile).where(col(Profile.user_id) == user_id))
+        await self.session.exec(delete(Match).where(col(Match.user_id) == user_id))
+        await self.session.exec(
+            update(Match)
+            .where(col(Match.partner_id) == user_id)
+            .values(
+                partner_first_name=DELETED_USER["first_name"],
+                partner_last_name=DELETED_USER["last_name"],
+                partner_email=DELETED_USER["email"],
+            )
+        )
+        await self.session.exec(
+            delete(MeetingFeedback).where(col(MeetingFeedback.user_id) == user_id)
+        )
+        await self.session.exec(
+            delete(Block).where(
+                or_(col(Block.user_id) == user_id, col(Block.blocked_user_id) == user_id)
+            )
+        )
