@@ -288,10 +288,10 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> None:
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
-        deleted = {user_id for user_id in members if await is_deleted(uow, user_id)}
+        repo = ProfileRepository(uow.session)
+        deleted = await repo.deleted_among(list(members))
         for user_id in deleted:
             members[user_id].update(DELETED_USER)
-        repo = ProfileRepository(uow.session)
         for user_id, partner_id in partner_pairs(list(members)):
             if user_id in deleted:
                 continue

@@ -85,6 +85,11 @@ class ProfileRepository:
         result = await self.session.exec(delete(Profile).where(col(Profile.user_id).in_(user_ids)))
         return result.rowcount
 
+    async def deleted_among(self, user_ids: list[int]) -> set[int]:
+        """Which of these users' accounts were deleted."""
+        query = select(DeletedAccount.user_id).where(col(DeletedAccount.user_id).in_(user_ids))
+        return set((await self.session.exec(query)).all())
+
     async def forget(self, user_id: int, deleted_at: datetime) -> None:
         """Everything of a deleted account; its partners' rows name the deleted user."""
         await self.session.exec(
