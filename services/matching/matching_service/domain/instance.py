@@ -90,11 +90,12 @@ class Instance:
         if self.table is not None:
             return self.table[i][j]
         key = self._key(i, j)
-        if key in self.avoid and key in self.blocked:
+        avoided = key in self.avoid
+        if avoided and key in self.blocked:
             return -self.block_unit
         common = len(self.hobbies[i] & self.hobbies[j])
         score = self.share_unit + self.common_unit * common if common else 0
-        return score - self.repeat_unit if key in self.avoid else score
+        return score - self.repeat_unit if avoided else score
 
     def tabulate(self) -> None:
         """Every pair's value, computed once: the exact path reads each pair's value many
