@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.workload import generate
+from matching_service.domain.buckets import bucket_grouping
 from matching_service.domain.grouping import Participant, grouping_stats, make_groups
+from matching_service.domain.instance import Instance
 
 
 def assert_respects_blocks(participants, groups, blocked) -> None:
@@ -122,6 +124,22 @@ def test_blocks_hold_and_as_few_as_possible_are_left_out(case):
     assert_respects_blocks(participants, groups, blocked)
     placed = sum(map(len, groups))
     assert placed == most_placeable(tuple(p.id for p in participants), blocked)
+
+
+@settings(max_examples=150, deadline=None)
+@given(blocked_instances(max_users=30))
+def test_the_large_path_never_groups_a_blocked_pair(case):
+    """The hobby-bucket path (used above 400 users) on small, densely blocked inputs."""
+    participants, met, blocked, seed = case
+    inst = Instance(
+        [p.id for p in participants], [p.hobbies for p in participants], met, (), blocked
+    )
+    groups = [
+        tuple(inst.ids[i] for i in group) for group in bucket_grouping(inst, random.Random(seed))
+    ]
+    assert_respects_blocks(participants, groups, blocked)
+    if not blocked:
+        assert sum(map(len, groups)) == len(participants)
 
 
 @pytest.mark.parametrize("users", [401, 5_000])

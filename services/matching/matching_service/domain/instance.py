@@ -173,26 +173,46 @@ def pair_leftovers(inst: Instance, mate: list[int], free: Iterable[int]) -> list
     unpaired: list[int] = []
     while len(stuck) >= 2:
         u = stuck.pop()
-        v = next((w for w in reversed(stuck) if not inst.is_blocked(u, w)), stuck[-1])
-        stuck.remove(v)
-        allowed = not inst.is_blocked(u, v)
-        best, best_value = None, inst.value(u, v) if allowed else None
-        for p, q in pairs_of(mate):
-            for x, y in ((p, q), (q, p)):
-                swapped = inst.value(u, x) + inst.value(v, y) - inst.value(x, y)
-                if (best_value is None or swapped > best_value) and not (
-                    inst.is_blocked(u, x) or inst.is_blocked(v, y)
-                ):
-                    best, best_value = (x, y), swapped
-        if best is not None:
-            x, y = best
-            mate[u], mate[x], mate[v], mate[y] = x, u, y, v
-        elif allowed:
-            mate[u], mate[v] = v, u
-        else:  # u can be placed with nobody free, nor by a swap; v may still be
+        v = next((w for w in reversed(stuck) if not inst.is_blocked(u, w)), None)
+        if v is not None:
+            stuck.remove(v)
+            swap = _best_swap(inst, mate, u, v, inst.value(u, v))
+            if swap is None:
+                mate[u], mate[v] = v, u
+            else:
+                _swap(mate, u, v, *swap)
+            continue
+        # u is blocked with every other stuck user: a swap with one of them may place both.
+        for v in reversed(stuck):
+            swap = _best_swap(inst, mate, u, v, None)
+            if swap is not None:
+                stuck.remove(v)
+                _swap(mate, u, v, *swap)
+                break
+        else:
             unpaired.append(u)
-            stuck.append(v)
     return stuck + unpaired
+
+
+def _best_swap(
+    inst: Instance, mate: list[int], u: int, v: int, floor: int | None
+) -> tuple[int, int] | None:
+    """The pair (x, y) for which (u, x) + (v, y) beats ``floor`` by the most (the value of
+    pairing u with v, None if they are blocked) without a blocked pair; None if none does."""
+    best, best_value = None, floor
+    for p, q in pairs_of(mate):
+        for x, y in ((p, q), (q, p)):
+            swapped = inst.value(u, x) + inst.value(v, y) - inst.value(x, y)
+            if (best_value is None or swapped > best_value) and not (
+                inst.is_blocked(u, x) or inst.is_blocked(v, y)
+            ):
+                best, best_value = (x, y), swapped
+    return best
+
+
+def _swap(mate: list[int], u: int, v: int, x: int, y: int) -> None:
+    """(u, v) + (x, y) -> (u, x) + (v, y)."""
+    mate[u], mate[x], mate[v], mate[y] = x, u, y, v
 
 
 def place_trio(
