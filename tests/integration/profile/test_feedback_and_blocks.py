@@ -173,6 +173,30 @@ async def test_hostile_feedback_is_refused_with_a_400(settings, body):
     assert await outbox(settings, MeetingFeedback.SUBJECT) == []
 
 
+async def test_feedback_refusals_say_what_is_wrong(settings):
+    app = create_app(settings)
+    async with running_app(app) as client:
+        app.state.token_verifier = TokensByUser()
+        await service.on_pair_created(app.state.runtime.unit_of_work(), group(1, 11, 1, 2))
+        (row,) = (await client.get("/users/api/pairs/", headers=auth(token(1)))).json()
+        path = f"/users/api/pairs/{row['id']}/feedback/"
+        answers = [
+            (await client.post(path, json=body, headers=auth(token(1)))).json()
+            for body in (
+                {"met": "maybe"},
+                {"met": "no", "rating": 3},
+                {"met": "yes", "rating": "5"},
+                {"met": "yes", "comment": "ы" * 1001},
+            )
+        ]
+    assert answers == [
+        {"met": ['"maybe" is not a valid choice.']},
+        {"rating": ['A rating is only given with "met": "yes".']},
+        {"rating": ["A valid integer is required."]},
+        {"comment": ["Ensure this field has no more than 1000 characters."]},
+    ]
+
+
 async def test_feedback_on_someone_elses_row_or_no_row_is_a_404(settings):
     app = create_app(settings)
     async with running_app(app) as client:

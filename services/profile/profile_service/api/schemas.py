@@ -1,12 +1,13 @@
 """Bodies of the profile endpoints (docs/api.md, Profile)."""
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
 from unimatch_shared.fields import (
     Age,
+    Comment,
     HobbyIds,
     PersonName,
     RowId,
@@ -84,7 +85,17 @@ class FeedbackIn(BaseModel):
 
     met: Met
     rating: Annotated[int, Strict(), Field(ge=1, le=5)] | None = None
-    comment: Annotated[Text, Strict(), Field(max_length=1000)] = ""
+    comment: Comment = ""
+
+    @field_validator("met", mode="before")
+    @classmethod
+    def _choice(cls, value):
+        """DRF's wording for a choice that is not one."""
+        if value is None:
+            raise ValueError("This field may not be null.")
+        if value not in get_args(Met):
+            raise ValueError(f'"{value}" is not a valid choice.')
+        return value
 
 
 class FeedbackOut(BaseModel):
