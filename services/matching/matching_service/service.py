@@ -92,7 +92,7 @@ async def apply_block(
 
 async def apply_feedback(uow: UnitOfWork, event: events.MeetingFeedback) -> None:
     """Keep a member's latest answer about their group for the round's stats; an answer
-    about a group the user was not in is ignored."""
+    about a group the user was not in, or from a deleted account, is ignored."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
@@ -103,7 +103,7 @@ async def apply_feedback(uow: UnitOfWork, event: events.MeetingFeedback) -> None
                 GroupMember.round_id == event.round_id,
             )
         )
-        if member.first() is not None:
+        if member.first() is not None and not await _deleted(uow, event.user_id):
             upsert = insert(MeetingFeedback).values(
                 user_id=event.user_id,
                 round_id=event.round_id,

@@ -2,6 +2,7 @@
 rounds that never group a blocked pair (and say who was left out), the round's stats."""
 
 from datetime import timedelta
+from uuid import uuid4
 
 from nats.js.errors import NotFoundError
 
@@ -159,24 +160,38 @@ async def test_a_deleted_account_leaves_future_rounds_and_its_blocks_go(matching
     async with running_app(app) as client:
         for user_id in range(1, 4):
             await publish(js, prefix, profile(user_id, 1))
+        await wait_for_participants(db, 3)
+        first = (await client.post("/matching/api/rounds/", headers=auth(STAFF_TOKEN))).json()
+        (trio,) = await published_pairs(js, app.state.runtime, db)
         await publish(js, prefix, PartnerBlocked(user_id=1, blocked_user_id=2))
         await publish(js, prefix, PartnerBlocked(user_id=2, blocked_user_id=3))
-        await applied(db, 5)
+        answer = MeetingFeedback(
+            user_id=1, round_id=first["round_id"], group_id=trio.group_id, met="yes", rating=5
+        )
+        await publish(js, prefix, answer)
+        await applied(db, 6)
         gone = AccountDeleted(user_id=2)
         await publish(js, prefix, gone)
-        await applied(db, 6)
-        # A profile.changed about the deleted account, arriving late, changes nothing.
+        await applied(db, 7)
+        # Events about the deleted account arriving late change nothing.
         late = profile(2, 1)
         late = late.model_copy(update={"occurred_at": gone.occurred_at - timedelta(seconds=5)})
         await publish(js, prefix, late)
         await publish(js, prefix, PartnerBlocked(user_id=3, blocked_user_id=2))
-        await applied(db, 8)
+        await publish(js, prefix, answer.model_copy(update={"event_id": uuid4(), "user_id": 2}))
+        await applied(db, 10)
 
         assert await query(db, "matching", "SELECT user_id FROM participant ORDER BY 1") == [
             (1,),
             (3,),
         ]
         assert await query(db, "matching", "SELECT count(*) FROM block") == [(0,)]
+        assert await query(db, "matching", "SELECT user_id FROM meeting_feedback") == [(1,)]
+        stats = f"/matching/api/rounds/{first['round_id']}/stats/"
+        figures = (await client.get(stats, headers=auth(STAFF_TOKEN))).json()
+        assert (figures["users"], figures["groups"], figures["answered"]) == (3, 1, 1)
         response = await client.post("/matching/api/rounds/", headers=auth(STAFF_TOKEN))
         assert response.json()["users"] == 2
-        assert groups_of(await published_pairs(js, app.state.runtime, db)) == {frozenset({1, 3})}
+        second = response.json()["round_id"]
+        pairs = await published_pairs(js, app.state.runtime, db)
+        assert groups_of([e for e in pairs if e.round_id == second]) == {frozenset({1, 3})}
