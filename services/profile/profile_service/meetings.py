@@ -9,10 +9,8 @@ no-op. Both kinds of record apply in any arrival order: the latest ``occurred_at
 
 from datetime import UTC
 
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
-
-from profile_service.adapters.db.tables import Block, Match, MeetingFeedback
+from profile_service.adapters.db.repository import ProfileRepository
+from profile_service.adapters.db.tables import Block, MeetingFeedback
 from profile_service.adapters.db.views import INSTANT_FORMAT
 from profile_service.domain.model import rating_errors
 from profile_service.service import CONSUMER, is_deleted
@@ -32,11 +30,7 @@ async def answer_feedback(uow: UnitOfWork, user_id: int, match_id: int, answer: 
     if errors:
         raise ValidationFailed(errors)
     async with uow:
-        match = (
-            await uow.session.exec(
-                select(Match).where(Match.id == match_id, Match.user_id == user_id)
-            )
-        ).first()
+        match = await ProfileRepository(uow.session).own_match(user_id, match_id)
         if match is None:
             raise APIError(404, NOT_FOUND)
         event = Answered(
@@ -63,14 +57,7 @@ async def block_partner(uow: UnitOfWork, user_id: int, partner_id: int) -> dict:
     """``POST /users/api/blocks``: only someone the caller was matched with (a 400 otherwise,
     also for a deleted account). Blocking again changes nothing and publishes nothing."""
     async with uow:
-        names = (
-            await uow.session.exec(
-                select(Match.partner_first_name, Match.partner_last_name)
-                .where(Match.user_id == user_id, Match.partner_id == partner_id)
-                .order_by(col(Match.created_at).desc(), col(Match.id).desc())
-                .limit(1)
-            )
-        ).first()
+        names = await ProfileRepository(uow.session).partner_names(user_id, partner_id)
         if names is None or await is_deleted(uow, partner_id):
             raise ValidationFailed({"user_id": [NEVER_MATCHED]})
         block = await uow.session.get(Block, (user_id, partner_id), with_for_update=True)
@@ -123,37 +110,26 @@ async def _claim(uow: UnitOfWork, event: Event) -> None:
 
 
 async def _store_feedback(uow: UnitOfWork, event: Answered) -> None:
-    upsert = insert(MeetingFeedback).values(
-        user_id=event.user_id,
-        round_id=event.round_id,
-        group_id=event.group_id,
-        met=event.met,
-        rating=event.rating,
-        comment=event.comment,
-        answered_at=event.occurred_at,
-    )
-    changed = {c: upsert.excluded[c] for c in ("met", "rating", "comment", "answered_at")}
-    await uow.session.exec(
-        upsert.on_conflict_do_update(
-            index_elements=["user_id", "round_id", "group_id"],
-            set_=changed,
-            where=col(MeetingFeedback.answered_at) <= upsert.excluded.answered_at,
+    await ProfileRepository(uow.session).save_feedback(
+        MeetingFeedback(
+            user_id=event.user_id,
+            round_id=event.round_id,
+            group_id=event.group_id,
+            met=event.met,
+            rating=event.rating,
+            comment=event.comment,
+            answered_at=event.occurred_at,
         )
     )
 
 
 async def _store_block(uow: UnitOfWork, event: PartnerBlocked | PartnerUnblocked) -> None:
-    upsert = insert(Block).values(
-        user_id=event.user_id,
-        blocked_user_id=event.blocked_user_id,
-        blocked=isinstance(event, PartnerBlocked),
-        changed_at=event.occurred_at,
-    )
-    await uow.session.exec(
-        upsert.on_conflict_do_update(
-            index_elements=["user_id", "blocked_user_id"],
-            set_={"blocked": upsert.excluded.blocked, "changed_at": upsert.excluded.changed_at},
-            where=col(Block.changed_at) <= upsert.excluded.changed_at,
+    await ProfileRepository(uow.session).save_block(
+        Block(
+            user_id=event.user_id,
+            blocked_user_id=event.blocked_user_id,
+            blocked=isinstance(event, PartnerBlocked),
+            changed_at=event.occurred_at,
         )
     )
 

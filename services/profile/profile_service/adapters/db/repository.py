@@ -85,6 +85,45 @@ class ProfileRepository:
         result = await self.session.exec(delete(Profile).where(col(Profile.user_id).in_(user_ids)))
         return result.rowcount
 
+    async def own_match(self, user_id: int, match_id: int) -> Match | None:
+        """The history entry ``match_id`` if it is ``user_id``'s."""
+        query = select(Match).where(Match.id == match_id, Match.user_id == user_id)
+        return (await self.session.exec(query)).first()
+
+    async def partner_names(self, user_id: int, partner_id: int) -> tuple[str, str] | None:
+        """The partner's names at their latest match with the user; None if never matched."""
+        query = (
+            select(Match.partner_first_name, Match.partner_last_name)
+            .where(Match.user_id == user_id, Match.partner_id == partner_id)
+            .order_by(col(Match.created_at).desc(), col(Match.id).desc())
+            .limit(1)
+        )
+        found = (await self.session.exec(query)).first()
+        return None if found is None else (found[0], found[1])
+
+    async def save_feedback(self, answer: MeetingFeedback) -> None:
+        """Insert, or replace an older answer about the same group (by ``answered_at``)."""
+        upsert = insert(MeetingFeedback).values(**answer.model_dump())
+        changed = {c: upsert.excluded[c] for c in ("met", "rating", "comment", "answered_at")}
+        await self.session.exec(
+            upsert.on_conflict_do_update(
+                index_elements=["user_id", "round_id", "group_id"],
+                set_=changed,
+                where=col(MeetingFeedback.answered_at) <= upsert.excluded.answered_at,
+            )
+        )
+
+    async def save_block(self, block: Block) -> None:
+        """Insert, or replace an older state of the same block (by ``changed_at``)."""
+        upsert = insert(Block).values(**block.model_dump())
+        await self.session.exec(
+            upsert.on_conflict_do_update(
+                index_elements=["user_id", "blocked_user_id"],
+                set_={"blocked": upsert.excluded.blocked, "changed_at": upsert.excluded.changed_at},
+                where=col(Block.changed_at) <= upsert.excluded.changed_at,
+            )
+        )
+
     async def deleted_among(self, user_ids: list[int]) -> set[int]:
         """Which of these users' accounts were deleted."""
         query = select(DeletedAccount.user_id).where(col(DeletedAccount.user_id).in_(user_ids))
