@@ -54,7 +54,7 @@ async def test_deleting_an_account_ends_every_session_and_is_published_once(sett
         "auth",
         "SELECT (SELECT count(*) FROM user_account) + (SELECT count(*) FROM auth_token)"
         " + (SELECT count(*) FROM web_session) + (SELECT count(*) FROM refresh_token)"
-        " + (SELECT count(*) FROM trusted_device)",
+        " + (SELECT count(*) FROM trusted_device) + (SELECT count(*) FROM mailed_token)",
     )
     assert left == [(0,)]
     announced = await query(
