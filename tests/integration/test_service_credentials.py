@@ -29,7 +29,7 @@ from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
 from tests.support.helpers import ACK_WAIT_SECONDS, eventually, fresh_database, query
 from unimatch_shared.access import SERVICES, inbox_prefix
-from unimatch_shared.db_roles import drop_roles
+from unimatch_stack.db_roles import drop_roles, grant_schemas
 from unimatch_shared.events import PasswordResetRequested, UserRegistered
 from unimatch_shared.messaging import Messaging, durable_name
 from unimatch_shared.rpc import CreateProfile
@@ -210,3 +210,27 @@ async def test_a_service_cannot_publish_an_event_it_does_not_own(secured):
         for client in (matching, auth, admin):
             await client.close()
         await messaging.broker.stop()
+
+
+def test_a_role_takes_over_its_schema_as_make_run_made_it_before_roles(infra):
+    """`make run`'s database from before per-service roles: the schema, its tables (with
+    identity sequences) and types belong to the superuser. Granting hands all of it over,
+    twice as well as once, and the data stays."""
+    role = f"r{secrets.token_hex(4)}_profile"
+    with ExitStack() as stack:
+        stack.callback(drop_roles, infra.database_url, [role])
+        url = stack.enter_context(fresh_database(infra.database_url, "handover"))
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("CREATE SCHEMA profile")
+            admin.execute("CREATE TYPE profile.mood AS ENUM ('ok')")
+            admin.execute(
+                "CREATE TABLE profile.note (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                " mood profile.mood)"
+            )
+            admin.execute("INSERT INTO profile.note (mood) VALUES ('ok')")
+        for _ in range(2):
+            own_url = grant_schemas(url, {"profile": (role, "pw-1")})["profile"]
+        with psycopg.connect(own_url, autocommit=True) as own:
+            own.execute("INSERT INTO profile.note (mood) VALUES ('ok')")
+            assert own.execute("SELECT count(*) FROM profile.note").fetchone() == (2,)
+            own.execute("ALTER TABLE profile.note ADD COLUMN extra int")  # the owner's right

@@ -5,7 +5,7 @@ configuration (docs/adr/new-service-credentials.md).
   ``unimatch_shared.access``, plus ``admin`` (everything: tests, ``make replay-dead-letters``).
   ``nats_config`` renders nats-server's ``authorization`` block; ``make nats-config`` writes the
   one compose mounts (``nats/nats-server.conf``), whose passwords are environment variables.
-- PostgreSQL: one role per service owning its schema (``unimatch_shared.db_roles``).
+- PostgreSQL: one role per service owning its schema (``unimatch_stack.db_roles``).
 
 `make run` keeps the passwords it made in ``<var_dir>/secrets.json`` (mode 600) and reuses
 them, so a restart changes nothing.
@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from unimatch_shared.access import SERVICES, nats_permissions
-from unimatch_shared.db_roles import grant_schemas
+from unimatch_stack.db_roles import grant_schemas
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_NATS_CONFIG = REPO_ROOT / "nats" / "nats-server.conf"
