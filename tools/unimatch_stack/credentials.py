@@ -78,8 +78,10 @@ def _quoted(password: str) -> str:
     return password if password.startswith("$") else json.dumps(password)
 
 
-def _list(subjects: tuple[str, ...]) -> str:
-    return "[" + ", ".join(json.dumps(subject) for subject in subjects) + "]"
+def _list(subjects: tuple[str, ...], indent: str) -> str:
+    """One subject a line, so a change to the table shows as a readable diff."""
+    inner = "".join(f"\n{indent}  {json.dumps(subject)}" for subject in subjects)
+    return f"[{inner}\n{indent}]"
 
 
 def nats_config(prefix: str, passwords: Mapping[str, str], admin_password: str) -> str:
@@ -96,8 +98,8 @@ def nats_config(prefix: str, passwords: Mapping[str, str], admin_password: str) 
         allowed = nats_permissions(service, prefix)
         lines += [
             f"    {{user: {service}, password: {_quoted(passwords[service])}, permissions: {{",
-            f"      publish: {{allow: {_list(allowed.publish)}}}",
-            f"      subscribe: {{allow: {_list(allowed.subscribe)}}}",
+            f"      publish: {{allow: {_list(allowed.publish, '      ')}}}",
+            f"      subscribe: {{allow: {_list(allowed.subscribe, '      ')}}}",
             "      allow_responses: true",
             "    }}",
         ]
