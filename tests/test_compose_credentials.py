@@ -49,7 +49,9 @@ def test_nats_server_accepts_the_configuration_with_composes_passwords(tmp_path)
 
 def test_postgres_initialisation_makes_every_services_role():
     postgres = COMPOSE["postgres"]
-    mounts = dict(v.rsplit(":", 1)[0].split(":", 1) for v in postgres["volumes"] if v.startswith("./"))
+    mounts = dict(
+        v.rsplit(":", 1)[0].split(":", 1) for v in postgres["volumes"] if v.startswith("./")
+    )
     assert mounts == {
         "./postgres/init-roles.sh": "/docker-entrypoint-initdb.d/10-unimatch-roles.sh",
         "./postgres/grant-schema.sql": "/unimatch/grant-schema.sql",

@@ -13,11 +13,11 @@ from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import nats
 import psycopg
 import pytest
 from nats.errors import Error as NatsError
 
+import nats
 from auth_service.main import create_app as auth_app
 from auth_service.settings import AuthSettings
 from matching_service.main import create_app as matching_app
@@ -29,12 +29,12 @@ from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
 from tests.support.helpers import ACK_WAIT_SECONDS, eventually, fresh_database, query
 from unimatch_shared.access import SERVICES, inbox_prefix
-from unimatch_stack.db_roles import drop_roles, grant_schemas
 from unimatch_shared.events import PasswordResetRequested, UserRegistered
 from unimatch_shared.messaging import Messaging, durable_name
 from unimatch_shared.rpc import CreateProfile
 from unimatch_shared.settings import ServiceSettings
 from unimatch_stack import credentials
+from unimatch_stack.db_roles import drop_roles, grant_schemas
 from unimatch_stack.infra import embedded_nats
 from unimatch_stack.testinfra import new_event_prefix
 

@@ -33,8 +33,8 @@ from pathlib import Path
 import psycopg
 
 from unimatch_shared.access import SERVICES
-from unimatch_stack.db_roles import drop_roles
 from unimatch_stack import credentials
+from unimatch_stack.db_roles import drop_roles
 from unimatch_stack.infra import drop_database, embedded_nats, embedded_postgres, ensure_database
 
 

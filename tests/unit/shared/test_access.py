@@ -18,7 +18,12 @@ from unimatch_shared.access import (
     unrouted,
 )
 
-APPS = {"auth": auth_app, "profile": profile_app, "matching": matching_app, "notifier": notifier_app}
+APPS = {
+    "auth": auth_app,
+    "profile": profile_app,
+    "matching": matching_app,
+    "notifier": notifier_app,
+}
 
 
 def test_every_event_and_request_has_a_route_between_known_services():
