@@ -95,7 +95,7 @@ lock: $(INSTALLED)
 clean:
 	rm -rf $(VENV) var
 
-## compose's NATS users and permissions (nats/nats-server.conf), from unimatch_shared/access.py;
+## compose's NATS users and permissions (deploy/nats-server.conf), from unimatch_shared/access.py;
 ## run it after adding an event or request there (tests/test_compose_credentials.py checks).
 nats-config: $(INSTALLED)
 	$(BIN)/python -m unimatch_stack.credentials

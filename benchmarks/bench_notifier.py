@@ -21,10 +21,10 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+import nats
 import psycopg
 from asgi_lifespan import LifespanManager
 
-import nats
 from notifier_service.main import create_app
 from notifier_service.settings import NotifierSettings
 from tests.support.telegram_stub import TOKEN, TelegramStub

@@ -25,14 +25,14 @@ def _default(value: str) -> str:
 
 def test_the_nats_configuration_is_generated_from_the_table():
     assert COMPOSE_NATS_CONFIG.read_text() == compose_nats_config(), (
-        "nats/nats-server.conf is stale: run `make nats-config`"
+        "deploy/nats-server.conf is stale: run `make nats-config`"
     )
 
 
 def test_nats_server_accepts_the_configuration_with_composes_passwords(tmp_path):
     nats = COMPOSE["nats"]
     mounted = [v.split(":")[0] for v in nats["volumes"] if v.startswith("./")]
-    assert mounted == ["./nats/nats-server.conf"]
+    assert mounted == ["./deploy/nats-server.conf"]
     assert "/etc/nats/nats-server.conf" in nats["command"]
     env = {key: _default(value) for key, value in nats["environment"].items()}
     assert set(env) == {"NATS_ADMIN_PASSWORD"} | {f"{s.upper()}_NATS_PASSWORD" for s in SERVICES}
@@ -53,10 +53,10 @@ def test_postgres_initialisation_makes_every_services_role():
         v.rsplit(":", 1)[0].split(":", 1) for v in postgres["volumes"] if v.startswith("./")
     )
     assert mounts == {
-        "./postgres/init-roles.sh": "/docker-entrypoint-initdb.d/10-unimatch-roles.sh",
-        "./postgres/grant-schema.sql": "/unimatch/grant-schema.sql",
+        "./deploy/postgres/init-roles.sh": "/docker-entrypoint-initdb.d/10-unimatch-roles.sh",
+        "./deploy/postgres/grant-schema.sql": "/unimatch/grant-schema.sql",
     }
-    script = (ROOT / "postgres" / "init-roles.sh").read_text()
+    script = (ROOT / "deploy" / "postgres" / "init-roles.sh").read_text()
     assert re.search(r"for service in ([\w ]+);", script).group(1).split() == list(SERVICES)
     for service in SERVICES:
         assert f"{service.upper()}_DATABASE_PASSWORD" in postgres["environment"]

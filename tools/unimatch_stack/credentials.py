@@ -4,7 +4,7 @@ configuration (docs/adr/new-service-credentials.md).
 - NATS: one user per service, its publish/subscribe allow-lists derived from the table in
   ``unimatch_shared.access``, plus ``admin`` (everything: tests, ``make replay-dead-letters``).
   ``nats_config`` renders nats-server's ``authorization`` block; ``make nats-config`` writes the
-  one compose mounts (``nats/nats-server.conf``), whose passwords are environment variables.
+  one compose mounts (``deploy/nats-server.conf``), whose passwords are environment variables.
 - PostgreSQL: one role per service owning its schema (``unimatch_stack.db_roles``).
 
 `make run` keeps the passwords it made in ``<var_dir>/secrets.json`` (mode 600) and reuses
@@ -26,7 +26,7 @@ from unimatch_shared.access import SERVICES, nats_permissions
 from unimatch_stack.db_roles import grant_schemas
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_NATS_CONFIG = REPO_ROOT / "nats" / "nats-server.conf"
+COMPOSE_NATS_CONFIG = REPO_ROOT / "deploy" / "nats-server.conf"
 ADMIN_USER = "admin"
 SECRETS_FILE = "secrets.json"
 NATS_CONFIG_FILE = "nats-server.conf"
@@ -108,7 +108,7 @@ def nats_config(prefix: str, passwords: Mapping[str, str], admin_password: str) 
 
 
 def compose_nats_config() -> str:
-    """What ``nats/nats-server.conf`` must hold: passwords from the NATS container's
+    """What ``deploy/nats-server.conf`` must hold: passwords from the NATS container's
     environment (docker-compose.yml), no prefix."""
     passwords = {service: f"${service.upper()}_NATS_PASSWORD" for service in SERVICES}
     return nats_config("", passwords, "$NATS_ADMIN_PASSWORD")

@@ -1,9 +1,10 @@
 """Each service's own PostgreSQL role: it owns the service's schema and has no rights on the
 others' (docs/adr/new-service-credentials.md).
 
-``grant_schemas`` runs ``postgres/grant-schema.sql`` once per service — the same SQL compose's
-PostgreSQL runs at initialisation (``postgres/init-roles.sh``) — as a role allowed to create
-roles: `make run` on its embedded server, the test infrastructure on the session's. It is
+``grant_schemas`` runs ``deploy/postgres/grant-schema.sql`` once per service — the same SQL
+compose's PostgreSQL runs at initialisation (``deploy/postgres/init-roles.sh``) — as a role
+allowed to create roles: `make run` on its embedded server, the test infrastructure on the
+session's. It is
 idempotent (a restart resets nothing but the password it was given) and hands over a schema
 made earlier by another owner, as `make run` made them before roles existed. The services
 then connect as their own role: ``run_migrations`` creates no schema, and PostgreSQL itself
@@ -19,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import psycopg
 from psycopg import sql
 
-GRANT_SCHEMA_SQL = Path(__file__).resolve().parents[2] / "postgres" / "grant-schema.sql"
+GRANT_SCHEMA_SQL = Path(__file__).resolve().parents[2] / "deploy" / "postgres" / "grant-schema.sql"
 
 
 def role_url(admin_url: str, role: str, password: str) -> str:

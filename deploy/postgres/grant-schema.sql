@@ -4,7 +4,7 @@
 -- lets no one but the roles granted here, and superusers, connect to the database.
 -- Reads its parameters from settings: unimatch.schema, unimatch.role, unimatch.password
 -- (set_config). Run by `make run` and the tests (unimatch_stack/db_roles.py) and by compose's
--- PostgreSQL at initialisation (postgres/init-roles.sh).
+-- PostgreSQL at initialisation (deploy/postgres/init-roles.sh).
 DO $grant$
 DECLARE
   target_schema text := current_setting('unimatch.schema');
