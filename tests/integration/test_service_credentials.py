@@ -13,11 +13,11 @@ from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import nats
 import psycopg
 import pytest
 from nats.errors import Error as NatsError
 
-import nats
 from auth_service.main import create_app as auth_app
 from auth_service.settings import AuthSettings
 from matching_service.main import create_app as matching_app
@@ -170,6 +170,7 @@ async def test_a_service_cannot_subscribe_to_another_services_request_subject(se
         for subscription in (stolen, snooped):
             with pytest.raises(nats.errors.TimeoutError):
                 await subscription.next_msg(timeout=0.5)
+        await eventually(lambda: len(errors) >= 2, "both subscriptions are refused")
         assert any(VIOLATION in e and "subscription" in e and subject in e for e in errors)
         assert any(VIOLATION in e and inbox_prefix("auth").lower() in e for e in errors)
     finally:
@@ -193,6 +194,7 @@ async def test_a_service_cannot_publish_an_event_it_does_not_own(secured):
     try:
         with pytest.raises(NatsError):
             await matching.jetstream(timeout=1).publish(subject, b'{"forged": true}')
+        await eventually(lambda: errors, "the publication is refused")
         assert any(VIOLATION in e and "publish" in e and subject in e for e in errors)
         reset = PasswordResetRequested.SUBJECT
         forged = nats.js.api.ConsumerConfig(
