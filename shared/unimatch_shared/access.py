@@ -185,11 +185,12 @@ def unrouted() -> list[str]:
 
 
 def _all_requests() -> list[type[Request]]:
+    """Every request ``rpc.py`` defines (where they all live)."""
     found: list[type[Request]] = []
     pending = list(Request.__subclasses__())
     while pending:
         request = pending.pop()
-        if hasattr(request, "SUBJECT"):
+        if hasattr(request, "SUBJECT") and request.__module__ == Request.__module__:
             found.append(request)
         pending += request.__subclasses__()
     return found

@@ -61,6 +61,7 @@ def test_make_run_uses_servers_from_the_environment_as_given(tmp_path):
     with local_infra(tmp_path, environ=environ) as infra:
         assert (infra.database_url, infra.nats_url) == (environ["DATABASE_URL"], "nats://n:4222")
         assert infra.service_env == {}
+    assert not (tmp_path / credentials.SECRETS_FILE).exists()
 
 
 def test_test_sessions_give_the_system_its_own_roles_on_the_sessions_server(infra):

@@ -443,16 +443,17 @@ def local_infra(var_dir: Path, environ: Mapping[str, str] = os.environ) -> Itera
     `<var_dir>/secrets.json`. Servers from the environment are used as they are given.
     """
     with ExitStack() as stack:
-        secrets_ = credentials.local_secrets(var_dir)
         service_env: credentials.ServiceEnv = {}
         database_url = environ.get("DATABASE_URL")
         if not database_url:
             database_url = ensure_database(
                 stack.enter_context(embedded_postgres(var_dir)), DEFAULT_DATABASE
             )
-            service_env = credentials.database_roles(database_url, "unimatch", secrets_.database)
+            passwords = credentials.local_secrets(var_dir).database
+            service_env = credentials.database_roles(database_url, "unimatch", passwords)
         nats_url = environ.get("NATS_URL")
         if not nats_url:
+            secrets_ = credentials.local_secrets(var_dir)
             config = credentials.private_file(
                 var_dir / credentials.NATS_CONFIG_FILE,
                 credentials.nats_config(
