@@ -8,11 +8,11 @@ import ssl
 import tempfile
 from pathlib import Path
 
+import nats
 import psycopg
 import pytest
 from sqlalchemy import text
 
-import nats
 from tests.support.tls import Authority
 from unimatch_shared.db import make_engine, make_read_pool, run_migrations
 from unimatch_shared.messaging import Messaging
