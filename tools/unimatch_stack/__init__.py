@@ -4,4 +4,6 @@
 - `supervisor`: starts the services and the Caddy gateway as subprocesses (`Stack`).
 - `run`: `python -m unimatch_stack.run`, what `make run` calls.
 - `testinfra`: resolves PostgreSQL/NATS for a pytest session (`session_infra`).
+- `credentials`, `db_roles`: each service's own NATS user and database role (nats-server's
+  generated configuration, `make nats-config`; docs/adr/new-service-credentials.md).
 """
