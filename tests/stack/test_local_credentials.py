@@ -67,7 +67,7 @@ def test_make_run_uses_servers_from_the_environment_as_given(tmp_path):
 def test_test_sessions_give_the_system_its_own_roles_on_the_sessions_server(infra):
     """(CI: the machine's PostgreSQL, where roles can be made.) The roles go with the session."""
     with testinfra.session_infra(
-        environ={"DATABASE_URL": infra.database_url, "NATS_URL": "x"}
+        environ={"DATABASE_URL": infra.database_url, "NATS_URL": infra.nats_url}
     ) as s:
         database = s.database_url.rsplit("/", 1)[1]
         if not s.service_env:
