@@ -29,7 +29,7 @@ from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
 from tests.support.helpers import ACK_WAIT_SECONDS, eventually, fresh_database, query
 from unimatch_shared.access import SERVICES, inbox_prefix
-from unimatch_shared.events import PasswordResetRequested, UserRegistered
+from unimatch_shared.events import PasswordResetRequested, ProfileChanged, UserRegistered
 from unimatch_shared.messaging import Messaging, durable_name
 from unimatch_shared.rpc import CreateProfile
 from unimatch_shared.settings import ServiceSettings
@@ -180,8 +180,8 @@ async def test_a_service_cannot_subscribe_to_another_services_request_subject(se
 
 async def test_a_service_cannot_publish_an_event_it_does_not_own(secured):
     """Matching may not publish ``user.registered`` (auth's), nor read auth's reset tokens by
-    a durable of its own filtered on ``password_reset.requested``; auth's own publication
-    is stored."""
+    a durable of its own filtered on ``password_reset.requested``, nor park another's events
+    as dead letters; its own dead letters and auth's own publication are stored."""
     settings = ServiceSettings(**secured.settings("auth"))
     messaging = Messaging(settings, "test-auth", inbox_prefix("auth"))
     await messaging.broker.connect()
@@ -204,6 +204,15 @@ async def test_a_service_cannot_publish_an_event_it_does_not_own(secured):
         )
         with pytest.raises((NatsError, asyncio.TimeoutError)):
             await matching.jetstream(timeout=1).add_consumer(messaging.stream.name, forged)
+
+        # A consumer parks what it gives up on, for its own events only.
+        parked = f"{secured.prefix}deadletter.{ProfileChanged.SUBJECT}"
+        await matching.jetstream().publish(parked, b"{}", stream=messaging.dead_letter_stream)
+        errors.clear()
+        foreign = f"{secured.prefix}deadletter.{UserRegistered.SUBJECT}"
+        with pytest.raises(NatsError):
+            await matching.jetstream(timeout=1).publish(foreign, b"{}")
+        await eventually(lambda: errors, "the foreign dead letter is refused")
 
         await auth.jetstream().publish(subject, b'{"genuine": true}')
         stored = await admin.jetstream().get_last_msg(messaging.stream.name, subject)
