@@ -3,7 +3,7 @@
 # Runs when the container initialises an empty volume (docker-entrypoint-initdb.d). For a volume
 # made before, run it once: docker compose exec postgres sh /docker-entrypoint-initdb.d/10-unimatch-roles.sh
 # Passwords: <SERVICE>_DATABASE_PASSWORD, as docker-compose.yml gives them to the services.
-set -eu
+set -e  # not -u: sourced (when not executable), it would run in the entrypoint's shell
 for service in auth profile matching notifier; do
   variable="$(echo "$service" | tr '[:lower:]' '[:upper:]')_DATABASE_PASSWORD"
   password="$(printenv "$variable")"
