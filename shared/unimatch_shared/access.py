@@ -94,7 +94,8 @@ RPC_ROUTES: dict[type[Request], Route] = {
     DeleteAccount: Route((NOTIFIER,), (AUTH,)),
 }
 
-# The KV buckets only one service writes; every service reads them.
+# Each KV bucket and the one service that writes it; every service may read (and create) it.
+# A new bucket is one line here.
 BUCKET_WRITERS = {SESSIONS_BUCKET: AUTH, SIGNING_KEYS_BUCKET: AUTH}
 
 
@@ -136,27 +137,28 @@ def nats_permissions(service: str, prefix: str = "") -> Permissions:
     api = "$JS.API"
     stream = f"{safe_name(prefix)}{STREAM_BASE_NAME}"
     dead_letters = f"{stream}_DEAD_LETTER"
-    sessions, signing_keys = (f"KV_{safe_name(prefix)}{b}" for b in BUCKET_WRITERS)
     publish = [f"{api}.INFO"]
     # Every service declares the streams and buckets at start-up (messaging.py), whichever
     # starts first; only the event streams' configuration is re-applied by all.
-    for name in (stream, dead_letters, sessions, signing_keys):
+    for name in (stream, dead_letters):
         publish += [f"{api}.STREAM.INFO.{name}", f"{api}.STREAM.CREATE.{name}"]
-    publish += [f"{api}.STREAM.UPDATE.{stream}", f"{api}.STREAM.UPDATE.{dead_letters}"]
-    # Reading the session store and following the signing keys (an ordered consumer).
-    publish += [
-        f"{api}.DIRECT.GET.{sessions}.>",
-        f"{api}.STREAM.MSG.GET.{signing_keys}",
-        f"{api}.CONSUMER.CREATE.{signing_keys}",
-        f"{api}.CONSUMER.CREATE.{signing_keys}.>",
-        f"{api}.CONSUMER.INFO.{signing_keys}.*",
-        f"{api}.CONSUMER.DELETE.{signing_keys}.*",
-        f"$JS.FC.{signing_keys}.>",
-    ]
+        publish.append(f"{api}.STREAM.UPDATE.{name}")
     for bucket, writer in BUCKET_WRITERS.items():
+        kv = f"KV_{safe_name(prefix)}{bucket}"
+        # Every service reads a bucket: a get (direct or not) or a watch (ordered consumer).
+        publish += [
+            f"{api}.STREAM.INFO.{kv}",
+            f"{api}.STREAM.CREATE.{kv}",
+            f"{api}.DIRECT.GET.{kv}.>",
+            f"{api}.STREAM.MSG.GET.{kv}",
+            f"{api}.CONSUMER.CREATE.{kv}",
+            f"{api}.CONSUMER.CREATE.{kv}.>",
+            f"{api}.CONSUMER.INFO.{kv}.*",
+            f"{api}.CONSUMER.DELETE.{kv}.*",
+            f"$JS.FC.{kv}.>",
+        ]
         if writer == service:
-            publish.append(f"$KV.{safe_name(prefix)}{bucket}.>")
-            publish.append(f"{api}.STREAM.UPDATE.KV_{safe_name(prefix)}{bucket}")
+            publish += [f"$KV.{safe_name(prefix)}{bucket}.>", f"{api}.STREAM.UPDATE.{kv}"]
     for event in publishes(service):
         publish.append(f"{prefix}{event.SUBJECT}")
     for event in consumes(service):
