@@ -2,8 +2,9 @@
 (docs/adr/new-service-credentials.md).
 
 ``EVENT_ROUTES`` names, for every event, the services that publish it and those that consume
-it; ``RPC_ROUTES``, for every request, the services that ask and the one that answers. A new
-event or request is one line here. ``nats_permissions`` turns the table into a service's
+it; ``RPC_ROUTES``, for every request, the services that ask and the one that answers;
+``BUCKET_WRITERS``, for every KV bucket, the one service that writes it. A new event, request
+or bucket is one line here. ``nats_permissions`` turns the table into a service's
 publish/subscribe allow-lists (the NATS subjects, plus the JetStream API subjects its streams,
 durable consumers and KV buckets need); ``unimatch_stack.credentials`` writes them into
 nats-server's configuration for ``make run``, the tests and compose.
