@@ -357,11 +357,15 @@ def test_session_infra_falls_back_to_embedded_servers(monkeypatch):
 
 
 def test_session_infra_uses_env_servers_with_a_fresh_database(tmp_path):
-    with embedded_postgres(tmp_path, port=0) as server_url:
-        environ = {"DATABASE_URL": server_url, "NATS_URL": "nats://example:4222"}
+    # A NATS that answers: the session forgets its event prefix there at the end.
+    with (
+        embedded_postgres(tmp_path, port=0) as server_url,
+        embedded_nats(tmp_path, port=0) as nats_url,
+    ):
+        environ = {"DATABASE_URL": server_url, "NATS_URL": nats_url}
         with testinfra.session_infra(environ=environ) as infra:
             assert infra.sources == {"postgres": "env", "nats": "env"}
-            assert infra.nats_url == "nats://example:4222"
+            assert infra.nats_url == nats_url
             database = infra.database_url.rsplit("/", 1)[1]
             with psycopg.connect(infra.database_url) as conn:
                 assert conn.execute("select current_database()").fetchone() == (database,)
