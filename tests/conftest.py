@@ -121,7 +121,12 @@ def telegram():
 def stack(infra, telegram):
     var_dir = Path(tempfile.mkdtemp(prefix="unimatch-e2e-"))
     system = system_stack(
-        var_dir, infra.database_url, infra.nats_url, infra.event_prefix, telegram.stub.url
+        var_dir,
+        infra.database_url,
+        infra.nats_url,
+        infra.event_prefix,
+        telegram.stub.url,
+        service_env=infra.service_env,
     )
     with system:
         yield system
