@@ -35,7 +35,7 @@ def test_every_node_routes_to_every_node_of_one_named_cluster():
 def test_every_node_keeps_its_store_in_a_volume_of_its_own():
     stores = {}
     for node in NODES:
-        [mount] = SERVICES[node]["volumes"]
+        [mount] = [m for m in SERVICES[node]["volumes"] if not m.startswith("./")]
         volume, path = mount.split(":")
         assert path == options(node)["-sd"]
         stores[node] = volume
@@ -54,3 +54,14 @@ def test_services_take_the_replica_count_from_the_operator():
     for name in BUILT:
         env = SERVICES[name]["environment"]
         assert env["UNIMATCH_STREAM_REPLICAS"] == "${UNIMATCH_STREAM_REPLICAS:-}"
+
+
+def test_every_node_knows_the_same_users_as_the_single_server():
+    """Services log in as their own users (docs/adr/new-service-credentials.md) wherever they
+    connect: every node reads the same configuration with the same passwords."""
+    single = SERVICES["nats"]
+    config = single["command"][single["command"].index("-c") + 1]
+    for node in NODES:
+        assert options(node)["-c"] == config
+        assert set(single["volumes"]) - {"nats-data:/data"} <= set(SERVICES[node]["volumes"])
+        assert SERVICES[node]["environment"] == single["environment"]

@@ -21,12 +21,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
+
+from unimatch_stack import credentials
 
 DEFAULT_DATABASE = "unimatch"
 # Only pgserver's bundled binaries are used; importing pgserver itself has side effects.
@@ -45,6 +47,9 @@ class Infra:
 
     database_url: str
     nats_url: str
+    # Per service, what replaces those: its own database role and NATS user, where we run
+    # the servers (docs/adr/new-service-credentials.md).
+    service_env: credentials.ServiceEnv = field(default_factory=dict)
 
 
 def find_binary(name: str) -> str:
@@ -332,11 +337,19 @@ class EmbeddedNats:
 
     Monitoring, clustering and leaf nodes are off: only the client port on loopback, unless
     `arguments` (more command-line options, e.g. `cluster_arguments`) turn them on.
+    `config`: a configuration file (users and their permissions, TLS) read on top; options
+    given in `arguments` win over the file's.
     """
 
     def __init__(
-        self, var_dir: Path, port: int = 14222, name: str = "nats", arguments: Sequence[str] = ()
+        self,
+        var_dir: Path,
+        port: int = 14222,
+        config: Path | None = None,
+        name: str = "nats",
+        arguments: Sequence[str] = (),
     ) -> None:
+        self.config = config
         self.name = name
         self.arguments = list(arguments)
         self.store_dir = Path(var_dir).resolve() / name
@@ -364,6 +377,7 @@ class EmbeddedNats:
             "-sd",
             str(self.store_dir),
             *self.arguments,
+            *(["-c", str(self.config)] if self.config else []),
         ]
         with self.log_path.open("a") as log:
             self._proc = subprocess.Popen(
@@ -453,17 +467,24 @@ def cluster_arguments(node: ClusterNode, nodes: Sequence[ClusterNode]) -> list[s
 
 class NatsCluster:
     """`size` embedded nats-servers forming one JetStream cluster, each with its own store
-    (`<var_dir>/nats-1` ...), log and ports. `url` names them all, comma-separated, as
-    NATS_URL takes it; `nodes[i]` can be killed and started again on its own."""
+    (`<var_dir>/nats-1` ...), log and ports, all reading `config` (users, permissions). `url`
+    names them all, comma-separated, as NATS_URL takes it; `nodes[i]` can be killed and
+    started again on its own."""
 
-    def __init__(self, var_dir: Path, size: int = 3, port: int = 14222) -> None:
+    def __init__(
+        self, var_dir: Path, size: int = 3, port: int = 14222, config: Path | None = None
+    ) -> None:
         if size < 1:
             raise InfraError("a NATS cluster needs at least one node")
         self.var_dir = Path(var_dir).resolve()
         self.layout = self._ports(size, port)
         self.nodes = [
             EmbeddedNats(
-                self.var_dir, node.client_port, node.name, cluster_arguments(node, self.layout)
+                self.var_dir,
+                node.client_port,
+                config,
+                node.name,
+                cluster_arguments(node, self.layout),
             )
             for node in self.layout
         ]
@@ -548,9 +569,9 @@ def embedded_postgres(var_dir: Path, port: int = 15432) -> Iterator[str]:
 
 
 @contextmanager
-def embedded_nats(var_dir: Path, port: int = 14222) -> Iterator[str]:
+def embedded_nats(var_dir: Path, port: int = 14222, config: Path | None = None) -> Iterator[str]:
     """Run embedded NATS with JetStream for the duration of the block; yields its URL."""
-    server = EmbeddedNats(var_dir, port)
+    server = EmbeddedNats(var_dir, port, config)
     url = server.start()
     try:
         yield url
@@ -559,10 +580,12 @@ def embedded_nats(var_dir: Path, port: int = 14222) -> Iterator[str]:
 
 
 @contextmanager
-def embedded_nats_cluster(var_dir: Path, size: int = 3, port: int = 14222) -> Iterator[str]:
-    """Run a local JetStream cluster of `size` nodes for the duration of the block; yields
-    their URLs, comma-separated."""
-    cluster = NatsCluster(var_dir, size, port)
+def embedded_nats_cluster(
+    var_dir: Path, size: int = 3, port: int = 14222, config: Path | None = None
+) -> Iterator[str]:
+    """Run a local JetStream cluster of `size` nodes (each reading `config`, e.g. users) for
+    the duration of the block; yields their URLs, comma-separated."""
+    cluster = NatsCluster(var_dir, size, port, config)
     url = cluster.start()
     try:
         yield url
@@ -582,18 +605,41 @@ def nats_nodes(environ: Mapping[str, str]) -> int:
 def local_infra(var_dir: Path, environ: Mapping[str, str] = os.environ) -> Iterator[Infra]:
     """Infra for `make run`: DATABASE_URL / NATS_URL if set, else embedded servers in var_dir.
 
-    The embedded database is `unimatch` (created on first run); each service creates its own
-    schema in it. `UNIMATCH_NATS_NODES` above 1 makes the embedded NATS a cluster of that many
-    nodes (`var/nats-1` ...); the services then need `UNIMATCH_STREAM_REPLICAS` (README).
+    The embedded database is `unimatch` (created on first run); each service has its own role
+    there, owning its schema, and its own user on the embedded NATS, with passwords kept in
+    `<var_dir>/secrets.json`. Servers from the environment are used as they are given.
+    `UNIMATCH_NATS_NODES` above 1 makes the embedded NATS a cluster of that many nodes
+    (`var/nats-1` ...), every node with the same users; the services then need
+    `UNIMATCH_STREAM_REPLICAS` (README, NATS as a cluster).
     """
     with ExitStack() as stack:
-        database_url = environ.get("DATABASE_URL") or ensure_database(
-            stack.enter_context(embedded_postgres(var_dir)), DEFAULT_DATABASE
-        )
+        service_env: credentials.ServiceEnv = {}
+        database_url = environ.get("DATABASE_URL")
+        if not database_url:
+            database_url = ensure_database(
+                stack.enter_context(embedded_postgres(var_dir)), DEFAULT_DATABASE
+            )
+            passwords = credentials.local_secrets(var_dir).database
+            service_env = credentials.database_roles(database_url, "unimatch", passwords)
         nats_url = environ.get("NATS_URL")
         if not nats_url:
-            nodes = nats_nodes(environ)
-            nats_url = stack.enter_context(
-                embedded_nats(var_dir) if nodes == 1 else embedded_nats_cluster(var_dir, nodes)
+            secrets_ = credentials.local_secrets(var_dir)
+            config = credentials.private_file(
+                var_dir / credentials.NATS_CONFIG_FILE,
+                credentials.nats_config(
+                    environ.get("UNIMATCH_EVENT_PREFIX", ""), secrets_.nats, secrets_.nats_admin
+                ),
             )
-        yield Infra(database_url, nats_url)
+            nodes = nats_nodes(environ)
+            server_url = stack.enter_context(
+                embedded_nats(var_dir, config=config)
+                if nodes == 1
+                else embedded_nats_cluster(var_dir, nodes, config=config)
+            )
+            nats_url = credentials.with_user(
+                server_url, credentials.ADMIN_USER, secrets_.nats_admin
+            )
+            service_env = credentials.merge(
+                service_env, credentials.nats_service_env(server_url, secrets_.nats)
+            )
+        yield Infra(database_url, nats_url, service_env)

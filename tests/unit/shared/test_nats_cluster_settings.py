@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from unimatch_shared.messaging import Messaging, differs
 from unimatch_shared.settings import ServiceSettings
-from unimatch_stack import run
+from unimatch_stack import credentials, run
 from unimatch_stack.infra import ClusterNode, InfraError, cluster_arguments, nats_nodes
 
 
@@ -96,3 +96,13 @@ def test_a_stream_already_as_wanted_is_left_alone_and_any_difference_updates_it(
     assert differs(StreamConfig.from_response({**reported, "num_replicas": 1}), wanted)
     narrower = {**reported, "subjects": ["user.registered"]}
     assert differs(StreamConfig.from_response(narrower), wanted)
+
+
+def test_a_service_logs_in_as_its_own_user_on_every_node_of_a_cluster():
+    cluster = "nats://127.0.0.1:14222,nats://127.0.0.1:14223"
+    assert credentials.with_user(cluster, "auth", "p@ss") == (
+        "nats://auth:p%40ss@127.0.0.1:14222,nats://auth:p%40ss@127.0.0.1:14223"
+    )
+    assert (
+        credentials.with_user("nats://old:x@nats:4222", "auth", "pw") == "nats://auth:pw@nats:4222"
+    )
