@@ -1,5 +1,6 @@
 """The bot's commands. Replies are interactive, so they are sent directly (still within the
-rate limits); only announcements go through the message outbox."""
+rate limits); only announcements (and follow-ups) go through the message outbox. Joining,
+/profile, /leave and the buttons are ``conversations``'s."""
 
 from datetime import date
 
@@ -9,6 +10,7 @@ from aiogram.types import Message
 
 from notifier_service import service
 from notifier_service.domain import texts
+from notifier_service.telegram.conversations import build_conversation_router
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.rpc import CreateProfileReply, NextRound, NextRoundReply, SetPause
 from unimatch_shared.runtime import ServiceRuntime
@@ -103,7 +105,7 @@ def build_dispatcher(runtime: ServiceRuntime) -> Dispatcher:
             return False
         return True
 
-    @router.message(Command("start", "pair", "history", "pause", "resume"))
+    @router.message(Command("pair", "history", "pause", "resume", "profile", "leave"))
     async def not_linked(message: Message) -> None:
         await message.answer(texts.NOT_LINKED)
 
@@ -112,5 +114,7 @@ def build_dispatcher(runtime: ServiceRuntime) -> Dispatcher:
         await message.answer(texts.HELP)
 
     dispatcher = Dispatcher()
+    # First: /start in an unlinked chat, /profile, /leave, typed answers, every button.
+    dispatcher.include_router(build_conversation_router(runtime))
     dispatcher.include_router(router)
     return dispatcher
