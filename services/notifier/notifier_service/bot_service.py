@@ -1,7 +1,7 @@
 """The bot's conversations as use cases: joining, /profile, /leave, the meeting follow-up and
 the block button. Each step is one transaction on the chat's ``conversation`` row, so a step
-is taken once (buttons carry the step's version, updates their id) and an interrupted
-conversation resumes where it stopped (docs/adr/new-telegram-conversations.md).
+is taken once (buttons carry the step's version) and an interrupted conversation resumes
+where it stopped (docs/adr/new-telegram-conversations.md).
 
 Steps answer a ``Screen``: what to show (the pressed message is edited, a typed answer gets a
 new message) and what to say on the button itself."""
@@ -40,6 +40,8 @@ MEETING_ANSWERS: dict[str, Literal["yes", "not_yet", "no"]] = {
     "no": "no",
 }
 PAUSES = {"p7": 7, "p14": 14, "pinf": None}
+# How long handled update ids are remembered: Telegram keeps undelivered updates for a day.
+UPDATES_KEPT = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,6 @@ class Person:
     first_name: str | None = None
     last_name: str | None = None
     username: str | None = None
-    update_id: int = 0
 
 
 STALE = Screen(toast=texts.STALE_BUTTON)
@@ -128,17 +129,6 @@ def render(conv: Conversation, catalog: Catalog, note: str | None = None) -> Scr
     return screen
 
 
-async def _conversation(repo: BotRepository, person: Person) -> Conversation | None | bool:
-    """The chat's conversation, locked; False if this update was handled already."""
-    conv = await repo.conversation(person.chat_id)
-    if conv is None:
-        return None
-    if person.update_id and person.update_id <= conv.last_update_id:
-        return False
-    conv.last_update_id = max(conv.last_update_id, person.update_id)
-    return conv
-
-
 def _advance(conv: Conversation, state: str, **draft: Any) -> None:
     conv.state = state
     conv.draft = {**conv.draft, **draft}
@@ -152,7 +142,6 @@ async def _replace_conversation(repo: BotRepository, person: Person) -> Conversa
     if conv is None:
         conv = Conversation(chat_id=person.chat_id, state="", draft={}, version=0)
     conv.draft = {}
-    conv.last_update_id = max(conv.last_update_id or 0, person.update_id)
     return conv
 
 
@@ -178,12 +167,21 @@ async def begin_join(uow: UnitOfWork, person: Person, catalog: Catalog) -> Scree
             state=flow.JOIN_NAME,
             draft={"first_name": first, "last_name": last, "hobby": [], "page": 0},
             version=version,
-            last_update_id=person.update_id,
         )
         await repo.save_conversation(conv)
         screen = render(conv, catalog)
         await uow.commit()
     return screen
+
+
+async def first_delivery_of_update(uow: UnitOfWork, update_id: int) -> bool:
+    """Telegram may deliver an update again; only its first delivery is handled. Marked
+    before the handler runs: a crash in between loses that update (the person repeats it)
+    rather than taking it twice."""
+    async with uow:
+        first = await BotRepository(uow.session).take_update(update_id, UPDATES_KEPT)
+        await uow.commit()
+    return first
 
 
 def join_offer() -> Screen:
@@ -204,9 +202,7 @@ async def typed(
     """A typed answer: a name, an email or a meeting's comment; None if none is expected."""
     async with uow:
         repo = BotRepository(uow.session)
-        conv = await _conversation(repo, person)
-        if conv is False:
-            return Screen()
+        conv = await repo.conversation(person.chat_id)
         if conv is None or conv.state not in flow.TEXT_STATES:
             return None
         try:
@@ -242,7 +238,7 @@ async def join_press(
         return await begin_join(uow, person, catalog)
     async with uow:
         repo = BotRepository(uow.session)
-        conv = await _conversation(repo, person)
+        conv = await repo.conversation(person.chat_id)
         if not conv or conv.state not in flow.JOIN_STATES or press.ref != conv.version:
             return STALE
         if press.action == "cancel":
@@ -323,7 +319,7 @@ async def hobby_press(
 ) -> Screen:
     async with uow:
         repo = BotRepository(uow.session)
-        conv = await _conversation(repo, person)
+        conv = await repo.conversation(person.chat_id)
         if not conv or conv.state not in {flow.JOIN_HOBBIES, flow.EDIT_HOBBIES}:
             return STALE
         if press.ref != conv.version:

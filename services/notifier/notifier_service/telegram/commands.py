@@ -6,9 +6,9 @@ from datetime import date
 
 from aiogram import Dispatcher, Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.types import Message, Update
 
-from notifier_service import service
+from notifier_service import bot_service, service
 from notifier_service.domain import texts
 from notifier_service.telegram.conversations import build_conversation_router
 from unimatch_shared.errors import ServiceUnavailable
@@ -114,6 +114,14 @@ def build_dispatcher(runtime: ServiceRuntime) -> Dispatcher:
         await message.answer(texts.HELP)
 
     dispatcher = Dispatcher()
+
+    @dispatcher.update.outer_middleware()
+    async def once(handler, update: Update, data: dict):
+        """An update Telegram delivers again is not handled again."""
+        if await bot_service.first_delivery_of_update(runtime.unit_of_work(), update.update_id):
+            return await handler(update, data)
+        return None
+
     # First: /start in an unlinked chat, /profile, /leave, typed answers, every button.
     dispatcher.include_router(build_conversation_router(runtime))
     dispatcher.include_router(router)

@@ -51,7 +51,6 @@ def _person(chat_id: int, user, update: Update) -> Person:
         first_name=user.first_name if user else None,
         last_name=user.last_name if user else None,
         username=user.username if user else None,
-        update_id=update.update_id,
     )
 
 

@@ -1,7 +1,7 @@
 """Queries for the bot's conversations, meeting follow-ups and blocks, and for forgetting a
 deleted account."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
@@ -12,6 +12,7 @@ from notifier_service.adapters.db.tables import (
     ChatLink,
     Conversation,
     FollowUp,
+    HandledUpdate,
     Member,
     OutgoingMessage,
     PairView,
@@ -22,6 +23,23 @@ from notifier_service.adapters.db.tables import (
 class BotRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
+
+    # updates
+    async def take_update(self, update_id: int, keep: timedelta) -> bool:
+        """Record the update as handled; False if it was already. Sweeps old records now and
+        then (every thousandth update)."""
+        now = datetime.now(UTC)
+        if update_id % 1000 == 0:
+            await self.session.exec(
+                delete(HandledUpdate).where(col(HandledUpdate.handled_at) < now - keep)
+            )
+        result = await self.session.exec(
+            insert(HandledUpdate)
+            .values(update_id=update_id, handled_at=now)
+            .on_conflict_do_nothing()
+            .returning(HandledUpdate.update_id)
+        )
+        return result.first() is not None
 
     # conversations
     async def conversation(self, chat_id: int) -> Conversation | None:

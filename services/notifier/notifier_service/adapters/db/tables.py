@@ -106,7 +106,7 @@ class Conversation(SQLModel, table=True):
     exchange survives restarts (docs/adr/new-telegram-conversations.md).
 
     ``version`` is carried by the buttons of the step shown; a press with another version is
-    stale (a double tap, an old message). ``last_update_id`` drops a redelivered update.
+    stale (a double tap, an old message).
     """
 
     __tablename__ = "conversation"
@@ -115,7 +115,6 @@ class Conversation(SQLModel, table=True):
     state: str = Field(max_length=32)
     draft: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
-    last_update_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = Field(default_factory=_now)
 
 
@@ -152,3 +151,13 @@ class PartnerBlock(SQLModel, table=True):
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     blocked_user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(default_factory=_now)
+
+
+class HandledUpdate(SQLModel, table=True):
+    """A Telegram update the bot has taken: one delivered again (polling after a crash, a
+    webhook retry) is dropped. Rows older than a day are swept."""
+
+    __tablename__ = "handled_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    handled_at: datetime = Field(default_factory=_now, index=True)

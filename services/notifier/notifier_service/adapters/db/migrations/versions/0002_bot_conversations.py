@@ -19,7 +19,6 @@ def upgrade() -> None:
         sa.Column("state", sa.String(32), nullable=False),
         sa.Column("draft", sa.JSON, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("last_update_id", sa.BigInteger, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
@@ -45,8 +44,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "blocked_user_id"),
     )
 
+    op.create_table(
+        "handled_update",
+        sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_handled_update_handled_at", "handled_update", ["handled_at"])
+
 
 def downgrade() -> None:
-    for table in ("partner_block", "follow_up", "conversation"):
+    for table in ("handled_update", "partner_block", "follow_up", "conversation"):
         op.drop_table(table)
     op.drop_column("outgoing_message", "reply_markup")
