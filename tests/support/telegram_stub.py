@@ -111,6 +111,12 @@ class TelegramStub:
 
     def push_press(self, chat_id: int, message: Sent, data: str, first_name: str = "Тест") -> str:
         """The user presses a button (``data``) under ``message``; the press's id."""
+        update = self.press_update(chat_id, message, data, first_name)
+        self.push_update(update)
+        return update["callback_query"]["id"]
+
+    def press_update(self, chat_id: int, message: Sent, data: str, first_name: str = "Тест"):
+        """The update Telegram makes of such a press (pushed to a webhook, or polled)."""
         update_id = next(self._update_ids)
         query_id = f"press-{update_id}"
         user = {"id": chat_id, "is_bot": False, "first_name": first_name}
@@ -128,9 +134,7 @@ class TelegramStub:
             "data": data,
         }
         self.callback_queries.append(query_id)
-        self._updates.append({"update_id": update_id, "callback_query": query})
-        self._new_update.set()
-        return query_id
+        return {"update_id": update_id, "callback_query": query}
 
     def push_update(self, update: dict) -> None:
         """Any update, as made by ``message_update`` (e.g. the same one twice)."""

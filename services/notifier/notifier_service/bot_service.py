@@ -444,18 +444,15 @@ async def leave_press(
     if press.action != "yes":
         return STALE
     async with uow:
+        # The link stays locked until the chat is forgotten: a second tap waits, then finds
+        # no account here.
         user_id = await _linked_user(uow, person.chat_id)
-    if user_id is None:
-        return STALE
-    await messaging.request(DeleteAccount(user_id=user_id), DeleteAccountReply)
-    await forget_account(uow, user_id)
-    return Screen(texts.LEFT)
-
-
-async def forget_account(uow: UnitOfWork, user_id: int) -> None:
-    async with uow:
+        if user_id is None:
+            return STALE
+        await messaging.request(DeleteAccount(user_id=user_id), DeleteAccountReply)
         await BotRepository(uow.session).forget(user_id)
         await uow.commit()
+    return Screen(texts.LEFT)
 
 
 async def on_account_deleted(uow: UnitOfWork, user_id: int, event_id) -> None:

@@ -248,3 +248,24 @@ async def test_hostile_input_is_refused_or_escaped(env, notifier_settings, teleg
         )
         assert names == [("<i>Мэл</i>", "& <script>")]  # stored as typed, shown escaped
         assert "&lt;i&gt;Мэл&lt;/i&gt;" in (await mal.say("/profile")).text
+
+
+async def test_joining_works_through_the_webhook_too(env, notifier_settings, telegram):
+    url = "https://unimatch.example.com/telegram/webhook"
+    settings = notifier_settings.model_copy(update={"telegram_webhook_url": url})
+    async with backends(env), notifier(settings) as client:
+        await eventually(lambda: telegram.webhook)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": telegram.webhook["secret_token"]}
+
+        async def push(update: dict) -> None:
+            response = await client.post("/telegram/webhook", json=update, headers=headers)
+            assert response.status_code == 200
+
+        await push(telegram.message_update(9107, "/start", "Вебхук"))
+        [offer] = telegram.chat(9107)
+        press = telegram.press_update(9107, offer, offer.buttons()[JOIN], "Вебхук")
+        await push(press)
+        assert press["callback_query"]["id"] in telegram.callback_answers
+        assert "Оставить «Вебхук»" in offer.buttons()
+        await push(press)  # delivered again: dropped, answered once
+        assert list(telegram.callback_answers).count(press["callback_query"]["id"]) == 1
