@@ -14,6 +14,7 @@ from tests.conftest import running_app
 from tests.integration.notifier.bot_chat import BotChat, toggles
 from tests.integration.notifier.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, pair_created
 from tests.support.helpers import eventually, publish, query
+from unimatch_shared.rpc import JoinByTelegram, JoinByTelegramReply
 
 JOIN = "Присоединиться"
 
@@ -269,3 +270,29 @@ async def test_joining_works_through_the_webhook_too(env, notifier_settings, tel
         assert "Оставить «Вебхук»" in offer.buttons()
         await push(press)  # delivered again: dropped, answered once
         assert list(telegram.callback_answers).count(press["callback_query"]["id"]) == 1
+
+
+async def test_auth_makes_one_account_per_telegram_user(env, nc):
+    async def join(**fields) -> JoinByTelegramReply:
+        request = JoinByTelegram(**{"first_name": "Ада", "hobby": [1], **fields})
+        subject = env.event_prefix + JoinByTelegram.SUBJECT
+        reply = await nc.request(subject, request.model_dump_json().encode(), timeout=10)
+        return JoinByTelegramReply.model_validate_json(reply.data)
+
+    async with backends(env):
+        first = await join(telegram_id=555, email="Ada2@example.com")
+        assert first.created and first.user_id and first.errors is None
+        again = await join(telegram_id=555, email="other@example.com", hobby=[2])
+        assert again == JoinByTelegramReply(user_id=first.user_id, created=False)
+        assert await join(telegram_id=556, email="ada2@example.com") == JoinByTelegramReply(
+            errors={"email": ["user with this email already exists."]}
+        )
+        assert (await join(telegram_id=557, email="not an email")).errors == {
+            "email": ["Enter a valid email address."]
+        }
+        assert "hobby" in (await join(telegram_id=558, hobby=[99999])).errors
+        assert await accounts_of(env, 558) == []  # refused by profile: nothing remains
+        placeholder = await join(telegram_id=559)
+        assert await accounts_of(env, 559) == [
+            (placeholder.user_id, "telegram-559@telegram.invalid", "")
+        ]

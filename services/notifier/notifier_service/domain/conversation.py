@@ -69,9 +69,9 @@ def _has_control(text: str, allow_newlines: bool = False) -> bool:
 
 def parse_name(raw: str) -> tuple[str, str]:
     """ "First [Last]" as typed; each part at most 150 characters, nothing invisible."""
-    text = " ".join(raw.split(" ")).strip()
-    if _has_control(text):
+    if _has_control(raw):
         raise Refused("name_control")
+    text = raw.strip()
     if not text:
         raise Refused("name_empty")
     first, _, last = text.partition(" ")
