@@ -161,13 +161,8 @@ async def begin_join(uow: UnitOfWork, person: Person, catalog: Catalog) -> Scree
         if conv is not None and conv.state in flow.JOIN_STATES:
             return render(conv, catalog, texts.JOIN_RESUMED)
         first, last = flow.prefill_name(person.first_name, person.last_name)
-        version = conv.version + 1 if conv else 1
-        conv = Conversation(
-            chat_id=person.chat_id,
-            state=flow.JOIN_NAME,
-            draft={"first_name": first, "last_name": last, "hobby": [], "page": 0},
-            version=version,
-        )
+        conv = await _replace_conversation(repo, person)
+        _advance(conv, flow.JOIN_NAME, first_name=first, last_name=last, hobby=[], page=0)
         await repo.save_conversation(conv)
         screen = render(conv, catalog)
         await uow.commit()

@@ -161,7 +161,8 @@ async def test_double_taps_take_a_step_once(env, notifier_settings, telegram):
         second = telegram.push_press(cid.chat_id, picker, toggle)
         await eventually(lambda: {first, second} <= set(telegram.callback_answers))
         assert "Выбрано: 1" in picker.text  # toggled once, not on and off again
-        assert "устарела" in telegram.callback_answers[second]
+        answers = [telegram.callback_answers[first], telegram.callback_answers[second]]
+        assert sum("устарела" in (answer or "") for answer in answers) == 1  # either may be first
         await cid.press(picker, "Готово")
         await cid.press(picker, "Пропустить")
         create = picker.buttons()["Создать аккаунт"]

@@ -13,6 +13,11 @@ down_revision = "0001"
 
 def upgrade() -> None:
     op.add_column("outgoing_message", sa.Column("reply_markup", sa.JSON, nullable=True))
+    # Messages are sent as HTML from now on: queued plain ones are escaped to read the same.
+    op.execute(
+        "UPDATE outgoing_message SET text = replace(replace(replace(text, '&', '&amp;'),"
+        " '<', '&lt;'), '>', '&gt;') WHERE status = 'pending'"
+    )
     op.create_table(
         "conversation",
         sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
