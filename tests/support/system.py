@@ -42,9 +42,6 @@ def system_stack(
             "UNIMATCH_WORKERS": "2",
             # Reuse detection of web refresh tokens, without a test waiting ten seconds.
             "UNIMATCH_REFRESH_REUSE_GRACE_SECONDS": "2",
-            # "Did you meet?" right after a round, so a test can answer it.
-            "FOLLOW_UP_DELAY_SECONDS": "0",
-            "FOLLOW_UP_POLL_SECONDS": "0.5",
             **(env or {}),
         },
         service_env=service_env,

@@ -60,6 +60,8 @@ async def test_follow_up_reaches_each_member_once_and_answers_are_published(
         presses = [telegram.push_press(ira.chat_id, question, five) for _ in range(2)]
         await eventually(lambda: set(presses) <= set(telegram.callback_answers))
         assert "пару слов" in question.text
+        assert "не больше 1000" in (await ira.say("к" * 1001)).text
+        assert "управляющие" in (await ira.say("бип\x07")).text
         thanks = await ira.say("Отлично! <b>кофе</b>")
         assert "Спасибо" in thanks.text
 
