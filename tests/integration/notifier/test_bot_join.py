@@ -297,3 +297,51 @@ async def test_auth_makes_one_account_per_telegram_user(env, nc):
         assert await accounts_of(env, 559) == [
             (placeholder.user_id, "telegram-559@telegram.invalid", "")
         ]
+
+
+async def test_profile_changes_hobbies_and_pauses_in_the_bot(env, notifier_settings, telegram):
+    async with backends(env), notifier(notifier_settings):
+        fay = BotChat(telegram, 9108, "Фая")
+        confirm = await join_until_confirm(fay, "Фая", None)
+        await fay.press(confirm, "Создать аккаунт")
+        [(user_id, _, _)] = await accounts_of(env, 9108)
+
+        async def hobbies() -> set[int]:
+            rows = await query(
+                env.database_url,
+                "profile",
+                "select hobby_id from profile_hobby where user_id = %s",
+                user_id,
+            )
+            return {hobby for (hobby,) in rows}
+
+        before = await hobbies()
+        profile = await fay.say("/profile")
+        assert "Фая" in profile.text and "Почта: не указана" in profile.text
+        assert "Анонсы приходят: в Telegram" in profile.text
+        await fay.press(profile, "Пауза на неделю")
+        assert "пауза до" in profile.text and "Вернуться в подбор" in profile.buttons()
+        await fay.press(profile, "Вернуться в подбор")
+        assert "участвуете в подборе" in profile.text
+        await fay.press(profile, "Пауза, пока не верну")
+        assert "пока вы её не снимете" in profile.text
+        paused = await query(
+            env.database_url,
+            "profile",
+            "select paused, paused_until from profile where user_id = %s",
+            user_id,
+        )
+        assert paused == [(True, None)]
+
+        await fay.press(profile, "Изменить увлечения")
+        assert f"Выбрано: {len(before)}" in profile.text
+        chosen = [text for text in profile.buttons() if text.startswith("✅")]
+        assert len(chosen) == len(before)
+        added = next(data for text, data in profile.buttons().items() if ":t:" in data
+                     and not text.startswith("✅"))  # fmt: skip
+        await fay.press_data(profile, added)
+        save = profile.buttons()["Сохранить"]
+        presses = [telegram.push_press(fay.chat_id, profile, save) for _ in range(2)]
+        await eventually(lambda: set(presses) <= set(telegram.callback_answers))
+        assert "Увлечения сохранены" in profile.text
+        assert await hobbies() == before | {int(added.rsplit(":", 1)[1])}

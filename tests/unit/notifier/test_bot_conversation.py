@@ -114,3 +114,13 @@ def test_block_buttons_only_for_partners_with_an_id():
         "inline_keyboard": [[{"text": "🚫 Больше не подбирать: Боб", "callback_data": "bl:5:u:7"}]]
     }
     assert block_keyboard(5, partners[1:]) is None
+
+
+def test_profile_shows_pause_email_and_channels():
+    user = {"first_name": "<Ада>", "last_name": "", "paused": True, "paused_until": "2030-01-31"}
+    text = texts.profile(user, ["Музыка"], "ada@example.com")
+    assert "&lt;Ада&gt;" in text and "пауза до 31.01.2030 включительно" in text
+    assert "Почта: ada@example.com" in text and "Анонсы приходят: в Telegram" in text
+    chosen = texts.profile({**user, "paused": False, "channels": ["telegram", "email"]}, [], None)
+    assert "участвуете" in chosen and "Почта: не указана" in chosen
+    assert "Анонсы приходят: в Telegram, на почту" in chosen

@@ -191,6 +191,9 @@ ROUND_SKIPPED = (
 )
 
 
+CHANNELS = {"telegram": "в Telegram", "email": "на почту"}
+
+
 def label(text: str) -> str:
     """A button's label: plain text, at most ``BUTTON_LABEL_MAX`` characters."""
     return text if len(text) <= BUTTON_LABEL_MAX else text[: BUTTON_LABEL_MAX - 1] + "…"
@@ -253,14 +256,18 @@ def profile(user: dict[str, Any], hobbies: list[str], email: str | None) -> str:
         pause = f"пауза до {_day(date.fromisoformat(str(user['paused_until'])))} включительно"
     else:
         pause = "пауза, пока вы её не снимете"
-    channels = "Telegram (этот чат)" + (f", почта {escape(email)}" if email else "")
+    # The user's choice where profile has one; by default a linked chat gets Telegram.
+    channels = ", ".join(
+        CHANNELS.get(c, escape(str(c))) for c in user.get("channels") or ["telegram"]
+    )
     return "\n".join(
         [
             "<b>Ваш профиль UniMatch</b>",
             f"Имя: {escape(full_name(user['first_name'], user['last_name']))}",
             f"Увлечения: {escape(', '.join(hobbies)) or 'не выбраны'}",
             f"Подбор: {pause}",
-            f"Каналы: {channels}",
+            f"Почта: {escape(email) if email else 'не указана'}",
+            f"Анонсы приходят: {channels}",
         ]
     )
 
