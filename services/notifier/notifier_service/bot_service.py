@@ -119,8 +119,9 @@ def render(conv: Conversation, catalog: Catalog, note: str | None = None) -> Scr
         create = [(texts.BUTTON_CREATE, flow.callback("j", v, "create"))]
         screen = Screen(text, keyboard([create, cancel]))
     elif conv.state == flow.JOIN_SUBMITTING:
+        # No Cancel: auth may have made the account already; only finishing links it.
         retry = [(texts.BUTTON_RETRY, flow.callback("j", v, "retry"))]
-        screen = Screen(texts.JOIN_RETRY, keyboard([retry, cancel]))
+        screen = Screen(texts.JOIN_RETRY, keyboard([retry]))
     else:  # FEEDBACK_COMMENT
         skip = [(texts.BUTTON_SKIP, flow.callback("fc", draft["group_id"], "skip"))]
         screen = Screen(texts.ASK_COMMENT, keyboard([skip]))
@@ -236,7 +237,7 @@ async def join_press(
         conv = await repo.conversation(person.chat_id)
         if not conv or conv.state not in flow.JOIN_STATES or press.ref != conv.version:
             return STALE
-        if press.action == "cancel":
+        if press.action == "cancel" and conv.state != flow.JOIN_SUBMITTING:
             await repo.end_conversation(person.chat_id)
             await uow.commit()
             return Screen(texts.JOIN_CANCELLED)
@@ -301,6 +302,8 @@ async def submit_join(
             return Screen(texts.CHAT_TAKEN)
         await repo.end_conversation(person.chat_id)
         await uow.commit()
+    if not reply.created:  # this Telegram user's account existed: linked again
+        return Screen(texts.LINKED)
     return Screen(texts.joined(draft["first_name"]))
 
 

@@ -345,3 +345,14 @@ async def test_profile_changes_hobbies_and_pauses_in_the_bot(env, notifier_setti
         await eventually(lambda: set(presses) <= set(telegram.callback_answers))
         assert "Увлечения сохранены" in profile.text
         assert await hobbies() == before | {int(added.rsplit(":", 1)[1])}
+
+
+async def test_a_group_chat_cannot_join(env, notifier_settings, telegram):
+    async with backends(env), notifier(notifier_settings):
+        update = telegram.message_update(9109, "/start")
+        update["message"]["chat"] = {"id": -9109, "type": "group", "title": "Кофе"}
+        telegram.push_update(update)
+        await eventually(lambda: telegram.chat(-9109))
+        [answer] = telegram.chat(-9109)
+        assert "Присоединиться" not in answer.buttons() and "/help" in answer.text
+        assert await accounts_of(env, 9109) == []

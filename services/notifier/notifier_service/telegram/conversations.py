@@ -76,6 +76,8 @@ async def _edit(message: Message, screen: Screen) -> None:
 
 def build_conversation_router(runtime: ServiceRuntime) -> Router:
     router = Router(name="conversations")
+    # Private chats only: a group's chat must never become someone's account's chat.
+    router.message.filter(F.chat.type == "private")
     router.callback_query.middleware(CallbackAnswerMiddleware())
     catalog = HobbyNames(runtime)
 
@@ -144,7 +146,7 @@ def build_conversation_router(runtime: ServiceRuntime) -> Router:
         buttons of steps gone by, are answered politely and change nothing."""
         press = flow.parse_callback(query.data)
         message = query.message if isinstance(query.message, Message) else None
-        if press is None or message is None:
+        if press is None or message is None or message.chat.type != "private":
             callback_answer.text = texts.STALE_BUTTON
             return
         person = _person(message.chat.id, query.from_user, event_update)
