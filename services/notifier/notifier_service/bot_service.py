@@ -18,7 +18,7 @@ from notifier_service.domain import conversation as flow
 from notifier_service.domain import texts
 from notifier_service.domain.keyboards import Rows, follow_up_keyboard, keyboard
 from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.events import MeetingFeedback, PartnerBlocked
+from unimatch_shared.events import AccountDeleted, MeetingFeedback, PartnerBlocked, RoundSkipped
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import (
     CreateProfileReply,
@@ -356,9 +356,7 @@ async def _save_hobbies(
         return Screen(toast=texts.UNAVAILABLE)
     await repo.end_conversation(conv.chat_id)
     await uow.commit()
-    if reply.errors:
-        return Screen(texts.UNAVAILABLE)
-    return Screen(texts.HOBBIES_SAVED)
+    return Screen(texts.HOBBIES_REFUSED if reply.errors else texts.HOBBIES_SAVED)
 
 
 # /profile
@@ -389,7 +387,7 @@ async def profile_press(
     person: Person,
     press: flow.Press,
     catalog: Catalog,
-    today: datetime,
+    now: datetime,
 ) -> Screen:
     """/profile's buttons: change hobbies, pause for a while or until resumed, resume."""
     async with uow:
@@ -412,7 +410,7 @@ async def profile_press(
         request = SetPause(user_id=user_id, paused=False)
     elif press.action in PAUSES:
         days = PAUSES[press.action]
-        until = (today + timedelta(days=days)).date() if days else None
+        until = (now + timedelta(days=days)).date() if days else None
         request = SetPause(user_id=user_id, paused=True, until=until)
     else:
         return STALE
@@ -453,11 +451,12 @@ async def leave_press(
     return Screen(texts.LEFT)
 
 
-async def on_account_deleted(uow: UnitOfWork, user_id: int, event_id) -> None:
+async def on_account_deleted(uow: UnitOfWork, event: AccountDeleted) -> None:
+    """Forget the person: their chat, conversation, follow-ups, blocks and queued messages."""
     async with uow:
-        if not await uow.first_delivery(service.CONSUMER, event_id):
+        if not await uow.first_delivery(service.CONSUMER, event.event_id):
             return
-        await BotRepository(uow.session).forget(user_id)
+        await BotRepository(uow.session).forget(event.user_id)
         await uow.commit()
 
 
@@ -498,7 +497,7 @@ async def _answerable(repo: BotRepository, user_id: int, group_id: int) -> Follo
     (forged), or about a meeting before their latest match (stale)."""
     follow_up = await repo.follow_up(group_id, user_id)
     if follow_up is None or follow_up.status != "asked":
-        return Screen(toast=texts.BLOCK_UNAVAILABLE)
+        return Screen(toast=texts.BUTTON_UNAVAILABLE)
     latest = await repo.latest_match(user_id)
     if latest is not None and latest.group_id != group_id:
         return Screen(texts.FOLLOW_UP_STALE, toast=texts.FOLLOW_UP_STALE)
@@ -598,7 +597,7 @@ async def block_press(uow: UnitOfWork, person: Person, press: flow.Press) -> Scr
             None,
         )
         if partner is None or press.action != "u" or press.arg == user_id:
-            return Screen(toast=texts.BLOCK_UNAVAILABLE)
+            return Screen(toast=texts.BUTTON_UNAVAILABLE)
         if await repo.add_block(user_id, partner["id"]):
             uow.emit(PartnerBlocked(user_id=user_id, blocked_user_id=partner["id"]))
         await uow.commit()
@@ -607,18 +606,18 @@ async def block_press(uow: UnitOfWork, person: Person, press: flow.Press) -> Scr
 
 
 # Left out of a round
-async def on_round_skipped(uow: UnitOfWork, event_id, round_id: int, user_id: int) -> bool:
+async def on_round_skipped(uow: UnitOfWork, event: RoundSkipped) -> bool:
     """Tell the member (if linked) that this round found them no group; True if queued."""
     async with uow:
-        if not await uow.first_delivery(service.CONSUMER, event_id):
+        if not await uow.first_delivery(service.CONSUMER, event.event_id):
             return False
         repo = NotifierRepository(uow.session)
-        link = (await repo.links_of([user_id])).get(user_id)
+        link = (await repo.links_of([event.user_id])).get(event.user_id)
         if link is not None:
             await repo.add_message(
                 OutgoingMessage(
-                    idempotency_key=f"{event_id}:{link.chat_id}",
-                    user_id=user_id,
+                    idempotency_key=f"{event.event_id}:{link.chat_id}",
+                    user_id=event.user_id,
                     chat_id=link.chat_id,
                     text=texts.ROUND_SKIPPED,
                 )

@@ -25,13 +25,12 @@ def build_router(runtime: ServiceRuntime, sender: Sender) -> NatsRouter:
 
     @handlers.consumer(RoundSkipped)
     async def round_skipped(event: RoundSkipped) -> None:
-        uow = runtime.unit_of_work()
-        if await bot_service.on_round_skipped(uow, event.event_id, event.round_id, event.user_id):
+        if await bot_service.on_round_skipped(runtime.unit_of_work(), event):
             sender.notify()
 
     @handlers.consumer(AccountDeleted)
     async def account_deleted(event: AccountDeleted) -> None:
-        await bot_service.on_account_deleted(runtime.unit_of_work(), event.user_id, event.event_id)
+        await bot_service.on_account_deleted(runtime.unit_of_work(), event)
 
     @handlers.consumer(ProfileChanged)
     async def profile_changed(event: ProfileChanged) -> None:
