@@ -5,14 +5,13 @@ module turns updates into its calls and its screens into messages.
 Every button press is answered (aiogram's ``CallbackAnswerMiddleware``, with the step's
 toast), so no button keeps spinning, whatever the press was."""
 
-import logging
 from datetime import UTC, datetime
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from aiogram.utils.callback_answer import CallbackAnswer, CallbackAnswerMiddleware
 
 from notifier_service import bot_service, service
@@ -23,7 +22,6 @@ from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.rpc import HobbyCatalogReply, HobbyCatalogRequest
 from unimatch_shared.runtime import ServiceRuntime
 
-log = logging.getLogger(__name__)
 # Presses whose answer replaces the pressed message; a block's answer is a new message, so
 # the announcement it was pressed under stays as it was.
 EDITED = {"j", "h", "p", "lv", "fb", "fr", "fc"}
@@ -44,7 +42,7 @@ class HobbyNames:
         return self._catalog
 
 
-def _person(chat_id: int, user, update: Update) -> Person:
+def _person(chat_id: int, user: User | None) -> Person:
     return Person(
         chat_id=chat_id,
         telegram_id=user.id if user else chat_id,
@@ -92,9 +90,9 @@ def build_conversation_router(runtime: ServiceRuntime) -> Router:
         return {"user_id": user_id} if user_id is not None else False
 
     @router.message(CommandStart(deep_link=False), unlinked)
-    async def start(message: Message, event_update: Update) -> None:
+    async def start(message: Message) -> None:
         """Offer to join, or take the join under way up again where it stopped."""
-        person = _person(message.chat.id, message.from_user, event_update)
+        person = _person(message.chat.id, message.from_user)
         try:
             state = await bot_service.pending_state(uow(), person.chat_id)
             if state == flow.JOIN_SUBMITTING:
@@ -122,9 +120,9 @@ def build_conversation_router(runtime: ServiceRuntime) -> Router:
         await _send(message, bot_service.leave_question())
 
     @router.message(F.text, ~F.text.startswith("/"))
-    async def typed(message: Message, event_update: Update) -> None:
+    async def typed(message: Message) -> None:
         """A name, an email or a comment, if the chat's conversation waits for one."""
-        person = _person(message.chat.id, message.from_user, event_update)
+        person = _person(message.chat.id, message.from_user)
         text = message.text or ""
         try:
             state = await bot_service.pending_state(uow(), person.chat_id)
@@ -139,9 +137,7 @@ def build_conversation_router(runtime: ServiceRuntime) -> Router:
         await _send(message, screen)
 
     @router.callback_query()
-    async def pressed(
-        query: CallbackQuery, event_update: Update, callback_answer: CallbackAnswer
-    ) -> None:
+    async def pressed(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
         """Any button: parsed, checked and handed to its step; forged or unknown data, and
         buttons of steps gone by, are answered politely and change nothing."""
         press = flow.parse_callback(query.data)
@@ -149,7 +145,7 @@ def build_conversation_router(runtime: ServiceRuntime) -> Router:
         if press is None or message is None or message.chat.type != "private":
             callback_answer.text = texts.STALE_BUTTON
             return
-        person = _person(message.chat.id, query.from_user, event_update)
+        person = _person(message.chat.id, query.from_user)
         try:
             screen = await _step(person, press)
         except ServiceUnavailable:
