@@ -360,9 +360,11 @@ async def set_pause_on_request(uow: UnitOfWork, request: SetPause) -> CreateProf
     return await _as_reply(set_pause(uow, request.user_id, request.paused, request.until))
 
 
-async def set_hobbies_on_request(uow: UnitOfWork, request: SetHobbies) -> CreateProfileReply:
+async def set_hobbies_on_request(
+    uow: UnitOfWork, messaging: Messaging, request: SetHobbies
+) -> CreateProfileReply:
     """The bot's hobby picker: the chosen list replaces the old one."""
-    return await _as_reply(update_me(uow, request.user_id, {"hobby": request.hobby}))
+    return await _as_reply(update_me(uow, messaging, request.user_id, {"hobby": request.hobby}))
 
 
 async def profile_on_request(uow: UnitOfWork, user_id: int) -> CreateProfileReply:

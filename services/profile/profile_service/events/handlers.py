@@ -46,7 +46,9 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
 
     @handlers.answer(SetHobbies)
     async def set_hobbies(request: SetHobbies) -> CreateProfileReply:
-        return await service.set_hobbies_on_request(runtime.unit_of_work(), request)
+        return await service.set_hobbies_on_request(
+            runtime.unit_of_work(), runtime.messaging, request
+        )
 
     @handlers.answer(ProfileOf)
     async def profile_of(request: ProfileOf) -> CreateProfileReply:
