@@ -87,7 +87,7 @@ def test_people_with_only_telegram_join_meet_answer_and_block(api, infra, telegr
 
         dina.press(announced(dina), "🚫 Больше не подбирать: Глеб Бот")
         blocks = db.execute(
-            "SELECT blocked_user_id FROM notifier.partner_block WHERE user_id = %s",
+            "SELECT blocked_user_id FROM notifier.bot_block WHERE user_id = %s",
             (ids[dina.chat_id],),
         ).fetchall()
         assert blocks == [(ids[gleb.chat_id],)]

@@ -1,6 +1,6 @@
 """What auth answers on NATS: notices that a session is in use (no reply), profile's
 sweeper asking which accounts exist, profile asking for a change of email, and the
-the bot (joins, and /leave deleting an account)."""
+bot (joins, and /leave deleting an account)."""
 
 from faststream.nats import NatsRouter
 

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifier_service.adapters.db.tables import (
+    BotBlock,
     ChatLink,
     Conversation,
     FollowUp,
@@ -16,7 +17,6 @@ from notifier_service.adapters.db.tables import (
     Member,
     OutgoingMessage,
     PairView,
-    PartnerBlock,
 )
 
 
@@ -95,10 +95,10 @@ class BotRepository:
     async def add_block(self, user_id: int, blocked_user_id: int) -> bool:
         """Record the block; False if it was recorded already."""
         result = await self.session.exec(
-            insert(PartnerBlock)
+            insert(BotBlock)
             .values(user_id=user_id, blocked_user_id=blocked_user_id, created_at=datetime.now(UTC))
             .on_conflict_do_nothing()
-            .returning(PartnerBlock.user_id)
+            .returning(BotBlock.user_id)
         )
         return result.first() is not None
 
@@ -130,5 +130,5 @@ class BotRepository:
             .where(col(OutgoingMessage.user_id) == user_id, OutgoingMessage.status == "pending")
             .values(status="cancelled")
         )
-        for table in (PairView, FollowUp, PartnerBlock, Member):
+        for table in (PairView, FollowUp, BotBlock, Member):
             await session.exec(delete(table).where(col(table.user_id) == user_id))

@@ -141,11 +141,11 @@ class FollowUp(SQLModel, table=True):
     rating: int | None = None
 
 
-class PartnerBlock(SQLModel, table=True):
+class BotBlock(SQLModel, table=True):
     """A "never pair me with this person again" pressed in the bot; the row makes a second
     press publish nothing."""
 
-    __tablename__ = "partner_block"
+    __tablename__ = "bot_block"
     __table_args__ = (PrimaryKeyConstraint("user_id", "blocked_user_id"),)
 
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))

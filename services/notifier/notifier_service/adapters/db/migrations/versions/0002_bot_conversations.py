@@ -42,7 +42,7 @@ def upgrade() -> None:
     )
     op.create_index("follow_up_user", "follow_up", ["user_id"])
     op.create_table(
-        "partner_block",
+        "bot_block",
         sa.Column("user_id", sa.BigInteger, nullable=False),
         sa.Column("blocked_user_id", sa.BigInteger, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -58,6 +58,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("handled_update", "partner_block", "follow_up", "conversation"):
+    for table in ("handled_update", "bot_block", "follow_up", "conversation"):
         op.drop_table(table)
     op.drop_column("outgoing_message", "reply_markup")
