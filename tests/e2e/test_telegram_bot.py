@@ -1,6 +1,6 @@
 """Two people with only Telegram, end to end through the whole stack: they join in the bot,
-a round pairs them and announces it, each answers "did you meet?", and one blocks the other,
-all with the bot's buttons (the stack's follow-up delay is 0)."""
+a round pairs them and announces it, each answers "did you meet?", one blocks the other and
+then leaves, all with the bot's buttons (the stack's follow-up delay is 0)."""
 
 import psycopg
 
@@ -47,7 +47,7 @@ class Chat:
         assert "Аккаунт UniMatch создан" in picker.text
 
 
-def test_people_with_only_telegram_join_meet_answer_and_block(api, infra, telegram, staff):
+def test_people_with_only_telegram_join_meet_answer_block_and_leave(api, infra, telegram, staff):
     gleb, dina = Chat(telegram, 7_300_001), Chat(telegram, 7_300_002)
     gleb.join("Глеб Бот")
     dina.join("Дина Бот")
@@ -91,3 +91,19 @@ def test_people_with_only_telegram_join_meet_answer_and_block(api, infra, telegr
             (ids[dina.chat_id],),
         ).fetchall()
         assert blocks == [(ids[gleb.chat_id],)]
+
+        question = gleb.say("/leave")
+        gleb.press(question, "Да, удалить")
+        assert "Аккаунт удалён" in question.text
+        gone = db.execute(
+            "SELECT (SELECT count(*) FROM auth.user_account WHERE id = %(id)s)"
+            " + (SELECT count(*) FROM notifier.chat_link WHERE user_id = %(id)s)",
+            {"id": ids[gleb.chat_id]},
+        ).fetchone()
+        assert gone == (0,)
+        eventually(
+            lambda: "удалённый пользователь" in dina.say("/history").text,
+            "Dina's history keeps a deleted user in Gleb's place",
+            interval=0.5,
+        )
+        assert "Присоединиться" in gleb.say("/start").text
