@@ -1,6 +1,6 @@
 """What the notifier consumes (matches to announce and follow up, profiles to find users by
-email, deleted accounts to forget, members a round left out) and answers (auth's questions
-for a web login with the Telegram widget)."""
+email, deleted accounts to forget, members a round left out, answers given on the web) and
+answers (auth's questions for a web login with the Telegram widget)."""
 
 from datetime import timedelta
 
@@ -9,7 +9,13 @@ from faststream.nats import NatsRouter
 from notifier_service import bot_service, service
 from notifier_service.telegram.sender import Sender
 from unimatch_shared.consumers import MessageHandlers
-from unimatch_shared.events import AccountDeleted, PairCreated, ProfileChanged, RoundSkipped
+from unimatch_shared.events import (
+    AccountDeleted,
+    MeetingFeedback,
+    PairCreated,
+    ProfileChanged,
+    RoundSkipped,
+)
 from unimatch_shared.rpc import FindTelegramUser, LinkTelegramUser, TelegramUserReply
 from unimatch_shared.runtime import ServiceRuntime
 
@@ -27,6 +33,10 @@ def build_router(runtime: ServiceRuntime, sender: Sender) -> NatsRouter:
     async def round_skipped(event: RoundSkipped) -> None:
         if await bot_service.on_round_skipped(runtime.unit_of_work(), event):
             sender.notify()
+
+    @handlers.consumer(MeetingFeedback)
+    async def meeting_feedback(event: MeetingFeedback) -> None:
+        await bot_service.on_meeting_feedback(runtime.unit_of_work(), event)
 
     @handlers.consumer(AccountDeleted)
     async def account_deleted(event: AccountDeleted) -> None:
