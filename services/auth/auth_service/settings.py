@@ -1,21 +1,34 @@
-import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from auth_service.domain.credentials import InvalidCredential, check_password, normalize_email
-from auth_service.domain.throttle import Network
 from unimatch_shared.settings import ServiceSettings, default_workers
+
+
+def _comma_separated(value: Any) -> Any:
+    """``TRUSTED_PROXIES`` is a comma-separated list (README), not the JSON pydantic-settings
+    reads a list from."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",")]
+    return value
 
 
 class AuthSettings(ServiceSettings):
     port: int = 8101
     unimatch_admin_email: str | None = None
     unimatch_admin_password: str | None = None
-    # Peers whose X-Real-IP header names the client (the gateway); comma-separated networks.
-    # Loopback, where `make run` puts the gateway; compose names its private network.
-    trusted_proxies: str = "127.0.0.0/8,::1/128"
+    # Peers whose X-Real-IP header names the client (the gateway): TRUSTED_PROXIES,
+    # comma-separated networks. Loopback, where `make run` puts the gateway; compose names
+    # its private network.
+    trusted_networks: Annotated[
+        list[IPvAnyNetwork], NoDecode, BeforeValidator(_comma_separated)
+    ] = Field(
+        default="127.0.0.0/8,::1/128", validate_default=True, validation_alias="trusted_proxies"
+    )
     # Password hashing (adapters/hashing.py): threads per worker process (default: the CPUs
     # shared out among the workers), how long a login may take to get a thread and hash
     # before it is answered 503, and how much lower than the rest of the process their CPU
@@ -95,10 +108,6 @@ class AuthSettings(ServiceSettings):
     @property
     def email_change_token_lifetime(self) -> timedelta:
         return timedelta(minutes=self.unimatch_email_change_token_minutes)
-
-    @property
-    def trusted_networks(self) -> list[Network]:
-        return [ipaddress.ip_network(net.strip()) for net in self.trusted_proxies.split(",")]
 
     @property
     def hashing_threads(self) -> int:

@@ -5,6 +5,7 @@ schedule becomes, on the database's clock whatever the instance's says."""
 import asyncio
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -31,8 +32,8 @@ def due_settings(matching_settings):
     return matching_settings.model_copy(
         update={
             "match_weekday": slot.weekday(),
-            "match_time": slot.strftime("%H:%M"),
-            "match_timezone": "UTC",
+            "match_time": slot.time().replace(second=0, microsecond=0),
+            "match_timezone": ZoneInfo("UTC"),
             "matching_scheduler_interval_seconds": 0.05,
         }
     )
@@ -97,7 +98,7 @@ async def test_two_instances_run_a_missed_slot_exactly_once(due_settings, js):
 
 async def test_instances_racing_for_a_slot_hold_one_round(matching_settings, js):
     settings = matching_settings.model_copy(
-        update={"match_timezone": "UTC", "matching_scheduler_interval_seconds": 3600}
+        update={"match_timezone": ZoneInfo("UTC"), "matching_scheduler_interval_seconds": 3600}
     )
     db = settings.database_url
     async with AsyncExitStack() as stack:

@@ -108,6 +108,7 @@ def test_environment_configures_the_schedule(monkeypatch):
         ("match_weekday", -1, "greater than or equal to 0"),
         ("match_time", "25:00", "MATCH_TIME must be HH:MM"),
         ("match_time", "ten", "MATCH_TIME must be HH:MM"),
+        ("match_time", "10:00:30", "MATCH_TIME must be HH:MM"),
         ("match_timezone", "Mars/Olympus", "MATCH_TIMEZONE must be an IANA zone"),
         ("matching_scheduler_interval_seconds", 0, "greater than 0"),
     ],

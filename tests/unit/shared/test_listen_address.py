@@ -2,6 +2,7 @@
 service directly, around the gateway, could set X-Real-IP and choose its throttling address."""
 
 import pytest
+from pydantic import ValidationError
 
 from auth_service.domain.throttle import client_address
 from auth_service.settings import AuthSettings
@@ -47,3 +48,16 @@ def test_only_loopback_peers_may_name_the_client_by_default():
     # A neighbour on a private network calling auth directly cannot choose its address.
     assert client_address("10.1.2.3", "203.0.113.7", trusted) == "10.1.2.3"
     assert client_address("192.168.1.5", "203.0.113.7", trusted) == "192.168.1.5"
+
+
+def test_trusted_proxies_are_comma_separated_networks(monkeypatch):
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, fc00::/7,192.0.2.1")
+    trusted = AuthSettings().trusted_networks
+    assert [str(network) for network in trusted] == ["10.0.0.0/8", "fc00::/7", "192.0.2.1/32"]
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/33", "gateway", "10.0.0.1/8", "10.0.0.0/8,"])
+def test_a_bad_trusted_proxy_refuses_the_start_naming_the_variable(monkeypatch, value):
+    monkeypatch.setenv("TRUSTED_PROXIES", value)
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        AuthSettings()
