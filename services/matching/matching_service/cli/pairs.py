@@ -7,55 +7,38 @@ OUT: {"groups": [[1, 5], [2, 9, 4], ...]}
 Malformed input is reported on stderr with exit code 2, like argparse usage errors.
 """
 
-from __future__ import annotations
-
 import argparse
 import json
 import sys
+from pathlib import Path
+
+from pydantic import BaseModel, StrictInt, ValidationError, field_validator
 
 from matching_service.domain.grouping import Participant, make_groups
 
 
-class InputError(ValueError):
-    pass
+class User(BaseModel):
+    id: StrictInt
+    hobbies: list[StrictInt] = []
 
 
-def _int(value, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{where} must be an integer, got {value!r}")
-    return value
+class PairsInput(BaseModel):
+    """The input file; integers are strict (``"1"`` and ``true`` are not user ids)."""
 
+    users: list[User]
+    history: list[tuple[StrictInt, StrictInt]] = []
+    last_trio: list[StrictInt] = []
 
-def _list(value, where: str) -> list:
-    if not isinstance(value, list):
-        raise InputError(f"{where} must be a list, got {type(value).__name__}")
-    return value
+    @field_validator("users")
+    @classmethod
+    def _ids_unique(cls, users: list[User]) -> list[User]:
+        if len({user.id for user in users}) != len(users):
+            raise ValueError("user ids must be unique")
+        return users
 
-
-def parse(document) -> tuple[list[Participant], list[tuple[int, int]], list[int]]:
-    """Validate the input document and convert it to domain values."""
-    if not isinstance(document, dict) or "users" not in document:
-        raise InputError('top level must be an object with a "users" list')
-    participants = []
-    for n, user in enumerate(_list(document["users"], "users")):
-        if not isinstance(user, dict) or "id" not in user:
-            raise InputError(f'users[{n}] must be an object with an "id"')
-        hobbies = _list(user.get("hobbies", []), f"users[{n}].hobbies")
-        participants.append(
-            Participant(
-                id=_int(user["id"], f"users[{n}].id"),
-                hobbies=frozenset(_int(h, f"users[{n}].hobbies") for h in hobbies),
-            )
-        )
-    if len({p.id for p in participants}) != len(participants):
-        raise InputError("user ids must be unique")
-    history = []
-    for n, pair in enumerate(_list(document.get("history", []), "history")):
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise InputError(f"history[{n}] must be a pair of user ids, got {pair!r}")
-        history.append((_int(pair[0], f"history[{n}]"), _int(pair[1], f"history[{n}]")))
-    last_trio = [_int(u, "last_trio") for u in _list(document.get("last_trio", []), "last_trio")]
-    return participants, history, last_trio
+    @property
+    def participants(self) -> list[Participant]:
+        return [Participant(user.id, frozenset(user.hobbies)) for user in self.users]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,12 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="tie-break seed (e.g. week number)")
     args = parser.parse_args(argv)
     try:
-        with open(args.input) as fh:
-            participants, history, last_trio = parse(json.load(fh))
-    except (OSError, ValueError) as exc:  # JSON and InputError are ValueErrors
+        document = PairsInput.model_validate_json(Path(args.input).read_bytes())
+    except (OSError, ValidationError) as exc:  # malformed JSON is a ValidationError too
         print(f"error: {args.input}: {exc}", file=sys.stderr)
         return 2
-    groups = make_groups(participants, history, last_trio, seed=args.seed)
+    groups = make_groups(
+        document.participants, document.history, document.last_trio, seed=args.seed
+    )
     with open(args.output, "w") as fh:
         json.dump({"groups": [list(g) for g in groups]}, fh)
     return 0
