@@ -52,6 +52,7 @@ class Image:
     """A Dockerfile replayed without Docker: which context paths land where."""
 
     context: Path
+    build_args: dict[str, str]  # compose's `args:`, given to the Dockerfile's ARGs
     workdir: PurePosixPath = PurePosixPath("/")
     files: dict[PurePosixPath, Path] = field(default_factory=dict)  # image path -> context
     env: dict[str, str] = field(default_factory=dict)
@@ -59,6 +60,19 @@ class Image:
     copy_sources: list[str] = field(default_factory=list)
     exposed: list[str] = field(default_factory=list)
     cmd: list[str] = field(default_factory=list)
+    args: dict[str, str] = field(default_factory=dict)  # the ARGs declared so far
+
+    def expand(self, text: str) -> str:
+        """``$NAME``/``${NAME}`` replaced as Docker does at build time (ARGs and ENVs)."""
+        values = self.args | self.env
+        return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values[m[1] or m[2]], text)
+
+    def command(self) -> list[str]:
+        """What the container runs: CMD, through its ``sh -c "exec ..."`` if it has one."""
+        if self.cmd[:2] != ["sh", "-c"]:
+            return self.cmd
+        words = shlex.split(self.expand(self.cmd[2]))
+        return words[1:] if words[0] == "exec" else words
 
     def path(self, image_path: str) -> PurePosixPath:
         return self.workdir / image_path
@@ -98,9 +112,13 @@ def arguments(text: str) -> list[str]:
 
 def replay(name: str) -> Image:
     build = SERVICES[name]["build"]
-    image = Image(context=ROOT / build["context"])
-    for keyword, rest in instructions(image.context / build["dockerfile"]):
-        if keyword == "WORKDIR":
+    image = Image(context=ROOT / build["context"], build_args=build.get("args", {}))
+    for keyword, raw in instructions(image.context / build["dockerfile"]):
+        rest = raw if keyword == "CMD" else image.expand(raw)  # CMD runs later, in a shell
+        if keyword == "ARG":
+            name, _, default = rest.partition("=")
+            image.args[name] = image.build_args.get(name, default)
+        elif keyword == "WORKDIR":
             image.workdir = image.path(rest)
         elif keyword == "ENV":
             image.env |= dict(item.split("=", 1) for item in shlex.split(rest))
@@ -168,6 +186,18 @@ def test_the_four_services_are_built():
     assert BUILT == ["auth", "matching", "notifier", "profile"]
 
 
+def test_the_four_services_share_one_dockerfile_each_with_its_own_code():
+    assert {SERVICES[name]["build"]["dockerfile"] for name in BUILT} == {"services/Dockerfile"}
+    for name in BUILT:
+        copied = {source.relative_to(ROOT) for source in replay(name).files.values()}
+        assert Path("services", name) in copied
+        assert not [
+            path
+            for path in copied
+            if path.parts[0] == "services" and path != Path("services", name)
+        ]
+
+
 @pytest.mark.parametrize("name", BUILT)
 def test_every_copy_source_is_in_the_build_context(name):
     image = replay(name)
@@ -230,8 +260,9 @@ def dependency_closure(requirements: list[Requirement], local: set[str]) -> list
 @pytest.mark.parametrize("name", BUILT)
 def test_the_command_runs_a_module_the_image_installs_and_it_imports(name):
     image = replay(name)
-    assert image.cmd[:2] == ["python", "-m"], image.cmd
-    module = image.cmd[2]
+    command = image.command()
+    assert command[:2] == ["python", "-m"], image.cmd
+    module = command[2]
     package = importlib.import_module(module)
     package_dir = Path(package.__file__).parent
     installed = [source for source in installed_projects(image).values() if source]
@@ -260,7 +291,10 @@ def test_compose_sets_only_settings_the_service_reads(name):
     """A variable the service's settings do not read is a typo, a leftover, or a secret handed
     to a service that has no use for it (the bot token belongs to the notifier alone, the
     admin password to auth): so the shared block holds only what every service reads."""
-    fields = {key.upper() for key in settings_class(name).model_fields}
+    fields = {
+        str(info.validation_alias or key).upper()  # a field may read a variable of another name
+        for key, info in settings_class(name).model_fields.items()
+    }
     for key in SERVICES[name]["environment"]:
         assert key in fields, f"{name}: compose sets {key}, which its settings do not read"
     assert {"DATABASE_URL", "NATS_URL", "PORT"} <= set(SERVICES[name]["environment"])
