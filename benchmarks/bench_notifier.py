@@ -29,6 +29,7 @@ from notifier_service.main import create_app
 from notifier_service.settings import NotifierSettings
 from tests.support.telegram_stub import TOKEN, TelegramStub
 from unimatch_shared.events import GroupMember, PairCreated
+from unimatch_stack.infra import fresh_database
 
 CHAT_BASE = 500_000_000
 STALL_SECONDS = 30
@@ -80,14 +81,9 @@ async def publish_rounds(nats_url: str, prefix: str, plan) -> None:
 
 async def run(messages: int, users: int) -> None:
     rounds = max(1, messages // users)
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    server = server.rsplit("/", 1)[0] + "/postgres"
+    database = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     nats_url = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
-    name = f"bench_notifier_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    database_url = server.rsplit("/", 1)[0] + "/" + name
-    try:
+    with fresh_database(database, "bench_notifier") as database_url:
         async with TelegramStub() as telegram:
             settings = NotifierSettings(
                 database_url=database_url,
@@ -108,9 +104,6 @@ async def run(messages: int, users: int) -> None:
                 await wait_for_delivery(telegram, expected)
                 await asyncio.sleep(3)  # any duplicate would arrive now
             report(telegram, started, rounds, users)
-    finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 async def wait_for_delivery(telegram: TelegramStub, expected: int) -> None:

@@ -82,9 +82,8 @@ def pick_port(preferred: int) -> int:
     """`preferred` if it is free, otherwise (or if 0) a free port chosen by the OS."""
     if preferred and not port_in_use(preferred):
         return preferred
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    (port,) = free_ports(1)
+    return port
 
 
 def free_ports(count: int) -> list[int]:
@@ -129,6 +128,19 @@ def drop_database(server_url: str, database: str) -> None:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))
         )
+
+
+@contextmanager
+def fresh_database(url: str, prefix: str = "test") -> Iterator[str]:
+    """A new, empty database on the server of ``url`` (made from its maintenance database,
+    ``postgres``); dropped afterwards, whoever still uses it disconnected."""
+    server = with_database(url, "postgres")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    database_url = ensure_database(server, name)
+    try:
+        yield database_url
+    finally:
+        drop_database(server, name)
 
 
 def unprivileged_prefix() -> list[str]:
