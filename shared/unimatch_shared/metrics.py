@@ -9,8 +9,10 @@ and a scrape, answered by any worker, adds them up. Gauges there say how to comb
 
 import os
 
+from faststream.nats.prometheus import NatsPrometheusMiddleware
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -57,6 +59,23 @@ OUTBOX_PENDING = Gauge(
     "Outbox rows not yet published, counted when /metrics is scraped.",
     multiprocess_mode="mostrecent",
 )
+
+# FastStream's gauge of messages being handled, registered here first so the middleware
+# reuses it: summed over live workers, not one series per process id, dead ones included.
+BROKER_MESSAGES_IN_PROCESS = Gauge(
+    "faststream_received_messages_in_process",
+    "Gauge of received messages in process by broker and handler",
+    ["app_name", "broker", "handler"],
+    multiprocess_mode="livesum",
+)
+
+
+def broker_metrics(app_name: str) -> NatsPrometheusMiddleware:
+    """FastStream's own series (``faststream_received_messages_total``,
+    ``faststream_published_messages_total`` ...) for every subscriber and publisher of a
+    broker, request-reply handlers included, which the event series above do not see. In the
+    default registry, so the multiprocess mode above covers them too."""
+    return NatsPrometheusMiddleware(registry=REGISTRY, app_name=app_name)
 
 
 def render() -> tuple[bytes, str]:

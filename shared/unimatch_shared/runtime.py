@@ -60,6 +60,7 @@ class ServiceRuntime:
         self.messaging = Messaging(
             settings, client_name=f"unimatch-{name}", inbox_prefix=inbox_prefix(name)
         )
+        self.messaging.broker.add_middleware(metrics.broker_metrics(f"unimatch-{name}"))
         self.live_sessions = SessionStore(self.messaging, settings.session_idle_seconds)
         # True when this start created the session bucket (auth then refills it).
         self.live_sessions_created = False

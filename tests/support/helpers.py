@@ -6,6 +6,7 @@ import inspect
 import time
 
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 
 from unimatch_shared.events import Event
 
@@ -17,6 +18,17 @@ ACK_WAIT_SECONDS = 5.0
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Token {token}"}
+
+
+async def scrape(client) -> dict[tuple[str, frozenset], float]:
+    """Every sample on an in-process service's ``/metrics``, by name and labels."""
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
 
 async def query(database_url: str, schema: str, sql: str, *params) -> list[tuple]:

@@ -1,8 +1,6 @@
 """Observability of a running service, shown on matching: request ids in and out, the
 request id carried by the events a request causes, and ``/metrics``."""
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from matching_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.matching.helpers import (
@@ -12,17 +10,7 @@ from tests.integration.matching.helpers import (
     published_pairs,
     wait_for_participants,
 )
-from tests.support.helpers import auth, publish
-
-
-async def scrape(client) -> dict[tuple[str, frozenset], float]:
-    response = await client.get("/metrics")
-    assert response.status_code == 200
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
+from tests.support.helpers import auth, publish, scrape
 
 
 def requests(series, route: str, status: str) -> float:
