@@ -62,8 +62,11 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def run_migrations(settings: ServiceSettings, schema: str, migrations_dir: Path) -> None:
-    """Bring this service's schema to the newest Alembic revision.
+def run_migrations(
+    settings: ServiceSettings, schema: str, migrations_dir: Path, revision: str = "head"
+) -> None:
+    """Bring this service's schema to the newest Alembic revision (tests stop at an older
+    ``revision`` to see a data migration at work).
 
     An advisory lock keyed by the schema lets two instances start at once safely.
     """
@@ -82,7 +85,7 @@ def run_migrations(settings: ServiceSettings, schema: str, migrations_dir: Path)
             config.set_main_option("script_location", str(migrations_dir))
             config.attributes["connection"] = connection
             config.attributes["schema"] = schema
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     finally:
         engine.dispose()
 

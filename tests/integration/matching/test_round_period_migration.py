@@ -3,30 +3,10 @@ the upgrade happens in; a week that already held two keeps the first as its roun
 
 from datetime import UTC, date, datetime
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, text
-
 from matching_service.main import MIGRATIONS
 from matching_service.settings import MatchingSettings
 from tests.support.helpers import query
 from unimatch_shared.db import run_migrations
-
-
-def upgrade_to(settings: MatchingSettings, revision: str) -> None:
-    engine = create_engine(
-        settings.sqlalchemy_url, connect_args={"options": "-csearch_path=matching"}
-    )
-    try:
-        with engine.begin() as connection:
-            connection.execute(text('CREATE SCHEMA IF NOT EXISTS "matching"'))
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            config.attributes["connection"] = connection
-            config.attributes["schema"] = "matching"
-            command.upgrade(config, revision)
-    finally:
-        engine.dispose()
 
 
 async def test_existing_rounds_get_their_period_in_the_schedules_zone(
@@ -35,7 +15,7 @@ async def test_existing_rounds_get_their_period_in_the_schedules_zone(
     monkeypatch.delenv("MATCH_TIMEZONE", raising=False)  # the default, Asia/Yekaterinburg
     settings = MatchingSettings(**service_settings)
     db = settings.database_url
-    upgrade_to(settings, "0001")
+    run_migrations(settings, "matching", MIGRATIONS, "0001")
     slots = [
         datetime(2026, 11, 23, 5, tzinfo=UTC),  # Monday 10:00 in Yekaterinburg
         None,  # a staff round
