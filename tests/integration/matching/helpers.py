@@ -1,12 +1,16 @@
 """Helpers for the matching service's integration tests: its database, NATS, fake auth."""
 
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
+from fastapi import FastAPI
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from matching_service.main import create_app
+from matching_service.settings import MatchingSettings
 from tests.support.helpers import eventually, query
-from unimatch_shared.events import Hobby, PairCreated, ProfileChanged
+from unimatch_shared.events import Event, Hobby, PairCreated, ProfileChanged
 from unimatch_shared.runtime import ServiceRuntime
 from unimatch_shared.sessions import Session
 
@@ -14,6 +18,7 @@ STAFF_TOKEN = "5" * 40
 USER_TOKEN = "a" * 40
 HOBBIES = {1: "Программирование", 2: "Спорт", 3: "Рисование", 4: "Литература", 5: "Музыка"}
 HOBBIES.update({6: "Шахматы", 7: "Кино", 8: "Танцы", 9: "Походы"})
+E = TypeVar("E", bound=Event)
 
 
 class FakeVerifier:
@@ -64,13 +69,31 @@ async def published_pairs(
         return rows[0][0] == 0
 
     await eventually(drained)
+    return await events_in_stream(js, runtime, PairCreated)
+
+
+async def events_in_stream(
+    js: JetStreamContext, runtime: ServiceRuntime, event_type: type[E]
+) -> list[E]:
+    """Every event of ``event_type`` in the service's stream, oldest first."""
     stream = runtime.messaging.stream.name
-    subject = runtime.messaging.subject(PairCreated.SUBJECT)
+    subject = runtime.messaging.subject(event_type.SUBJECT)
     found, seq = [], 1
     while True:
         try:
             message = await js.get_msg(stream, seq, subject=subject, next=True)
         except NotFoundError:
             return found
-        found.append(PairCreated.model_validate_json(message.data))
+        found.append(event_type.model_validate_json(message.data))
         seq = message.seq + 1
+
+
+def started(settings: MatchingSettings) -> FastAPI:
+    """Matching's app with the stand-in auth."""
+    app = create_app(settings)
+    app.state.token_verifier = FakeVerifier()
+    return app
+
+
+def groups_of(events: list[PairCreated]) -> set[frozenset[int]]:
+    return {frozenset(m.id for m in e.members) for e in events}

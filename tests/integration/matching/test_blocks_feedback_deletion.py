@@ -4,16 +4,15 @@ rounds that never group a blocked pair (and say who was left out), the round's s
 from datetime import timedelta
 from uuid import uuid4
 
-from nats.js.errors import NotFoundError
-
-from matching_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.matching.helpers import (
     STAFF_TOKEN,
     USER_TOKEN,
-    FakeVerifier,
+    events_in_stream,
+    groups_of,
     profile,
     published_pairs,
+    started,
     wait_for_participants,
 )
 from tests.support.helpers import auth, eventually, publish, query
@@ -26,16 +25,6 @@ from unimatch_shared.events import (
 )
 
 
-def started(settings):
-    app = create_app(settings)
-    app.state.token_verifier = FakeVerifier()
-    return app
-
-
-def groups_of(events) -> set[frozenset[int]]:
-    return {frozenset(m.id for m in e.members) for e in events}
-
-
 async def applied(db: str, count: int) -> None:
     async def done():
         """the events were applied"""
@@ -43,19 +32,6 @@ async def applied(db: str, count: int) -> None:
         return rows[0][0] >= count
 
     await eventually(done)
-
-
-async def skipped_in(js, runtime) -> list[RoundSkipped]:
-    stream = runtime.messaging.stream.name
-    subject = runtime.messaging.subject(RoundSkipped.SUBJECT)
-    found, seq = [], 1
-    while True:
-        try:
-            message = await js.get_msg(stream, seq, subject=subject, next=True)
-        except NotFoundError:
-            return found
-        found.append(RoundSkipped.model_validate_json(message.data))
-        seq = message.seq + 1
 
 
 async def test_a_blocked_best_match_is_never_formed_and_the_left_out_is_told(matching_settings, js):
@@ -81,7 +57,7 @@ async def test_a_blocked_best_match_is_never_formed_and_the_left_out_is_told(mat
         (pair,) = groups_of(await published_pairs(js, app.state.runtime, db))
         assert pair != {1, 2} and 3 in pair
         (left_out,) = {1, 2} - pair
-        skipped = await skipped_in(js, app.state.runtime)
+        skipped = await events_in_stream(js, app.state.runtime, RoundSkipped)
         assert [(s.round_id, s.user_id) for s in skipped] == [(round_id, left_out)]
 
         # Unblocked for good: the best match is formed again, nobody is left out.
@@ -93,7 +69,7 @@ async def test_a_blocked_best_match_is_never_formed_and_the_left_out_is_told(mat
             e for e in await published_pairs(js, app.state.runtime, db) if e.round_id == second
         ]
         assert groups_of(pairs) == {frozenset({1, 2, 3})}  # a trio: 3 met one of them
-        assert len(await skipped_in(js, app.state.runtime)) == 1
+        assert len(await events_in_stream(js, app.state.runtime, RoundSkipped)) == 1
 
 
 async def test_feedback_lands_in_the_round_stats(matching_settings, js):

@@ -4,29 +4,19 @@ PairCreated out, through the service layer and the staff API."""
 from datetime import date, timedelta
 
 from matching_service import service
-from matching_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.matching.helpers import (
     STAFF_TOKEN,
     USER_TOKEN,
-    FakeVerifier,
+    groups_of,
     profile,
     published_pairs,
+    started,
     wait_for_participants,
     yesterday_in_yekaterinburg,
 )
 from tests.support.helpers import auth, publish, query
 from unimatch_shared.rpc import NextRound, NextRoundReply
-
-
-def started(settings):
-    app = create_app(settings)
-    app.state.token_verifier = FakeVerifier()
-    return app
-
-
-def groups_of(events) -> set[frozenset[int]]:
-    return {frozenset(m.id for m in e.members) for e in events}
 
 
 async def test_round_groups_everyone_taking_part_and_announces_each_group(matching_settings, js):
