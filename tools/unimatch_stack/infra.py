@@ -20,9 +20,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import psycopg
@@ -569,40 +570,42 @@ class NatsCluster:
             return False
 
 
+class Server(Protocol):
+    """An embedded server: started, it answers at the URL it returns, until stopped."""
+
+    def start(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
 @contextmanager
-def embedded_postgres(var_dir: Path, port: int = 15432) -> Iterator[str]:
+def running(server: Server) -> Iterator[str]:
+    """Run ``server`` for the duration of the block; yields its URL."""
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def embedded_postgres(var_dir: Path, port: int = 15432) -> AbstractContextManager[str]:
     """Run embedded PostgreSQL for the duration of the block; yields the maintenance URL."""
-    server = EmbeddedPostgres(var_dir, port)
-    url = server.start()
-    try:
-        yield url
-    finally:
-        server.stop()
+    return running(EmbeddedPostgres(var_dir, port))
 
 
-@contextmanager
-def embedded_nats(var_dir: Path, port: int = 14222, config: Path | None = None) -> Iterator[str]:
+def embedded_nats(
+    var_dir: Path, port: int = 14222, config: Path | None = None
+) -> AbstractContextManager[str]:
     """Run embedded NATS with JetStream for the duration of the block; yields its URL."""
-    server = EmbeddedNats(var_dir, port, config)
-    url = server.start()
-    try:
-        yield url
-    finally:
-        server.stop()
+    return running(EmbeddedNats(var_dir, port, config))
 
 
-@contextmanager
 def embedded_nats_cluster(
     var_dir: Path, size: int = 3, port: int = 14222, config: Path | None = None
-) -> Iterator[str]:
+) -> AbstractContextManager[str]:
     """Run a local JetStream cluster of `size` nodes (each reading `config`, e.g. users) for
     the duration of the block; yields their URLs, comma-separated."""
-    cluster = NatsCluster(var_dir, size, port, config)
-    url = cluster.start()
-    try:
-        yield url
-    finally:
-        cluster.stop()
+    return running(NatsCluster(var_dir, size, port, config))
 
 
 def nats_nodes(environ: Mapping[str, str]) -> int:
