@@ -44,7 +44,7 @@ def timings():
 
 @pytest.fixture(scope="session")
 def compose_stack(timings):
-    (port,) = free_ports(1)
+    port = free_ports(1)[0]
     env = {
         **os.environ,
         "UNIMATCH_PORT": str(port),

@@ -1,4 +1,4 @@
-"""Helpers every integration suite shares: a database of one's own, SQL on a service's schema,
+"""Helpers every integration suite shares: SQL on a service's schema,
 waiting for something to become true, publishing an event as a service's relay would."""
 
 import asyncio

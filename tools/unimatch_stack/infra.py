@@ -83,8 +83,7 @@ def pick_port(preferred: int) -> int:
     """`preferred` if it is free, otherwise (or if 0) a free port chosen by the OS."""
     if preferred and not port_in_use(preferred):
         return preferred
-    (port,) = free_ports(1)
-    return port
+    return free_ports(1)[0]
 
 
 def free_ports(count: int) -> list[int]:
@@ -132,16 +131,16 @@ def drop_database(server_url: str, database: str) -> None:
 
 
 @contextmanager
-def fresh_database(url: str, prefix: str = "test") -> Iterator[str]:
-    """A new, empty database on the server of ``url`` (made from its maintenance database,
-    ``postgres``); dropped afterwards, whoever still uses it disconnected."""
-    server = with_database(url, "postgres")
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    database_url = ensure_database(server, name)
+def fresh_database(database_url: str, prefix: str = "test") -> Iterator[str]:
+    """A new, empty database (`<prefix>_<random>`) on the server of `database_url`, by URL;
+    dropped afterwards. The one helper the test sessions and suites make databases with."""
+    server_url = with_database(database_url, "postgres")
+    database = f"{prefix}_{secrets.token_hex(4)}"
+    url = ensure_database(server_url, database)
     try:
-        yield database_url
+        yield url
     finally:
-        drop_database(server, name)
+        drop_database(server_url, database)
 
 
 def unprivileged_prefix() -> list[str]:
