@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from unimatch_stack.infra import InfraError, local_infra
+from unimatch_stack.mailbox import local_mailbox
 from unimatch_stack.supervisor import DEFAULT_GATEWAY_PORT, SERVICES, Stack, StackError
 
 
@@ -34,6 +35,12 @@ def _service_env() -> dict[str, dict[str, str]]:
     }
 
 
+def _mail_env(smtp_url: str, gateway_port: int) -> dict[str, str]:
+    """Where the notifier sends mail, and where the links in mails point (the gateway)."""
+    public_url = os.environ.get("UNIMATCH_PUBLIC_URL") or f"http://localhost:{gateway_port}"
+    return {"SMTP_URL": smtp_url, "UNIMATCH_PUBLIC_URL": public_url}
+
+
 def _banner(stack: Stack, var_dir: Path) -> str:
     url = stack.gateway_url
     return "\n".join(
@@ -43,6 +50,7 @@ def _banner(stack: Stack, var_dir: Path) -> str:
             f"  Gateway:   {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
             *(f"  {spec.name:<9}  {stack.service_url(spec.name)}" for spec in SERVICES),
             f"  Logs:      {var_dir / 'log'}",
+            f"  Mail:      {var_dir / 'mail'} (unless SMTP_URL is set)",
             "Press Ctrl-C to stop.",
         ]
     )
@@ -81,12 +89,14 @@ def main() -> int:
     try:
         with (
             local_infra(var_dir) as infra,
+            local_mailbox(var_dir) as smtp_url,
             Stack(
                 var_dir,
                 infra.database_url,
                 infra.nats_url,
                 gateway_port,
                 _service_ports(),
+                extra_env=_mail_env(smtp_url, gateway_port),
                 service_env=_service_env(),
             ) as stack,
         ):
