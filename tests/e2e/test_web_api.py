@@ -40,7 +40,8 @@ def test_me_answers_the_web_user(api, path):
     user, access, _ = web_register(api, hobby=[5, 1, 2])
     response = api.get(path, headers=bearer(access))
     assert response.status_code == 200
-    assert response.json() == {**user, "hobby": hobbies(1, 2, 5)}
+    # ``channels`` (additive): no Telegram linked, so email.
+    assert response.json() == {**user, "hobby": hobbies(1, 2, 5), "channels": ["email"]}
 
 
 def test_patch_me_changes_only_what_is_sent(api):
@@ -54,6 +55,7 @@ def test_patch_me_changes_only_what_is_sent(api):
         "birth": "1999-12-31",
         "hobby": hobbies(2, 3, 4),
         "tg_link": "@maria_x",
+        "channels": ["email"],
     }
     assert response.json() == expected
     assert api.get("/api/auth/users/me", headers=bearer(access)).json() == expected

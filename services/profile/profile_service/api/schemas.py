@@ -1,11 +1,33 @@
 """Bodies of the profile endpoints (docs/api.md, Profile)."""
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from unimatch_shared.channels import CHANNELS, Channel
 from unimatch_shared.fields import Age, HobbyIds, PersonName, TgLink, WebHobbyIds, WebName
-from unimatch_shared.schemas import HobbyOut, UserOut
+from unimatch_shared.schemas import HobbyOut, UserOut, WebUserOut
+
+
+def _known_channels(value: list[str], message: str) -> list[str]:
+    """Repeats dropped, in the canonical order; an unknown name refused with ``message``."""
+    for channel in value:
+        if channel not in CHANNELS:
+            raise ValueError(message.format(channel=channel))
+    return [channel for channel in CHANNELS if channel in value]
+
+
+def _seed_channels(value: list[str]) -> list[str]:
+    return _known_channels(value, '"{channel}" is not a valid choice.')
+
+
+def _web_channels(value: list[str]) -> list[str]:
+    return _known_channels(value, "«{channel}» — нет такого канала (есть telegram и email)")
+
+
+Channels = Annotated[list[str], Field(max_length=10), AfterValidator(_seed_channels)]
+WebChannels = Annotated[list[str], Field(max_length=10), AfterValidator(_web_channels)]
 
 
 class MeOut(UserOut):
@@ -15,6 +37,8 @@ class MeOut(UserOut):
     paused_until: date | None
     birth: date | None
     tg_link: str
+    # Where the user hears about matches: as chosen, else Telegram when linked, else email.
+    channels: list[Channel]
 
 
 class MeUpdate(BaseModel):
@@ -26,6 +50,8 @@ class MeUpdate(BaseModel):
     last_name: PersonName | None = None
     age: Age | None = None
     hobby: HobbyIds | None = None
+    # None: back to the default.
+    channels: Channels | None = None
 
     @field_validator("first_name", "last_name", "hobby", mode="before")
     @classmethod
@@ -70,6 +96,8 @@ class WebMeUpdate(BaseModel):
     birth: date | None = None
     hobby: WebHobbyIds | None = None
     tg_link: TgLink | None = None
+    # None: back to the default.
+    channels: WebChannels | None = None
 
     @field_validator("first_name", "last_name", "hobby", "tg_link", mode="before")
     @classmethod
@@ -102,3 +130,9 @@ class WebMatchOut(BaseModel):
 class WebPairsOut(BaseModel):
     current_pair: WebMatchOut | None
     pairs: list[WebMatchOut]
+
+
+class WebMeOut(WebUserOut):
+    """The web user plus (additive) the channels in force, as ``MeOut`` shows them."""
+
+    channels: list[Channel]

@@ -8,10 +8,15 @@ from fastapi import APIRouter, Request, Response
 
 from profile_service import service
 from profile_service.adapters.db import views
-from profile_service.api.schemas import HobbyOut, HobbyTotalOut, WebMeUpdate, WebPairsOut
+from profile_service.api.schemas import (
+    HobbyOut,
+    HobbyTotalOut,
+    WebMeOut,
+    WebMeUpdate,
+    WebPairsOut,
+)
 from unimatch_shared.errors import ValidationFailed
 from unimatch_shared.lean import LeanRead, json_response
-from unimatch_shared.schemas import WebUserOut
 from unimatch_shared.web import WebError, WebUser
 
 reads = APIRouter(prefix="/api", route_class=LeanRead, tags=["web"])
@@ -34,12 +39,12 @@ async def hobby_total(user: WebUser, request: Request) -> Response:
     return json_response(await views.hobby_total_json(_reads(request), user.user_id))
 
 
-@reads.get("/auth/users/me", response_model=WebUserOut)
+@reads.get("/auth/users/me", response_model=WebMeOut)
 async def read_me(user: WebUser, request: Request) -> Response:
     return json_response(await service.read_web_me(_reads(request), user.user_id))
 
 
-@router.patch("/auth/users/me", response_model=WebUserOut)
+@router.patch("/auth/users/me", response_model=WebMeOut)
 async def update_me(body: WebMeUpdate, user: WebUser, request: Request) -> dict:
     changes = body.model_dump(exclude_unset=True)
     try:

@@ -6,6 +6,7 @@ from faststream.nats import NatsRouter
 from profile_service import service
 from unimatch_shared.consumers import MessageHandlers
 from unimatch_shared.events import (
+    EmailUnsubscribed,
     PairCreated,
     TelegramLinked,
     TelegramUnlinked,
@@ -45,5 +46,9 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
     @handlers.consumer(TelegramUnlinked)
     async def telegram_unlinked(event: TelegramUnlinked) -> None:
         await service.on_telegram_unlinked(runtime.unit_of_work(), event)
+
+    @handlers.consumer(EmailUnsubscribed)
+    async def email_unsubscribed(event: EmailUnsubscribed) -> None:
+        await service.on_email_unsubscribed(runtime.unit_of_work(), event)
 
     return handlers.router

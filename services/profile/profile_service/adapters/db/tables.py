@@ -35,6 +35,9 @@ class Profile(SQLModel, table=True):
     telegram_changed_at: datetime | None = None
     paused: bool = False
     paused_until: date | None = None
+    # Where the user hears about matches ("telegram", "email"); None: never chosen, the
+    # default (unimatch_shared.channels).
+    channels: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     confirmed: bool = False
     created_at: datetime = Field(default_factory=_now)
 
