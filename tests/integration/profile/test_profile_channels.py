@@ -43,7 +43,10 @@ async def sign_up(auth_api, profile_api, email: str) -> tuple[int, dict, dict]:
     web = {"Authorization": f"Bearer {login.json()['access']}"}
 
     async def confirmed():
-        return (await profile_api.get("/users/api/me/", headers=seed)).status_code == 200
+        """The profile is there, and profile knows the key of the access token."""
+        seed_me = await profile_api.get("/users/api/me/", headers=seed)
+        web_me = await profile_api.get("/api/auth/users/me/", headers=web)
+        return seed_me.status_code == web_me.status_code == 200
 
     await eventually(confirmed)
     return user_id, seed, web
