@@ -27,9 +27,11 @@ def settings(service_settings) -> ProfileSettings:
 @pytest.fixture
 async def system(settings):
     auth_settings = AuthSettings(**settings.model_dump(include=SHARED_SETTINGS))
-    async with running_app(create_auth_app(auth_settings)) as auth_api:
-        async with running_app(create_app(settings)) as profile_api:
-            yield auth_api, profile_api
+    async with (
+        running_app(create_auth_app(auth_settings)) as auth_api,
+        running_app(create_app(settings)) as profile_api,
+    ):
+        yield auth_api, profile_api
 
 
 async def sign_up(auth_api, profile_api, email: str) -> tuple[int, dict, dict]:

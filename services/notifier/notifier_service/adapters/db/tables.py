@@ -7,6 +7,8 @@ from sqlalchemy import JSON, BigInteger, Column, Identity, Index, Text, UniqueCo
 from sqlalchemy import text as sql_text  # a column here is called text
 from sqlmodel import Field, SQLModel
 
+from unimatch_shared.channels import Channel
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -45,7 +47,7 @@ class Member(SQLModel, table=True):
     first_name: str = Field(default="", max_length=150)
     last_name: str = Field(default="", max_length=150)
     # The channels the user chose; None: the default (unimatch_shared.channels).
-    channels: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    channels: list[Channel] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     changed_at: datetime
 
 

@@ -5,6 +5,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Identity, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from unimatch_shared.channels import Channel
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -37,7 +39,7 @@ class Profile(SQLModel, table=True):
     paused_until: date | None = None
     # Where the user hears about matches ("telegram", "email"); None: never chosen, the
     # default (unimatch_shared.channels).
-    channels: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    channels: list[Channel] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     confirmed: bool = False
     created_at: datetime = Field(default_factory=_now)
 
