@@ -51,10 +51,14 @@ class Mailbox:
 
 @contextmanager
 def running_mailbox(
-    directory: Path, announce: Callable[[str], None] = print, port: int | None = None
+    directory: Path,
+    announce: Callable[[str], None] = print,
+    port: int | None = None,
+    handler: Mailbox | None = None,
 ) -> Iterator[tuple[Mailbox, str]]:
-    """A mailbox listening on 127.0.0.1 (a free port unless given), and its SMTP URL."""
-    mailbox = Mailbox(directory, announce)
+    """A mailbox listening on 127.0.0.1 (a free port unless given), and its SMTP URL;
+    ``handler``: a mailbox of one's own (tests hold or refuse mails with it)."""
+    mailbox = handler or Mailbox(directory, announce)
     port = port or free_ports(1)[0]
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
