@@ -19,6 +19,7 @@ from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
 from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
+from unimatch_stack.mailbox import running_mailbox
 from unimatch_stack.testinfra import SessionInfra, new_event_prefix, session_infra
 
 TESTS = Path(__file__).parent
@@ -91,10 +92,23 @@ def telegram():
 
 
 @pytest.fixture(scope="session")
-def stack(infra, telegram):
+def mailbox():
+    """A mail server for the whole system: `make run`'s own, keeping `.eml` files."""
+    folder = Path(tempfile.mkdtemp(prefix="unimatch-mail-"))
+    with running_mailbox(folder, announce=lambda line: None) as (box, url):
+        yield box, url
+
+
+@pytest.fixture(scope="session")
+def stack(infra, telegram, mailbox):
     var_dir = Path(tempfile.mkdtemp(prefix="unimatch-e2e-"))
     system = system_stack(
-        var_dir, infra.database_url, infra.nats_url, infra.event_prefix, telegram.stub.url
+        var_dir,
+        infra.database_url,
+        infra.nats_url,
+        infra.event_prefix,
+        telegram.stub.url,
+        env={"SMTP_URL": mailbox[1]},
     )
     with system:
         yield system

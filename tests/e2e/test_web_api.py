@@ -75,6 +75,8 @@ def test_patch_me_changes_only_what_is_sent(api):
         ({"tg_link": "@ab"}, None),
         ({"tg_link": "no_at_sign"}, None),
         ({"last_name": "x" * 151}, "Фамилия: не больше 150 символов"),
+        ({"channels": ["sms"]}, "Каналы: «sms» — нет такого канала (есть telegram и email)"),
+        ({"channels": "email"}, None),
     ],
 )
 def test_bad_patches_are_refused_and_change_nothing(api, body, message):
@@ -90,6 +92,7 @@ def test_bad_patches_are_refused_and_change_nothing(api, body, message):
     assert api.get("/api/auth/users/me/", headers=bearer(access)).json() == {
         **user,
         "hobby": hobbies(1, 2, 5),
+        "channels": ["email"],
     }
 
 
