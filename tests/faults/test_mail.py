@@ -25,8 +25,8 @@ from tests.support.helpers import eventually
 from unimatch_shared.events import GroupMember, PairCreated
 from unimatch_stack.mailbox import Mailbox, running_mailbox
 
-BURST = 100  # pair.created events: 200 mails, every member on email (no Telegram linked)
-HOLD_AT = 60  # the RCPT at which the server holds the transaction for the kill
+BURST = 150  # pair.created events: 300 mails, every member on email (no Telegram linked)
+HOLD_AT = 20  # the RCPT at which the server holds the transaction for the kill
 CONVERGE_SECONDS = 120
 FAST_MAIL = {"MAIL_MESSAGES_PER_SECOND": "500"}
 

@@ -2,6 +2,7 @@
 keeps what it accepts in memory, and refuses, goes down and comes back when told to."""
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -36,6 +37,7 @@ class MailCatcher:
         self.received: list[Received] = []
         # address -> the reply refusing it at RCPT ("550 5.1.1 no such user")
         self.refuse: dict[str, str] = {}
+        self.recipients_seen: Counter[str] = Counter()  # RCPT commands, refused ones too
         self._server: asyncio.Server | None = None
         self._sessions: set[SMTP] = set()
 
@@ -74,6 +76,7 @@ class MailCatcher:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
     ) -> str:
+        self.recipients_seen[address] += 1
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)

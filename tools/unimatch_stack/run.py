@@ -41,7 +41,7 @@ def _mail_env(smtp_url: str, gateway_port: int) -> dict[str, str]:
     return {"SMTP_URL": smtp_url, "UNIMATCH_PUBLIC_URL": public_url}
 
 
-def _banner(stack: Stack, var_dir: Path) -> str:
+def _banner(stack: Stack, var_dir: Path, local_mail: bool) -> str:
     url = stack.gateway_url
     return "\n".join(
         [
@@ -50,7 +50,7 @@ def _banner(stack: Stack, var_dir: Path) -> str:
             f"  Gateway:   {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
             *(f"  {spec.name:<9}  {stack.service_url(spec.name)}" for spec in SERVICES),
             f"  Logs:      {var_dir / 'log'}",
-            f"  Mail:      {var_dir / 'mail'} (unless SMTP_URL is set)",
+            f"  Mail:      {var_dir / 'mail' if local_mail else 'through SMTP_URL'}",
             "Press Ctrl-C to stop.",
         ]
     )
@@ -100,7 +100,7 @@ def main() -> int:
                 service_env=_service_env(),
             ) as stack,
         ):
-            print(_banner(stack, var_dir), flush=True)
+            print(_banner(stack, var_dir, not os.environ.get("SMTP_URL")), flush=True)
             _watch(stack)
             print("Stopping...", flush=True)
             # A second Ctrl-C must not cut the orderly shutdown short.

@@ -183,30 +183,48 @@ async def test_smtp_down_then_up_loses_and_repeats_nothing(env, mail_settings, c
 async def test_temporary_refusal_is_retried_and_permanent_one_recorded(
     env, mail_settings, catcher, nc
 ):
+    settings = mail_settings.model_copy(update={"mail_max_attempts": 2})
     catcher.refuse["later@example.com"] = "451 4.3.0 Try again later"
+    catcher.refuse["never@example.com"] = "452 4.2.2 Mailbox full"
     catcher.refuse["nobody@example.com"] = "550 5.1.1 No such user"
-    people = [profile(51, "later"), profile(52, "nobody")]
-    async with running_app(create_app(mail_settings)):
+    people = [profile(51, "later"), profile(52, "nobody"), profile(53, "never")]
+    async with running_app(create_app(settings)):
         await send(env, nc, *people)
         await applied(env, people)
-        await send(env, nc, pair_created(51, (51, "later"), (52, "nobody")))
+        await send(
+            env,
+            nc,
+            pair_created(51, (51, "later"), (52, "nobody")),
+            pair_created(53, (53, "never")),
+        )
 
         async def refused_once():
             sql = "select count(*) from outgoing_mail where last_error is not null"
-            return (await mail_rows(env, sql))[0][0] == 2
+            return (await mail_rows(env, sql))[0][0] == 3
 
         await eventually(refused_once)
         del catcher.refuse["later@example.com"]
         await eventually(lambda: catcher.to("later@example.com"))
-        await asyncio.sleep(1.5)  # the refused one is not tried again
+
+        async def given_up():
+            sql = "select status from outgoing_mail where recipient = 'never@example.com'"
+            return (await mail_rows(env, sql)) == [("failed",)]
+
+        await eventually(given_up)
+        await asyncio.sleep(1.5)  # the refused ones are not tried again
     rows = await mail_rows(
-        env, "select recipient, status, attempts, last_error from outgoing_mail order by id"
+        env, "select recipient, status, attempts, last_error from outgoing_mail order by 1"
     )
-    assert rows[0][:3] == ("later@example.com", "sent", 1)
-    assert rows[0][3].startswith("451")
-    assert rows[1][:3] == ("nobody@example.com", "failed", 0)
-    assert rows[1][3].startswith("550")
-    assert catcher.to("nobody@example.com") == []
+    later, never, nobody = rows
+    assert later[:3] == ("later@example.com", "sent", 1)
+    assert later[3].startswith("451")
+    assert never[:3] == ("never@example.com", "failed", 2)
+    assert never[3].startswith("gave up after 2 attempts: 452")
+    assert nobody[:3] == ("nobody@example.com", "failed", 0)
+    assert nobody[3].startswith("550")
+    assert catcher.to("nobody@example.com") == catcher.to("never@example.com") == []
+    assert catcher.recipients_seen["nobody@example.com"] == 1
+    assert catcher.recipients_seen["never@example.com"] == 2
 
 
 async def test_names_cannot_inject_headers(env, mail_settings, catcher, nc):

@@ -56,12 +56,15 @@ class MailSender(OutboxLoop):
                 log.warning("sending again %d mails claimed before a stop", resent)
         if self._backoff:
             await asyncio.sleep(self._backoff)
+        # A slot first, taken only once there is a mail: a stop while waiting leaves no claim.
+        while (wait := self._limiter.delay(_ANY)) > 0:
+            await asyncio.sleep(wait)
         mail = await mail_service.claim_mail(self._runtime.unit_of_work())
         if mail is None:
             if self._server:
                 await self._server.close()  # nothing due: no connection held open idle
             return 0
-        await self._limiter.acquire(_ANY)
+        self._limiter.take(_ANY)
         # Shielded: stopping the service lets this mail finish and be recorded.
         self._delivery = asyncio.create_task(self._deliver(mail))
         await asyncio.shield(self._delivery)
