@@ -8,12 +8,16 @@ from datetime import UTC, datetime
 from functools import partial
 from urllib.parse import urlsplit
 
+import pytest
+from pydantic_core import Url
+
 from notifier_service.domain.rate_limit import RateLimiter
 from notifier_service.mail import sender as mail_sender
 from notifier_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.notifier.helpers import link_chats, pair_created
 from tests.support.helpers import eventually, publish, query
+from tests.support.mail_catcher import MailCatcher, self_signed_tls
 from unimatch_shared.events import (
     AccountDeleted,
     AccountEmailChanged,
@@ -325,3 +329,54 @@ async def test_mails_are_paced(env, mail_settings, catcher, nc, monkeypatch):
         await eventually(lambda: len(catcher.received) == 3)
         await asyncio.sleep(1.5)  # the others wait for a second that never comes
         assert len(catcher.received) == 3
+
+
+# aiosmtpd warns about AUTH without STARTTLS: with smtps:// TLS is there from the first byte,
+# and the refused-login test needs no TLS at all.
+NO_STARTTLS_WARNING = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+@NO_STARTTLS_WARNING
+@pytest.mark.parametrize("implicit_tls", [False, True], ids=["smtp+STARTTLS", "smtps"])
+async def test_tls_and_the_login_in_the_url(
+    env, mail_settings, nc, tmp_path, monkeypatch, implicit_tls
+):
+    """smtp:// upgrades with STARTTLS when offered (here: required), smtps:// is TLS from the
+    start; the certificate is checked (trusted here through SSL_CERT_FILE); the user and
+    password come from the URL, percent-decoded."""
+    context, certificate = self_signed_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))
+    server = MailCatcher(tls=context, implicit_tls=implicit_tls, login=("mailer", "p@ss:w0rd"))
+    scheme = "smtps" if implicit_tls else "smtp"
+    settings = mail_settings.model_copy(
+        update={"smtp_url": Url(f"{scheme}://mailer:p%40ss%3Aw0rd@localhost:{server.port}")}
+    )
+    people = [profile(301, "tanya"), profile(302, "uliana")]
+    async with server, running_app(create_app(settings)):
+        await send(env, nc, *people)
+        await applied(env, people)
+        await send(env, nc, pair_created(301, (301, "tanya"), (302, "uliana")))
+        await eventually(lambda: len(server.received) == 2)
+    assert server.secure_sessions == 2
+    assert set(server.logins) == {"mailer"}
+
+
+@NO_STARTTLS_WARNING
+async def test_a_refused_login_keeps_mails_pending(env, mail_settings, nc):
+    server = MailCatcher(login=("mailer", "right"))
+    settings = mail_settings.model_copy(
+        update={"smtp_url": Url(f"smtp://mailer:wrong@127.0.0.1:{server.port}")}
+    )
+    people = [profile(311, "vlad")]
+    async with server, running_app(create_app(settings)):
+        await send(env, nc, *people, pair_created(311, (311, "vlad")))
+
+        async def refused():
+            sql = "select status, last_error from outgoing_mail"
+            rows = await mail_rows(env, sql)
+            return rows and rows[0][1] and rows
+
+        [(status, error)] = await eventually(refused)
+    assert status == "pending"  # a configuration to fix, not a mail to drop
+    assert error.startswith("535")
+    assert server.received == []
