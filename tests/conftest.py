@@ -20,7 +20,12 @@ from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
 from unimatch_stack.mailbox import running_mailbox
-from unimatch_stack.testinfra import SessionInfra, new_event_prefix, session_infra
+from unimatch_stack.testinfra import (
+    SessionInfra,
+    forget_event_prefix,
+    new_event_prefix,
+    session_infra,
+)
 
 TESTS = Path(__file__).parent
 
@@ -50,8 +55,11 @@ def infra():
 
 @pytest.fixture
 def fresh_prefix(infra):
-    """The session's infrastructure with events isolated from every other test's."""
-    return SessionInfra(infra.database_url, infra.nats_url, new_event_prefix(), infra.sources)
+    """The session's infrastructure with events isolated from every other test's (its streams
+    deleted afterwards)."""
+    prefix = new_event_prefix()
+    yield SessionInfra(infra.database_url, infra.nats_url, prefix, infra.sources)
+    forget_event_prefix(infra.nats_url, prefix)
 
 
 @pytest.fixture

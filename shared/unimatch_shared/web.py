@@ -73,6 +73,7 @@ _LABELS = {
     "tg_link": "Telegram",
     "channels": "Каналы",
     "refresh": "refresh",
+    "new_password": "Новый пароль",
 }
 _PROBLEMS = {
     "missing": "обязательное поле",

@@ -7,6 +7,7 @@ import asyncio
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.sessions import SessionStore
 from unimatch_shared.settings import ServiceSettings
+from unimatch_stack.testinfra import forget_event_prefix, new_event_prefix
 
 
 async def test_services_starting_at_once_all_get_the_streams(fresh_prefix, js):
@@ -27,3 +28,25 @@ async def test_services_starting_at_once_all_get_the_streams(fresh_prefix, js):
             await messaging.broker.stop()
     names = {starting[0].stream.name, starting[0].dead_letter_stream}
     assert {(await js.stream_info(name)).config.name for name in names} == names
+
+
+async def test_a_tests_streams_are_deleted_afterwards_and_no_one_elses(infra, js):
+    """What ``fresh_prefix`` does after each test, so a shared NATS does not fill up."""
+    mine, theirs = new_event_prefix(), new_event_prefix()
+    for prefix in (mine, theirs):
+        messaging = Messaging(
+            ServiceSettings(nats_url=infra.nats_url, unimatch_event_prefix=prefix), "test"
+        )
+        await messaging.broker.connect()
+        try:
+            await messaging.ensure_streams()
+            await SessionStore(messaging, idle_seconds=60).open()
+        finally:
+            await messaging.broker.stop()
+
+    await asyncio.to_thread(forget_event_prefix, infra.nats_url, mine)
+
+    left = {info.config.name for info in await js.streams_info()}
+    assert not {name for name in left if mine[:-1] in name}
+    assert len({name for name in left if theirs[:-1] in name}) == 3
+    await asyncio.to_thread(forget_event_prefix, infra.nats_url, theirs)

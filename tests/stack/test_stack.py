@@ -111,6 +111,13 @@ ROUTES = [
     ("/users/api/me", "profile"),
     ("/users/api/me/", "profile"),
     ("/users/api/registered", "profile"),  # only /register and below belong to auth
+    ("/users/api/password-reset", "auth"),
+    ("/users/api/password-reset/confirm/", "auth"),
+    ("/users/api/email-change/confirm", "auth"),
+    ("/api/auth/users/reset_password/", "auth"),
+    ("/api/auth/users/reset_password_confirm", "auth"),
+    ("/api/auth/users/email_change_confirm/", "auth"),
+    ("/api/auth/users/me/", "profile"),
     ("/users/", "profile"),
     ("/users", "profile"),
 ]

@@ -11,11 +11,14 @@ UNIMATCH_EVENT_PREFIX, so parallel sessions and leftovers never see each other's
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -43,6 +46,32 @@ class SessionInfra:
 def new_event_prefix() -> str:
     """A subject/stream namespace such as `t3f9a2c.`."""
     return f"t{secrets.token_hex(3)}."
+
+
+def forget_event_prefix(nats_url: str, prefix: str) -> None:
+    """Delete the streams and KV buckets a test made under ``prefix``.
+
+    On a shared NATS (CI's, a developer's) they would otherwise pile up run after run; a
+    server holding thousands of streams answers JetStream requests slowly enough to fail
+    tests that have nothing to do with them."""
+
+    async def forget() -> None:
+        import nats
+
+        stream_prefix = re.sub(r"[^A-Za-z0-9_-]", "_", prefix)  # as Messaging names streams
+        owned = (stream_prefix, f"KV_{stream_prefix}")
+        client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
+        try:
+            js = client.jetstream()
+            for info in await js.streams_info():
+                if info.config.name and info.config.name.startswith(owned):
+                    await js.delete_stream(info.config.name)
+        finally:
+            await client.close()
+
+    # A thread of its own: the caller may be inside a running event loop.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, forget()).result()
 
 
 @cache
@@ -105,4 +134,6 @@ def session_infra(environ: Mapping[str, str] = os.environ) -> Iterator[SessionIn
         database = f"unimatch_test_{secrets.token_hex(4)}"
         database_url = ensure_database(server_url, database)
         stack.callback(drop_database, server_url, database)
-        yield SessionInfra(database_url, nats_url, new_event_prefix(), sources)
+        prefix = new_event_prefix()
+        stack.callback(forget_event_prefix, nats_url, prefix)
+        yield SessionInfra(database_url, nats_url, prefix, sources)

@@ -15,11 +15,13 @@ from profile_service.domain.model import (
     is_paused,
     partner_pairs,
     pause_until_errors,
+    shown_pending_email,
     unknown_hobby_errors,
 )
 from unimatch_shared.channels import effective_channels, without_email
-from unimatch_shared.errors import APIError, ValidationFailed
+from unimatch_shared.errors import APIError, Throttled, ValidationFailed
 from unimatch_shared.events import (
+    AccountEmailChanged,
     EmailUnsubscribed,
     Hobby,
     PairCreated,
@@ -34,6 +36,8 @@ from unimatch_shared.rpc import (
     AccountsExistReply,
     CreateProfile,
     CreateProfileReply,
+    EmailChangeReply,
+    RequestEmailChange,
     SetPause,
 )
 from unimatch_shared.unit_of_work import UnitOfWork
@@ -73,7 +77,14 @@ def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
         "birth": profile.birth,
         "tg_link": profile.tg_link,
         "channels": _channels(profile),
+        "pending_email": _pending_email(profile),
     }
+
+
+def _pending_email(profile: Profile) -> str | None:
+    return shown_pending_email(
+        profile.pending_email, profile.pending_email_until, datetime.now(UTC)
+    )
 
 
 def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
@@ -89,6 +100,7 @@ def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
         "hobby": [{"id": h.id, "name": h.name} for h in hobbies],
         "tg_link": profile.tg_link,
         "channels": _channels(profile),
+        "pending_email": _pending_email(profile),
     }
 
 
@@ -149,10 +161,20 @@ async def get_me(uow: UnitOfWork, user_id: int) -> dict:
         return _user_view(profile, [h.id for h in await repo.hobbies_of(profile.user_id)])
 
 
-async def update_me(uow: UnitOfWork, user_id: int, changes: dict, web: bool = False) -> dict:
+async def update_me(
+    uow: UnitOfWork, messaging: Messaging, user_id: int, changes: dict, web: bool = False
+) -> dict:
     """Edit names, age, birth date, Telegram nick, hobbies and channels; a given hobby list
     replaces the old one; channels ``None`` go back to the default. Answers the user as the
-    seed surface shows it, or as the web one does."""
+    seed surface shows it, or as the web one does.
+
+    A given email goes to auth, which owns it: another address is mailed a confirmation
+    link and shows as ``pending_email`` until it is followed (docs/adr/new-password-reset.md).
+    Auth is asked last, inside this transaction, so an edit refused here or there changes
+    nothing; should this commit fail after auth's, the link still works and its event
+    brings the new email here.
+    """
+    email = changes.pop("email", None)
     async with uow:
         repo = ProfileRepository(uow.session)
         profile = await repo.get(user_id, for_update=True)
@@ -164,6 +186,16 @@ async def update_me(uow: UnitOfWork, user_id: int, changes: dict, web: bool = Fa
             if errors:
                 raise ValidationFailed(errors)
             await repo.replace_hobbies(user_id, hobby)
+        if email is not None:
+            reply = await messaging.request(
+                RequestEmailChange(user_id=user_id, email=email), EmailChangeReply
+            )
+            if reply.errors:
+                raise ValidationFailed(reply.errors)
+            if reply.retry_after:
+                raise Throttled(reply.retry_after)
+            changes["pending_email"] = reply.pending_email
+            changes["pending_email_until"] = reply.pending_until
         profile.sqlmodel_update(changes)
         uow.session.add(profile)
         hobbies = await repo.hobbies_of(user_id)
@@ -232,6 +264,26 @@ async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
         profile.confirmed = True
         uow.session.add(profile)
         _announce(uow, profile, await repo.hobbies_of(profile.user_id))
+        await uow.commit()
+
+
+async def on_account_email_changed(uow: UnitOfWork, event: AccountEmailChanged) -> None:
+    """Auth confirmed a new email: show it, no longer as pending, and tell matching (group
+    members see each other's email). A change older than the one applied is stale."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        repo = ProfileRepository(uow.session)
+        profile = await repo.get(event.user_id, for_update=True)
+        if profile is not None and (
+            profile.email_changed_at is None or event.occurred_at > profile.email_changed_at
+        ):
+            profile.email = event.email
+            profile.email_changed_at = event.occurred_at
+            if profile.pending_email == event.email:
+                profile.pending_email = profile.pending_email_until = None
+            uow.session.add(profile)
+            _announce(uow, profile, await repo.hobbies_of(profile.user_id))
         await uow.commit()
 
 

@@ -1,12 +1,18 @@
-"""What auth answers on NATS: notices that a session is in use (no reply), and profile's
-sweeper asking which accounts exist."""
+"""What auth answers on NATS: notices that a session is in use (no reply), profile's
+sweeper asking which accounts exist, and profile asking for a change of email."""
 
 from faststream.nats import NatsRouter
 
-from auth_service import service
+from auth_service import mailed_links, service
 from auth_service.adapters.db import views
 from unimatch_shared.consumers import MessageHandlers
-from unimatch_shared.rpc import AccountsExist, AccountsExistReply, SessionSeen
+from unimatch_shared.rpc import (
+    AccountsExist,
+    AccountsExistReply,
+    EmailChangeReply,
+    RequestEmailChange,
+    SessionSeen,
+)
 from unimatch_shared.runtime import ServiceRuntime
 
 
@@ -22,6 +28,15 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
         # The database unreachable: no reply, so the asker times out and deletes nothing.
         return AccountsExistReply(
             existing=await views.existing_accounts(runtime.reads, request.user_ids)
+        )
+
+    @handlers.answer(RequestEmailChange)
+    async def request_email_change(request: RequestEmailChange) -> EmailChangeReply:
+        return await mailed_links.request_email_change(
+            runtime.unit_of_work(),
+            request.user_id,
+            request.email,
+            runtime.settings.email_change_token_lifetime,
         )
 
     return handlers.router

@@ -6,7 +6,15 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from unimatch_shared.channels import CHANNELS, Channel
-from unimatch_shared.fields import Age, HobbyIds, PersonName, TgLink, WebHobbyIds, WebName
+from unimatch_shared.fields import (
+    Age,
+    HobbyIds,
+    PersonName,
+    Text,
+    TgLink,
+    WebHobbyIds,
+    WebName,
+)
 from unimatch_shared.schemas import HobbyOut, UserOut, WebUserOut
 
 
@@ -31,13 +39,23 @@ WebChannels = Annotated[list[str], Field(max_length=10), AfterValidator(_web_cha
 
 
 class MeOut(UserOut):
-    """The user object plus the pause state (additive)."""
+    """The user object plus the pause state and the email awaiting confirmation
+    (additive)."""
 
     paused: bool
     paused_until: date | None
     birth: date | None
     tg_link: str
     # Where the user hears about matches: as chosen, else Telegram when linked, else email.
+    channels: list[Channel]
+    pending_email: str | None
+
+
+class WebMeOut(WebUserOut):
+    """The web user plus (additive) the email awaiting confirmation, and the channels in
+    force as ``MeOut`` shows them."""
+
+    pending_email: str | None
     channels: list[Channel]
 
 
@@ -52,6 +70,9 @@ class MeUpdate(BaseModel):
     hobby: HobbyIds | None = None
     # None: back to the default.
     channels: Channels | None = None
+    # Another address is mailed a confirmation link; the email changes when it is followed.
+    # ``null`` is ignored, as the field was before.
+    email: Text | None = None
 
     @field_validator("first_name", "last_name", "hobby", mode="before")
     @classmethod
@@ -98,6 +119,7 @@ class WebMeUpdate(BaseModel):
     tg_link: TgLink | None = None
     # None: back to the default.
     channels: WebChannels | None = None
+    email: Text | None = None
 
     @field_validator("first_name", "last_name", "hobby", "tg_link", mode="before")
     @classmethod
@@ -130,9 +152,3 @@ class WebMatchOut(BaseModel):
 class WebPairsOut(BaseModel):
     current_pair: WebMatchOut | None
     pairs: list[WebMatchOut]
-
-
-class WebMeOut(WebUserOut):
-    """The web user plus (additive) the channels in force, as ``MeOut`` shows them."""
-
-    channels: list[Channel]

@@ -1,6 +1,6 @@
 """Profile rules that need no database: hobby validation, pausing, partners in a group."""
 
-from datetime import date
+from datetime import date, datetime
 from itertools import permutations
 from typing import Any
 
@@ -24,6 +24,11 @@ def is_paused(paused: bool, paused_until: date | None, today: date) -> bool:
     if not paused:
         return False
     return paused_until is None or today <= paused_until
+
+
+def shown_pending_email(address: str | None, until: datetime | None, now: datetime) -> str | None:
+    """The new email awaiting confirmation, while its link works."""
+    return address if address and until and now < until else None
 
 
 def current_and_earlier(

@@ -6,6 +6,7 @@ from faststream.nats import NatsRouter
 from profile_service import service
 from unimatch_shared.consumers import MessageHandlers
 from unimatch_shared.events import (
+    AccountEmailChanged,
     EmailUnsubscribed,
     PairCreated,
     TelegramLinked,
@@ -50,5 +51,9 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
     @handlers.consumer(EmailUnsubscribed)
     async def email_unsubscribed(event: EmailUnsubscribed) -> None:
         await service.on_email_unsubscribed(runtime.unit_of_work(), event)
+
+    @handlers.consumer(AccountEmailChanged)
+    async def account_email_changed(event: AccountEmailChanged) -> None:
+        await service.on_account_email_changed(runtime.unit_of_work(), event)
 
     return handlers.router

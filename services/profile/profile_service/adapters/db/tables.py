@@ -42,6 +42,12 @@ class Profile(SQLModel, table=True):
     channels: list[Channel] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     confirmed: bool = False
     created_at: datetime = Field(default_factory=_now)
+    # A new email awaiting confirmation by auth until its link expires
+    # (docs/adr/new-password-reset.md); ``email`` changes when account.email_changed
+    # arrives, whose ``occurred_at`` is kept: an older one is stale.
+    pending_email: str | None = Field(default=None, max_length=254)
+    pending_email_until: datetime | None = None
+    email_changed_at: datetime | None = None
 
 
 class ProfileHobby(SQLModel, table=True):
