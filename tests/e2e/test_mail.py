@@ -54,3 +54,40 @@ def test_members_without_telegram_are_mailed_and_can_unsubscribe(api, infra, sta
     )
     assert api.get("/users/api/me/", headers=auth(boris["token"])).json()["channels"] == ["email"]
     assert api.post(path.replace(f"/{anna['user']['id']}.", "/1.")).status_code == 404
+
+
+def link_in(message: EmailMessage, prefix: str) -> str:
+    """The path of the link starting with ``prefix`` in the mail's text part."""
+    for word in message.get_body(("plain",)).get_content().split():
+        path = urlsplit(word).path
+        if path.startswith(prefix):
+            return path
+    raise AssertionError(f"no {prefix} link in the mail")
+
+
+def test_reset_and_email_change_links_arrive_by_mail_and_work(api, mailbox):
+    """The whole loop: auth asks, the notifier mails, the link in the mail is followed."""
+    user = register(api)
+    email = user["user"]["email"]
+    assert api.post("/users/api/password-reset/", json={"email": email}).status_code == 204
+    [reset] = eventually(lambda: mails_to(mailbox, email), timeout=60)
+    assert reset["Subject"] == "UniMatch: восстановление пароля"
+    assert reset["List-Unsubscribe"] is None
+    _, uid, token = link_in(reset, "/password-reset/").strip("/").split("/")
+    done = api.post(
+        "/users/api/password-reset/confirm/",
+        json={"uid": uid, "token": token, "new_password": "n3w-pa55word"},
+    )
+    assert done.status_code == 204, done.text
+    login = api.post("/auth/token/login/", json={"email": email, "password": "n3w-pa55word"})
+    assert login.status_code == 201
+
+    new = "moved." + email
+    headers = auth(login.json()["token"])
+    assert api.patch("/users/api/me/", json={"email": new}, headers=headers).status_code == 200
+    [change] = eventually(lambda: mails_to(mailbox, new), timeout=60)
+    assert change["Subject"] == "UniMatch: подтвердите новый адрес почты"
+    confirm_token = link_in(change, "/confirm-email/").rsplit("/", 1)[1]
+    confirmed = api.post("/users/api/email-change/confirm/", json={"token": confirm_token})
+    assert confirmed.status_code == 204, confirmed.text
+    eventually(lambda: api.get("/users/api/me/", headers=headers).json()["email"] == new)

@@ -40,8 +40,13 @@ def test_me_answers_the_web_user(api, path):
     user, access, _ = web_register(api, hobby=[5, 1, 2])
     response = api.get(path, headers=bearer(access))
     assert response.status_code == 200
-    # ``channels`` (additive): no Telegram linked, so email.
-    assert response.json() == {**user, "hobby": hobbies(1, 2, 5), "channels": ["email"]}
+    # Additive: no email change pending; no Telegram linked, so the channel is email.
+    assert response.json() == {
+        **user,
+        "hobby": hobbies(1, 2, 5),
+        "pending_email": None,
+        "channels": ["email"],
+    }
 
 
 def test_patch_me_changes_only_what_is_sent(api):
@@ -55,6 +60,7 @@ def test_patch_me_changes_only_what_is_sent(api):
         "birth": "1999-12-31",
         "hobby": hobbies(2, 3, 4),
         "tg_link": "@maria_x",
+        "pending_email": None,
         "channels": ["email"],
     }
     assert response.json() == expected
@@ -92,6 +98,7 @@ def test_bad_patches_are_refused_and_change_nothing(api, body, message):
     assert api.get("/api/auth/users/me/", headers=bearer(access)).json() == {
         **user,
         "hobby": hobbies(1, 2, 5),
+        "pending_email": None,
         "channels": ["email"],
     }
 
