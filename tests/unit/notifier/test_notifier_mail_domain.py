@@ -15,6 +15,7 @@ from notifier_service.domain.mail import (
     unsubscribe_token,
     unsubscribing_user,
 )
+from notifier_service.mail import sender as sender_module
 from notifier_service.mail.compose import MailComposer
 from notifier_service.mail.message import BadAddress, build_message
 from notifier_service.mail.templates import render
@@ -204,3 +205,28 @@ def test_mail_settings_accept_both_schemes_with_credentials():
     assert settings.smtp_url is not None and settings.smtp_url.scheme == "smtps"
     assert settings.mail_from_address == "noreply@unimatch.example.org"
     assert settings.unimatch_public_url == "https://unimatch.example.org"
+
+
+class _Runtime:
+    """Just enough of a runtime for the sender to ask for units of work."""
+
+    def unit_of_work(self) -> object:
+        return object()
+
+
+async def test_an_outcome_is_recorded_once_the_database_answers_again(monkeypatch):
+    """A mail sent while the database went away is recorded when it is back, not left
+    claimed (which would send it again at the next start)."""
+    attempts = []
+
+    async def flaky_record(uow, mail, outcome, reply, max_attempts, max_delay):
+        attempts.append(outcome)
+        if len(attempts) < 3:
+            raise ConnectionRefusedError("database down")
+        return "sent"
+
+    monkeypatch.setattr(sender_module.mail_service, "record_outcome", flaky_record)
+    monkeypatch.setattr(sender_module, "grow_backoff", lambda current, cap: 0.0)
+    sender = sender_module.MailSender(_Runtime(), NotifierSettings())
+    assert await sender._record(outgoing(id=7), Outcome.SENT, "") == "sent"
+    assert attempts == [Outcome.SENT] * 3

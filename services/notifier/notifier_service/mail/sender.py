@@ -79,15 +79,12 @@ class MailSender(OutboxLoop):
             await self._server.close()
 
     async def _deliver(self, mail: OutgoingMail) -> None:
-        outcome, reply = await self._send(mail)
-        status = await mail_service.record_outcome(
-            self._runtime.unit_of_work(),
-            mail,
-            outcome,
-            reply,
-            self._settings.mail_max_attempts,
-            self._settings.mail_retry_max_delay_seconds,
-        )
+        try:
+            outcome, reply = await self._send(mail)
+        except Exception as exc:  # a failure nobody foresaw: not the mail's, keep it due
+            log.warning("sending mail %d failed", mail.id, exc_info=True)
+            outcome, reply = Outcome.UNREACHABLE, f"{type(exc).__name__}: {exc}"
+        status = await self._record(mail, outcome, reply)
         if outcome is Outcome.UNREACHABLE:
             self._backoff = grow_backoff(self._backoff, MAX_BACKOFF_SECONDS)
             log.warning("mail server: %s; backing off %.0fs", reply, self._backoff)
@@ -98,6 +95,27 @@ class MailSender(OutboxLoop):
             log.warning(
                 "mail %d (%s) for user %s failed: %s", mail.id, mail.kind, mail.user_id, reply
             )
+
+    async def _record(self, mail: OutgoingMail, outcome: Outcome | None, reply: str) -> str:
+        """Record the outcome, however long the database takes to come back: until it is,
+        the mail stays claimed, and a claim is only let go at the next start."""
+        delay = 0.0
+        while True:
+            try:
+                return await mail_service.record_outcome(
+                    self._runtime.unit_of_work(),
+                    mail,
+                    outcome,
+                    reply,
+                    self._settings.mail_max_attempts,
+                    self._settings.mail_retry_max_delay_seconds,
+                )
+            except Exception:
+                delay = grow_backoff(delay, MAX_BACKOFF_SECONDS)
+                log.warning(
+                    "recording mail %d failed; again in %.0fs", mail.id, delay, exc_info=True
+                )
+                await asyncio.sleep(delay)
 
     async def _send(self, mail: OutgoingMail) -> tuple[Outcome | None, str]:
         """Hand the mail to the server; (None, "") when there is none to hand it to."""
