@@ -38,7 +38,26 @@ SUITE_MARKERS = {
     "fuzz": [pytest.mark.slow, pytest.mark.fuzz],
     # A scenario waits out kills, restarts and convergence.
     "faults": [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(600)],
+    # Builds images and brings docker-compose.yml up on a Docker engine (the first build takes
+    # minutes); not in `make test` (pytest_ignore_collect below).
+    "compose": [pytest.mark.slow, pytest.mark.timeout(1800)],
 }
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--compose",
+        action="store_true",
+        help="run tests/compose: docker-compose.yml on a real Docker engine (make test-compose)",
+    )
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/compose needs a Docker engine and its images (`make test-compose` prepares both),
+    so a run leaves it out unless given --compose (or the folder by name)."""
+    if collection_path == TESTS / "compose" and not config.getoption("compose"):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(items):
@@ -117,6 +136,7 @@ def stack(infra, telegram, mailbox):
         infra.event_prefix,
         telegram.stub.url,
         env={"SMTP_URL": mailbox[1]},
+        service_env=infra.service_env,
     )
     with system:
         yield system

@@ -253,7 +253,8 @@ def test_pairs_show_the_current_match_and_the_earlier_ones(api, infra, staff):
     user, access, _ = people[0]
     first = _pairs(api, access, 1)
     current = first["current_pair"]
-    assert set(current) == {"id", "partner", "created_at"}
+    assert set(current) == {"id", "partner", "created_at", "feedback"}
+    assert current["feedback"] is None
     assert set(current["partner"]) == {"id", "first_name", "last_name", "email", "tg_link", "hobby"}
     assert isinstance(current["partner"]["tg_link"], str)
     assert isinstance(current["partner"]["hobby"], list)

@@ -4,6 +4,9 @@ to start (once, "subjects overlap with an existing stream" stopped a whole servi
 
 import asyncio
 
+import pytest
+from nats.js.errors import NotFoundError
+
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.sessions import SessionStore
 from unimatch_shared.settings import ServiceSettings
@@ -32,21 +35,29 @@ async def test_services_starting_at_once_all_get_the_streams(fresh_prefix, js):
 
 async def test_a_tests_streams_are_deleted_afterwards_and_no_one_elses(infra, js):
     """What ``fresh_prefix`` does after each test, so a shared NATS does not fill up."""
-    mine, theirs = new_event_prefix(), new_event_prefix()
-    for prefix in (mine, theirs):
+    streams = {}
+    for prefix in (new_event_prefix(), new_event_prefix()):
         messaging = Messaging(
             ServiceSettings(nats_url=infra.nats_url, unimatch_event_prefix=prefix), "test"
         )
         await messaging.broker.connect()
         try:
             await messaging.ensure_streams()
-            await SessionStore(messaging, idle_seconds=60).open()
+            store = SessionStore(messaging, idle_seconds=60)
+            await store.open()
         finally:
             await messaging.broker.stop()
+        streams[prefix] = {
+            messaging.stream.name,
+            messaging.dead_letter_stream,
+            f"KV_{store.bucket}",
+        }
+    mine, theirs = streams
 
     await asyncio.to_thread(forget_event_prefix, infra.nats_url, mine)
 
-    left = {info.config.name for info in await js.streams_info()}
-    assert not {name for name in left if mine[:-1] in name}
-    assert len({name for name in left if theirs[:-1] in name}) == 3
+    for name in streams[mine]:
+        with pytest.raises(NotFoundError):
+            await js.stream_info(name)
+    assert {(await js.stream_info(name)).config.name for name in streams[theirs]} == streams[theirs]
     await asyncio.to_thread(forget_event_prefix, infra.nats_url, theirs)

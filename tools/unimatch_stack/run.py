@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from unimatch_stack.credentials import merge
 from unimatch_stack.infra import InfraError, local_infra
 from unimatch_stack.mailbox import local_mailbox
 from unimatch_stack.supervisor import DEFAULT_GATEWAY_PORT, SERVICES, Stack, StackError
@@ -97,7 +98,7 @@ def main() -> int:
                 gateway_port,
                 _service_ports(),
                 extra_env=_mail_env(smtp_url, gateway_port),
-                service_env=_service_env(),
+                service_env=merge(infra.service_env, _service_env()),
             ) as stack,
         ):
             print(_banner(stack, var_dir, not os.environ.get("SMTP_URL")), flush=True)

@@ -16,6 +16,7 @@ from auth_service.events.handlers import build_router
 from auth_service.settings import AuthSettings
 from auth_service.web_sessions import WebSessions, forget_finished_web_sessions
 from unimatch_shared.events import (
+    AccountDeleted,
     AccountEmailChanged,
     EmailChangeRequested,
     PasswordResetRequested,
@@ -29,7 +30,13 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
-    emits = [UserRegistered, PasswordResetRequested, EmailChangeRequested, AccountEmailChanged]
+    emits = [
+        UserRegistered,
+        PasswordResetRequested,
+        EmailChangeRequested,
+        AccountEmailChanged,
+        AccountDeleted,
+    ]
     runtime = ServiceRuntime("auth", settings, MIGRATIONS, emits=emits, read_pool=True)
     passwords = PasswordWork(
         threads=settings.hashing_threads,

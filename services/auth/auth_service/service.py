@@ -26,7 +26,7 @@ from auth_service.domain.passwords import NO_PASSWORD, hash_password, verify_pas
 from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
 from auth_service.mailed_links import password_changed
 from unimatch_shared.errors import ServiceUnavailable, Throttled, ValidationFailed
-from unimatch_shared.events import UserRegistered
+from unimatch_shared.events import AccountDeleted, UserRegistered
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import (
     CreateProfile,
@@ -364,6 +364,32 @@ async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:
         await uow.session.exec(delete(AuthToken).where(AuthToken.digest == digest))
         await sessions.remove(digest)
         await uow.commit()
+
+
+async def delete_account(uow: UnitOfWork, sessions: SessionStore, user_id: int) -> bool:
+    """The bot's /leave (``DeleteAccount``): the account goes, its sessions end, and
+    ``account.deleted`` is published with the deletion, in one transaction; False if there
+    was no such account.
+
+    The account row is locked first, so a login finishing meanwhile commits its session
+    before (and it is ended here) or finds no account. Session store entries are deleted
+    before the commit, as a logout does: if the commit then fails, the tokens are dead but
+    the account stays, never the other way round. Deleting the row cascades to its session
+    rows, trusted devices and web sessions with their refresh tokens; an access token
+    already handed out lives on until it expires (minutes), finding no profile."""
+    async with uow:
+        account = await uow.session.get(UserAccount, user_id, with_for_update=True)
+        if account is None:
+            return False
+        digests = await uow.session.exec(
+            select(AuthToken.digest).where(AuthToken.user_id == user_id)
+        )
+        for digest in digests.all():
+            await sessions.remove(digest)
+        await uow.session.delete(account)
+        uow.emit(AccountDeleted(user_id=user_id))
+        await uow.commit()
+    return True
 
 
 async def restore_sessions(uow: UnitOfWork, sessions: SessionStore) -> int:

@@ -8,9 +8,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from profile_service.adapters.db import views
 from profile_service.adapters.db.repository import ProfileRepository
+from profile_service.adapters.db.tables import DeletedAccount, Match, Profile
 from profile_service.adapters.db.tables import Hobby as HobbyRow
-from profile_service.adapters.db.tables import Match, Profile
 from profile_service.domain.model import (
+    DELETED_USER,
     current_and_earlier,
     is_paused,
     partner_pairs,
@@ -21,6 +22,7 @@ from profile_service.domain.model import (
 from unimatch_shared.channels import effective_channels, without_email
 from unimatch_shared.errors import APIError, Throttled, ValidationFailed
 from unimatch_shared.events import (
+    AccountDeleted,
     AccountEmailChanged,
     EmailUnsubscribed,
     Hobby,
@@ -245,9 +247,13 @@ async def set_pause(uow: UnitOfWork, user_id: int, paused: bool, until: date | N
 
 
 async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
-    """Confirm the profile sign-up stored (or create it, for accounts made by operators)."""
+    """Confirm the profile sign-up stored (or create it, for accounts made by operators);
+    nothing for an account deleted meanwhile."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        if await is_deleted(uow, event.user_id):
+            await uow.commit()
             return
         repo = ProfileRepository(uow.session)
         profile = await repo.get(event.user_id, for_update=True)
@@ -288,20 +294,27 @@ async def on_account_email_changed(uow: UnitOfWork, event: AccountEmailChanged) 
 
 
 async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> None:
-    members = {member.id: member for member in event.members}
+    """Each member's history gains their partners; a member whose account was deleted
+    meanwhile gets no history, and appears in the others' as the deleted user does."""
+    members = {member.id: member.model_dump() for member in event.members}
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
         repo = ProfileRepository(uow.session)
+        deleted = await repo.deleted_among(list(members))
+        for user_id in deleted:
+            members[user_id].update(DELETED_USER)
         for user_id, partner_id in partner_pairs(list(members)):
+            if user_id in deleted:
+                continue
             partner = members[partner_id]
             await repo.add_match(
                 Match(
                     user_id=user_id,
                     partner_id=partner_id,
-                    partner_first_name=partner.first_name,
-                    partner_last_name=partner.last_name,
-                    partner_email=partner.email,
+                    partner_first_name=partner["first_name"],
+                    partner_last_name=partner["last_name"],
+                    partner_email=partner["email"],
                     round_id=event.round_id,
                     group_id=event.group_id,
                     shared_hobbies=event.shared_hobbies,
@@ -309,6 +322,21 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> None:
                 )
             )
         await uow.commit()
+
+
+async def on_account_deleted(uow: UnitOfWork, event: AccountDeleted) -> None:
+    """Forget the person: their profile, hobbies, history, answers and blocks (both ways).
+    Past partners keep their rows, with the deleted user in the partner's place
+    (``DELETED_USER``; docs/api.md)."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        await ProfileRepository(uow.session).forget(event.user_id, event.occurred_at)
+        await uow.commit()
+
+
+async def is_deleted(uow: UnitOfWork, user_id: int) -> bool:
+    return await uow.session.get(DeletedAccount, user_id) is not None
 
 
 async def on_telegram_linked(uow: UnitOfWork, event: TelegramLinked) -> None:

@@ -5,6 +5,7 @@ from profile_service.domain.model import (
     is_paused,
     partner_pairs,
     pause_until_errors,
+    rating_errors,
     shown_pending_email,
     unknown_hobby_errors,
 )
@@ -68,3 +69,9 @@ def test_a_pending_email_shows_while_its_link_works():
     assert shown_pending_email("new@example.com", now, now) is None
     assert shown_pending_email("new@example.com", None, now) is None
     assert shown_pending_email(None, later, now) is None
+
+
+def test_a_rating_only_rates_a_meeting_that_happened():
+    assert rating_errors("yes", 5) == rating_errors("yes", None) == {}
+    assert rating_errors("no", None) == rating_errors("not_yet", None) == {}
+    assert set(rating_errors("no", 3)) == set(rating_errors("not_yet", 1)) == {"rating"}

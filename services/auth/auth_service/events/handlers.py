@@ -1,5 +1,6 @@
 """What auth answers on NATS: notices that a session is in use (no reply), profile's
-sweeper asking which accounts exist, and profile asking for a change of email."""
+sweeper asking which accounts exist, profile asking for a change of email, and the
+bot's /leave deleting an account."""
 
 from faststream.nats import NatsRouter
 
@@ -9,6 +10,8 @@ from unimatch_shared.consumers import MessageHandlers
 from unimatch_shared.rpc import (
     AccountsExist,
     AccountsExistReply,
+    DeleteAccount,
+    DeleteAccountReply,
     EmailChangeReply,
     RequestEmailChange,
     SessionSeen,
@@ -38,5 +41,14 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
             request.email,
             runtime.settings.email_change_token_lifetime,
         )
+
+    @handlers.answer(DeleteAccount)
+    async def delete_account(request: DeleteAccount) -> DeleteAccountReply:
+        # The database or the session store unreachable: no reply; the asker times out
+        # and nothing was deleted.
+        deleted = await service.delete_account(
+            runtime.unit_of_work(), runtime.live_sessions, request.user_id
+        )
+        return DeleteAccountReply(deleted=deleted)
 
     return handlers.router

@@ -1,15 +1,17 @@
 """Bodies of the profile endpoints (docs/api.md, Profile)."""
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_validator
 
 from unimatch_shared.channels import CHANNELS, Channel
 from unimatch_shared.fields import (
     Age,
+    Comment,
     HobbyIds,
     PersonName,
+    RowId,
     Text,
     TgLink,
     WebHobbyIds,
@@ -99,11 +101,62 @@ class Partner(BaseModel):
     telegram_username: str | None = None
 
 
+Met = Literal["yes", "not_yet", "no"]
+
+
+class FeedbackIn(BaseModel):
+    """``POST /users/api/pairs/<id>/feedback``: did the meeting happen? Types are strict: a
+    rating of ``"5"`` or ``true`` is refused, not converted."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    met: Met
+    rating: Annotated[int, Strict(), Field(ge=1, le=5)] | None = None
+    comment: Comment = ""
+
+    @field_validator("met", mode="before")
+    @classmethod
+    def _choice(cls, value):
+        """DRF's wording for a choice that is not one."""
+        if value is None:
+            raise ValueError("This field may not be null.")
+        if value not in get_args(Met):
+            raise ValueError(f'"{value}" is not a valid choice.')
+        return value
+
+
+class FeedbackOut(BaseModel):
+    """The caller's latest answer about one group (both rows of a trio show it)."""
+
+    met: Met
+    rating: int | None
+    comment: str
+    answered_at: datetime
+
+
 class MatchOut(BaseModel):
     id: int
     partner: Partner
     created_at: date
     common_hobbies: list[str]
+    feedback: FeedbackOut | None  # additive: the caller's answer, null before any
+
+
+class BlockIn(BaseModel):
+    """``POST /users/api/blocks``: someone the caller was matched with."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    user_id: Annotated[RowId, Strict()]
+
+
+class BlockOut(BaseModel):
+    """A block: the partner's id and names (as at their latest match), and when."""
+
+    user_id: int
+    first_name: str
+    last_name: str
+    created_at: datetime
 
 
 class WebMeUpdate(BaseModel):
@@ -147,6 +200,7 @@ class WebMatchOut(BaseModel):
     id: int
     partner: WebPartner
     created_at: date
+    feedback: FeedbackOut | None  # additive, as on /users/api/pairs
 
 
 class WebPairsOut(BaseModel):

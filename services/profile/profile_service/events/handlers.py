@@ -3,12 +3,16 @@ requests)."""
 
 from faststream.nats import NatsRouter
 
-from profile_service import service
+from profile_service import meetings, service
 from unimatch_shared.consumers import MessageHandlers
 from unimatch_shared.events import (
+    AccountDeleted,
     AccountEmailChanged,
     EmailUnsubscribed,
+    MeetingFeedback,
     PairCreated,
+    PartnerBlocked,
+    PartnerUnblocked,
     TelegramLinked,
     TelegramUnlinked,
     UserRegistered,
@@ -55,5 +59,21 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
     @handlers.consumer(AccountEmailChanged)
     async def account_email_changed(event: AccountEmailChanged) -> None:
         await service.on_account_email_changed(runtime.unit_of_work(), event)
+
+    @handlers.consumer(MeetingFeedback)
+    async def meeting_feedback(event: MeetingFeedback) -> None:
+        await meetings.on_feedback(runtime.unit_of_work(), event)
+
+    @handlers.consumer(PartnerBlocked)
+    async def partner_blocked(event: PartnerBlocked) -> None:
+        await meetings.on_block_change(runtime.unit_of_work(), event)
+
+    @handlers.consumer(PartnerUnblocked)
+    async def partner_unblocked(event: PartnerUnblocked) -> None:
+        await meetings.on_block_change(runtime.unit_of_work(), event)
+
+    @handlers.consumer(AccountDeleted)
+    async def account_deleted(event: AccountDeleted) -> None:
+        await service.on_account_deleted(runtime.unit_of_work(), event)
 
     return handlers.router
