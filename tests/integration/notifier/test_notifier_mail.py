@@ -356,7 +356,11 @@ async def test_tls_and_the_login_in_the_url(
         await send(env, nc, *people)
         await applied(env, people)
         await send(env, nc, pair_created(301, (301, "tanya"), (302, "uliana")))
-        await eventually(lambda: len(server.received) == 2)
+        try:
+            await eventually(lambda: len(server.received) == 2, timeout=60)
+        except AssertionError as exc:  # say what the sender met
+            errors = await mail_rows(env, "select status, last_error from outgoing_mail")
+            raise AssertionError(f"{exc}; the outbox: {errors}") from None
     assert server.secure_sessions == 2
     assert set(server.logins) == {"mailer"}
 
