@@ -129,13 +129,15 @@ def mailbox():
 @pytest.fixture(scope="session")
 def stack(infra, telegram, mailbox):
     var_dir = Path(tempfile.mkdtemp(prefix="unimatch-e2e-"))
+    # The bot asks "did you meet?" right after a round, so an end-to-end test can answer it.
+    follow_up_now = {"FOLLOW_UP_DELAY_SECONDS": "0", "FOLLOW_UP_POLL_SECONDS": "0.5"}
     system = system_stack(
         var_dir,
         infra.database_url,
         infra.nats_url,
         infra.event_prefix,
         telegram.stub.url,
-        env={"SMTP_URL": mailbox[1]},
+        env={"SMTP_URL": mailbox[1], **follow_up_now},
         service_env=infra.service_env,
     )
     with system:

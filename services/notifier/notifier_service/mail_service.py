@@ -1,12 +1,13 @@
 """The notifier's mail use cases (docs/adr/new-email-delivery.md): mails queued from events in
 the transaction that consumes them, the recipients' read model, the one-click unsubscribe,
-and the sender's claims on the mail outbox. Match announcements (Telegram and mail together)
-are in ``service.on_pair_created``."""
+and the sender's claims on the mail outbox. What goes to members on their channels (Telegram
+and mail together: announcements, round skipped) is in ``service``; forgetting a deleted
+account in ``bot_service``."""
 
 import logging
 from datetime import UTC, datetime, timedelta
 
-from notifier_service.adapters.db.repository import NotifierRepository
+from notifier_service.adapters.db.repository import NOTIFICATION_KINDS, NotifierRepository
 from notifier_service.adapters.db.tables import OutgoingMail
 from notifier_service.domain.mail import Outcome
 from notifier_service.mail.compose import MailComposer
@@ -14,12 +15,10 @@ from notifier_service.service import CONSUMER
 from unimatch_shared.channels import effective_channels, without_email
 from unimatch_shared.consumers import retry_delay
 from unimatch_shared.events import (
-    AccountDeleted,
     AccountEmailChanged,
     EmailChangeRequested,
     EmailUnsubscribed,
     PasswordResetRequested,
-    RoundSkipped,
 )
 from unimatch_shared.unit_of_work import UnitOfWork
 
@@ -56,25 +55,6 @@ async def on_email_change_requested(
     return True
 
 
-async def on_round_skipped(uow: UnitOfWork, mail: MailComposer, event: RoundSkipped) -> bool:
-    """Tell a participant with email on that no group could take them this round."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return False
-        repo = NotifierRepository(uow.session)
-        known = await repo.member(event.user_id)
-        linked = bool(await repo.links_of([event.user_id]))
-        queued = known is not None and "email" in effective_channels(known.channels, linked)
-        if known is not None and queued:
-            await repo.add_mail(
-                await mail.round_skipped(
-                    repo, event.event_id, event.user_id, known.email, known.first_name
-                )
-            )
-        await uow.commit()
-    return queued
-
-
 async def on_account_email_changed(uow: UnitOfWork, event: AccountEmailChanged) -> None:
     """Mails from now on go to the confirmed new address."""
     async with uow:
@@ -82,17 +62,6 @@ async def on_account_email_changed(uow: UnitOfWork, event: AccountEmailChanged) 
             return
         repo = NotifierRepository(uow.session)
         await repo.change_member_email(event.user_id, event.email, event.occurred_at)
-        await uow.commit()
-
-
-async def on_account_deleted(uow: UnitOfWork, event: AccountDeleted) -> None:
-    """Forget the recipient; mails about matches not yet sent are dropped."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        repo = NotifierRepository(uow.session)
-        await repo.delete_member(event.user_id)
-        await repo.cancel_notification_mails(event.user_id)
         await uow.commit()
 
 
@@ -118,7 +87,7 @@ async def unsubscribe(uow: UnitOfWork, mail: MailComposer, token: str) -> bool:
             if known is not None:
                 known.channels = without_email(known.channels, linked)
                 uow.session.add(known)
-            await repo.cancel_notification_mails(user_id)
+            await repo.cancel_mails(user_id, NOTIFICATION_KINDS)
             uow.emit(EmailUnsubscribed(user_id=user_id))
             log.info("user %d turned email off through the unsubscribe link", user_id)
         await uow.commit()

@@ -1,5 +1,6 @@
 """Builds the notifier's app: its runtime, event consumers, the Telegram message sender and
-the mail sender, the bot (when a token is configured) and the HTTP routes."""
+the mail sender, the follow-up scheduler, the bot (when a token is configured) and the HTTP
+routes."""
 
 from pathlib import Path
 
@@ -8,12 +9,19 @@ from fastapi import FastAPI
 from notifier_service.api import unsubscribe
 from notifier_service.api.routes import router
 from notifier_service.events.handlers import build_router
+from notifier_service.follow_ups import FollowUpScheduler
 from notifier_service.mail.compose import MailComposer
 from notifier_service.mail.sender import MailSender
 from notifier_service.settings import NotifierSettings
 from notifier_service.telegram.client import TelegramBot
 from notifier_service.telegram.sender import Sender
-from unimatch_shared.events import EmailUnsubscribed, TelegramLinked, TelegramUnlinked
+from unimatch_shared.events import (
+    EmailUnsubscribed,
+    MeetingFeedback,
+    PartnerBlocked,
+    TelegramLinked,
+    TelegramUnlinked,
+)
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
@@ -25,7 +33,13 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         "notifier",
         settings,
         MIGRATIONS,
-        emits=[TelegramLinked, TelegramUnlinked, EmailUnsubscribed],
+        emits=[
+            TelegramLinked,
+            TelegramUnlinked,
+            MeetingFeedback,
+            PartnerBlocked,
+            EmailUnsubscribed,
+        ],
     )
     telegram = TelegramBot(settings, runtime) if settings.telegram_bot_token else None
     sender = Sender(runtime, telegram, settings.telegram_send_concurrency)
@@ -34,6 +48,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     runtime.messaging.broker.include_router(build_router(runtime, sender, mail_sender, mail))
     runtime.run_in_background("message-sender", sender.run)
     runtime.run_in_background("mail-sender", mail_sender.run)
+    follow_ups = FollowUpScheduler(runtime, sender, settings.follow_up_poll_seconds)
+    runtime.run_in_background("follow-ups", follow_ups.run)
     if telegram is not None:
         runtime.run_in_background("telegram-updates", telegram.receive_updates)
         runtime.on_stop.append(telegram.close)

@@ -9,16 +9,30 @@ from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 
+from notifier_service.adapters.db.bot_repository import BotRepository
 from notifier_service.adapters.db.repository import NotifierRepository
-from notifier_service.adapters.db.tables import LinkCode, Member, OutgoingMessage, PairView
+from notifier_service.adapters.db.tables import (
+    FollowUp,
+    LinkCode,
+    Member,
+    OutgoingMessage,
+    PairView,
+)
 from notifier_service.domain import texts
+from notifier_service.domain.keyboards import block_keyboard
 from notifier_service.domain.widget import is_valid_login
 from notifier_service.mail.compose import MailComposer
 from notifier_service.metrics import ANNOUNCEMENTS_SKIPPED_UNLINKED
 from unimatch_shared.auth import Principal
 from unimatch_shared.channels import effective_channels
 from unimatch_shared.errors import ValidationFailed
-from unimatch_shared.events import PairCreated, ProfileChanged, TelegramLinked, TelegramUnlinked
+from unimatch_shared.events import (
+    PairCreated,
+    ProfileChanged,
+    RoundSkipped,
+    TelegramLinked,
+    TelegramUnlinked,
+)
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import ApplyTelegramLink, CreateProfileReply, TelegramUserReply
 from unimatch_shared.unit_of_work import UnitOfWork
@@ -69,10 +83,16 @@ async def on_profile_changed(uow: UnitOfWork, event: ProfileChanged) -> None:
         await uow.commit()
 
 
-async def on_pair_created(uow: UnitOfWork, event: PairCreated, mail: MailComposer) -> Queued:
-    """Record the match and queue each member's announcement on the channels they chose
-    (docs/adr/new-email-delivery.md): a Telegram message if Telegram is on and linked, a mail
-    if email is on.
+async def on_pair_created(
+    uow: UnitOfWork,
+    event: PairCreated,
+    mail: MailComposer,
+    follow_up_delay: timedelta | None = None,
+) -> Queued:
+    """Record the match, queue each member's announcement on the channels they chose
+    (docs/adr/new-email-delivery.md): a Telegram message (with the buttons to block each
+    partner) if Telegram is on and linked, a mail if email is on; and schedule the members'
+    follow-ups.
 
     Everything is written in the same transaction that marks the event consumed, so a crash
     either keeps both or neither.
@@ -86,7 +106,7 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated, mail: MailCompose
         recipients = await repo.members_of(user_ids)
         people = {
             m.id: {
-                **m.model_dump(include={"first_name", "last_name", "email"}),
+                **m.model_dump(include={"id", "first_name", "last_name", "email"}),
                 "username": links[m.id].username if m.id in links else None,
             }
             for m in event.members
@@ -117,6 +137,7 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated, mail: MailCompose
                         user_id=user_id,
                         chat_id=link.chat_id,
                         text=texts.announcement(partners, event.shared_hobbies),
+                        reply_markup=block_keyboard(event.group_id, partners),
                     )
                 )
                 messages += 1
@@ -135,12 +156,55 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated, mail: MailCompose
                 mails += 1
             if not messages_or_mail_for(channels, link is not None):
                 log.info("user %d is told about group %d on no channel", user_id, event.group_id)
+        if follow_up_delay is not None:  # "did you meet?", to every member
+            bot_repo = BotRepository(uow.session)
+            for user_id in people:
+                await bot_repo.schedule_follow_up(
+                    FollowUp(
+                        group_id=event.group_id,
+                        user_id=user_id,
+                        round_id=event.round_id,
+                        due_at=event.created_at + follow_up_delay,
+                    )
+                )
         await uow.commit()
     ANNOUNCEMENTS_SKIPPED_UNLINKED.inc(unlinked)
     return Queued(messages, mails)
 
 
-async def _link(
+async def on_round_skipped(uow: UnitOfWork, event: RoundSkipped, mail: MailComposer) -> Queued:
+    """Tell the member that this round found them no group, on their channels (as an
+    announcement would go)."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return Queued()
+        repo = NotifierRepository(uow.session)
+        link = (await repo.links_of([event.user_id])).get(event.user_id)
+        known = await repo.member(event.user_id)
+        channels = effective_channels(known.channels if known else None, link is not None)
+        messages = mails = 0
+        if link is not None and "telegram" in channels:
+            await repo.add_message(
+                OutgoingMessage(
+                    idempotency_key=f"{event.event_id}:{link.chat_id}",
+                    user_id=event.user_id,
+                    chat_id=link.chat_id,
+                    text=texts.ROUND_SKIPPED,
+                )
+            )
+            messages = 1
+        if known is not None and "email" in channels:
+            await repo.add_mail(
+                await mail.round_skipped(
+                    repo, event.event_id, event.user_id, known.email, known.first_name
+                )
+            )
+            mails = 1
+        await uow.commit()
+    return Queued(messages, mails)
+
+
+async def link_chat(
     uow: UnitOfWork, user_id: int, chat_id: int, username: str | None
 ) -> TelegramLinked:
     """Store the link and emit ``TelegramLinked`` (on commit); raises ChatTaken."""
@@ -181,7 +245,7 @@ async def _link_and_apply(uow: UnitOfWork, messaging: Messaging, user_id: int, l
     """In the caller's transaction: link, have profile apply the link now, commit; the user
     object profile answers."""
     try:
-        event = await _link(uow, user_id, login["id"], login.get("username"))
+        event = await link_chat(uow, user_id, login["id"], login.get("username"))
     except ChatTaken:
         raise ValidationFailed({"chat_id": [CHAT_TAKEN]}) from None
     reply = await messaging.request(ApplyTelegramLink(event=event), CreateProfileReply)
@@ -242,7 +306,7 @@ async def link_by_code(
         if user_id is None:
             return CodeOutcome.INVALID
         try:
-            await _link(uow, user_id, chat_id, username)
+            await link_chat(uow, user_id, chat_id, username)
         except ChatTaken:
             return CodeOutcome.CHAT_TAKEN
         await uow.commit()

@@ -51,6 +51,10 @@ class NotifierSettings(ServiceSettings):
     mail_retry_max_delay_seconds: float = Field(default=900.0, gt=0)
     mail_max_attempts: int = Field(default=30, ge=1)
     mail_timeout_seconds: float = Field(default=30.0, gt=0)
+    # "Did you meet?" goes to each member of a group this long after the round.
+    follow_up_delay_seconds: int = Field(default=3 * 24 * 3600, ge=0)
+    # How often due follow-ups are looked for.
+    follow_up_poll_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _announcements_keep_a_share(self) -> "NotifierSettings":

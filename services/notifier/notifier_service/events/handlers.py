@@ -1,10 +1,13 @@
-"""What the notifier consumes (matches to announce, profiles, to find users by email and know
-where to tell them, and the mails other services ask for) and answers (auth's questions for
-a web login with the Telegram widget)."""
+"""What the notifier consumes (matches to announce and follow up, members a round left out,
+profiles to find users by email and know where to tell them, deleted accounts to forget, and
+the mails other services ask for) and answers (auth's questions for a web login with the
+Telegram widget)."""
+
+from datetime import timedelta
 
 from faststream.nats import NatsRouter
 
-from notifier_service import mail_service, service
+from notifier_service import bot_service, mail_service, service
 from notifier_service.mail.compose import MailComposer
 from notifier_service.mail.sender import MailSender
 from notifier_service.telegram.sender import Sender
@@ -26,14 +29,25 @@ def build_router(
     runtime: ServiceRuntime, sender: Sender, mail_sender: MailSender, mail: MailComposer
 ) -> NatsRouter:
     handlers = MessageHandlers(runtime.messaging, service.CONSUMER)
+    follow_up_delay = timedelta(seconds=runtime.settings.follow_up_delay_seconds)
 
-    @handlers.consumer(PairCreated)
-    async def pair_created(event: PairCreated) -> None:
-        queued = await service.on_pair_created(runtime.unit_of_work(), event, mail)
+    def wake(queued: service.Queued) -> None:
         if queued.messages:
             sender.notify()
         if queued.mails:
             mail_sender.notify()
+
+    @handlers.consumer(PairCreated)
+    async def pair_created(event: PairCreated) -> None:
+        wake(await service.on_pair_created(runtime.unit_of_work(), event, mail, follow_up_delay))
+
+    @handlers.consumer(RoundSkipped)
+    async def round_skipped(event: RoundSkipped) -> None:
+        wake(await service.on_round_skipped(runtime.unit_of_work(), event, mail))
+
+    @handlers.consumer(AccountDeleted)
+    async def account_deleted(event: AccountDeleted) -> None:
+        await bot_service.on_account_deleted(runtime.unit_of_work(), event)
 
     @handlers.consumer(ProfileChanged)
     async def profile_changed(event: ProfileChanged) -> None:
@@ -49,18 +63,9 @@ def build_router(
         if await mail_service.on_email_change_requested(runtime.unit_of_work(), mail, event):
             mail_sender.notify()
 
-    @handlers.consumer(RoundSkipped)
-    async def round_skipped(event: RoundSkipped) -> None:
-        if await mail_service.on_round_skipped(runtime.unit_of_work(), mail, event):
-            mail_sender.notify()
-
     @handlers.consumer(AccountEmailChanged)
     async def account_email_changed(event: AccountEmailChanged) -> None:
         await mail_service.on_account_email_changed(runtime.unit_of_work(), event)
-
-    @handlers.consumer(AccountDeleted)
-    async def account_deleted(event: AccountDeleted) -> None:
-        await mail_service.on_account_deleted(runtime.unit_of_work(), event)
 
     bot_token = runtime.settings.telegram_bot_token
 

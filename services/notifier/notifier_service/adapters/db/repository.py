@@ -196,18 +196,16 @@ class NotifierRepository:
             .values(**values)
         )
 
-    async def cancel_notification_mails(self, user_id: int) -> None:
-        """Email was turned off or the account deleted: mails about matches not yet sent are
-        dropped; mails the user asked for (a reset link) still go."""
-        await self.session.exec(
-            update(OutgoingMail)
-            .where(
-                col(OutgoingMail.user_id) == user_id,
-                col(OutgoingMail.kind).in_(NOTIFICATION_KINDS),
-                OutgoingMail.status == "pending",
-            )
-            .values(status="cancelled")
+    async def cancel_mails(self, user_id: int, kinds: tuple[str, ...] | None = None) -> None:
+        """Drop the user's mails not yet sent: those of ``kinds``, or all (an account deleted).
+        Email turned off cancels ``NOTIFICATION_KINDS``: mails the user asked for (a reset
+        link) still go."""
+        query = update(OutgoingMail).where(
+            col(OutgoingMail.user_id) == user_id, OutgoingMail.status == "pending"
         )
+        if kinds is not None:
+            query = query.where(col(OutgoingMail.kind).in_(kinds))
+        await self.session.exec(query.values(status="cancelled"))
 
     # keys
     async def signing_key(self, name: str) -> bytes:

@@ -1,7 +1,7 @@
 """Mail: the members' chosen channels, the outbox of mails, the key signing unsubscribe
 links (made here, at random).
 
-Revision ID: 0002
+Revision ID: 0003
 """
 
 import secrets
@@ -9,8 +9,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 
 
 def upgrade() -> None:
