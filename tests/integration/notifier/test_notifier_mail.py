@@ -277,6 +277,7 @@ async def test_mails_other_services_ask_for(env, mail_settings, telegram, catche
         skipped = [RoundSkipped(round_id=5, user_id=u) for u in (71, 72, 73)]
         await send(env, nc, *skipped)
         await eventually(lambda: len(catcher.received) == 3)
+        await eventually(lambda: telegram.messages_to(chat_of(73)))
         await asyncio.sleep(1)
     [reset_mail] = catcher.to("olga@example.com")
     assert reset_mail.message["Subject"] == "UniMatch: восстановление пароля"
@@ -289,10 +290,12 @@ async def test_mails_other_services_ask_for(env, mail_settings, telegram, catche
     assert change_mail.message["Subject"] == "UniMatch: подтвердите новый адрес почты"
     assert "https://unimatch.example.org/confirm-email/tok-en" in change_mail.text()
     # Round skipped: mailed at the confirmed new address; nothing to the deleted account
-    # (forgotten) nor to the Telegram user (email off by default).
+    # (forgotten); the Telegram user is told there, not mailed (email off by default).
     assert skipped_mail.message["Subject"] == "UniMatch: в этот раз пару подобрать не удалось"
     assert skipped_mail.message["List-Unsubscribe"]
     assert catcher.to("rita@example.com") == []
+    [told] = telegram.messages_to(chat_of(73))  # on Telegram instead, her channel
+    assert told.startswith("В этом раунде пару подобрать не получилось")
 
 
 async def test_restart_mid_batch_sends_every_mail_once(env, mail_settings, catcher, nc):
