@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from unimatch_stack.credentials import merge
-from unimatch_stack.infra import InfraError, local_infra
+from unimatch_stack.infra import InfraError, local_infra, nats_nodes
 from unimatch_stack.mailbox import local_mailbox
 from unimatch_stack.supervisor import DEFAULT_GATEWAY_PORT, SERVICES, Stack, StackError
 
@@ -34,6 +34,15 @@ def _service_env() -> dict[str, dict[str, str]]:
         for spec in SERVICES
         if os.environ.get(f"{spec.name.upper()}_WORKERS")
     }
+
+
+def _cluster_env() -> dict[str, str]:
+    """With an embedded cluster (UNIMATCH_NATS_NODES above 1) the streams are replicated on up
+    to three of its nodes, unless UNIMATCH_STREAM_REPLICAS says otherwise."""
+    if os.environ.get("NATS_URL") or os.environ.get("UNIMATCH_STREAM_REPLICAS"):
+        return {}
+    nodes = nats_nodes(os.environ)
+    return {"UNIMATCH_STREAM_REPLICAS": str(min(3, nodes))} if nodes > 1 else {}
 
 
 def _mail_env(smtp_url: str, gateway_port: int) -> dict[str, str]:
@@ -97,7 +106,7 @@ def main() -> int:
                 infra.nats_url,
                 gateway_port,
                 _service_ports(),
-                extra_env=_mail_env(smtp_url, gateway_port),
+                extra_env={**_cluster_env(), **_mail_env(smtp_url, gateway_port)},
                 service_env=merge(infra.service_env, _service_env()),
             ) as stack,
         ):

@@ -463,6 +463,32 @@ async def on_account_deleted(uow: UnitOfWork, event: AccountDeleted) -> None:
 
 
 # The meeting follow-up
+async def on_meeting_feedback(uow: UnitOfWork, event: MeetingFeedback) -> None:
+    """An answer given before the follow-up went out (on the web): the member is not asked.
+    Once asked, the bot's own answers keep the follow-up's state (its events come back here
+    too, possibly after a newer answer, and must not undo it). An answer that arrives before
+    the match itself leaves an answered follow-up for the match to find."""
+    async with uow:
+        repo = BotRepository(uow.session)
+        follow_up = await repo.follow_up(event.group_id, event.user_id)
+        if follow_up is None:
+            answered = FollowUp(
+                group_id=event.group_id,
+                user_id=event.user_id,
+                round_id=event.round_id,
+                due_at=event.occurred_at,
+                status="answered",
+                met=event.met,
+                rating=event.rating,
+            )
+            await repo.schedule_follow_up(answered)
+        elif follow_up.status == "scheduled":
+            follow_up.status = "answered"
+            follow_up.met, follow_up.rating = event.met, event.rating
+            uow.session.add(follow_up)
+        await uow.commit()
+
+
 async def queue_due_follow_ups(uow: UnitOfWork, now: datetime, limit: int = 500) -> int:
     """Put the follow-ups due by ``now`` in the message outbox (linked members) in one
     transaction with their status; returns how many were queued."""

@@ -1,7 +1,7 @@
 """What the notifier consumes (matches to announce and follow up, members a round left out,
-profiles to find users by email and know where to tell them, deleted accounts to forget, and
-the mails other services ask for) and answers (auth's questions for a web login with the
-Telegram widget)."""
+profiles to find users by email and know where to tell them, deleted accounts to forget,
+answers given on the web, and the mails other services ask for) and answers (auth's
+questions for a web login with the Telegram widget)."""
 
 from datetime import timedelta
 
@@ -16,6 +16,7 @@ from unimatch_shared.events import (
     AccountDeleted,
     AccountEmailChanged,
     EmailChangeRequested,
+    MeetingFeedback,
     PairCreated,
     PasswordResetRequested,
     ProfileChanged,
@@ -44,6 +45,10 @@ def build_router(
     @handlers.consumer(RoundSkipped)
     async def round_skipped(event: RoundSkipped) -> None:
         wake(await service.on_round_skipped(runtime.unit_of_work(), event, mail))
+
+    @handlers.consumer(MeetingFeedback)
+    async def meeting_feedback(event: MeetingFeedback) -> None:
+        await bot_service.on_meeting_feedback(runtime.unit_of_work(), event)
 
     @handlers.consumer(AccountDeleted)
     async def account_deleted(event: AccountDeleted) -> None:

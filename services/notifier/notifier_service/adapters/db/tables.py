@@ -177,7 +177,8 @@ class Conversation(SQLModel, table=True):
 class FollowUp(SQLModel, table=True):
     """ "Did you meet?" for one member of one group, due some time after the round.
 
-    status: scheduled -> asked (queued in the message outbox) | skipped (no Telegram then);
+    status: scheduled -> asked (queued in the message outbox) | skipped (no Telegram then)
+    | answered (the member answered elsewhere first, e.g. on the web);
     ``met`` and ``rating`` hold the answer given so far (a repeated answer publishes nothing).
     """
 
