@@ -7,20 +7,15 @@ from auth_service.main import create_app
 from auth_service.settings import AuthSettings
 from tests.conftest import running_app
 from tests.e2e.helpers import auth
+from tests.integration.auth.helpers import ADMIN, staffed
 from tests.support.helpers import query
 from unimatch_shared.events import AccountDeleted
 from unimatch_shared.rpc import DeleteAccount, DeleteAccountReply
 
-ADMIN = {"email": "staff@example.com", "password": "staff-password-1"}
-
 
 @pytest.fixture
 def settings(service_settings) -> AuthSettings:
-    return AuthSettings(
-        **service_settings,
-        unimatch_admin_email=ADMIN["email"],
-        unimatch_admin_password=ADMIN["password"],
-    )
+    return staffed(service_settings)
 
 
 async def test_deleting_an_account_ends_every_session_and_is_published_once(settings):

@@ -12,18 +12,13 @@ from auth_service.main import create_app
 from auth_service.settings import AuthSettings
 from tests.conftest import running_app
 from tests.e2e.helpers import auth
+from tests.integration.auth.helpers import ADMIN, staffed
 from unimatch_shared.sessions import Session
-
-ADMIN = {"email": "staff@example.com", "password": "staff-password-1"}
 
 
 @pytest.fixture
 def settings(service_settings) -> AuthSettings:
-    return AuthSettings(
-        **service_settings,
-        unimatch_admin_email=ADMIN["email"],
-        unimatch_admin_password=ADMIN["password"],
-    )
+    return staffed(service_settings)
 
 
 async def log_in(client) -> str:

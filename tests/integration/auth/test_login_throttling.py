@@ -15,6 +15,7 @@ from sqlalchemy import text
 from auth_service.main import create_app
 from auth_service.settings import AuthSettings
 from tests.conftest import running_app
+from tests.integration.auth.helpers import staffed
 
 OWNER = {"email": "owner@example.com", "password": "owner-password-1"}
 WRONG = {"email": OWNER["email"], "password": "wrong-guess"}
@@ -22,11 +23,7 @@ WRONG = {"email": OWNER["email"], "password": "wrong-guess"}
 
 @pytest.fixture
 def settings(service_settings) -> AuthSettings:
-    return AuthSettings(
-        **service_settings,
-        unimatch_admin_email=OWNER["email"],
-        unimatch_admin_password=OWNER["password"],
-    )
+    return staffed(service_settings, OWNER)
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from sqlalchemy import text
 
 from auth_service import mailed_links, service
 from auth_service.main import create_app
-from auth_service.settings import AuthSettings
 from tests.conftest import running_app
 from tests.e2e.helpers import auth
+from tests.integration.auth.helpers import staffed
 from unimatch_shared.rpc import EmailChangeReply, RequestEmailChange
 
 OWNER = {"email": "owner@example.com", "password": "owner-password-1"}
@@ -28,10 +28,9 @@ _addresses = count(1)
 
 @pytest.fixture
 async def app(service_settings, tmp_path):
-    settings = AuthSettings(
-        **service_settings,
-        unimatch_admin_email=OWNER["email"],
-        unimatch_admin_password=OWNER["password"],
+    settings = staffed(
+        service_settings,
+        OWNER,
         unimatch_var_dir=tmp_path,
         unimatch_password_reset_token_minutes=30,
         # Logins and resets hash passwords; a loaded test machine must not shed them.

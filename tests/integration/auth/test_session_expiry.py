@@ -9,21 +9,18 @@ from sqlalchemy import text
 
 from auth_service import service
 from auth_service.main import create_app
-from auth_service.settings import AuthSettings
 from tests.conftest import running_app
 from tests.e2e.helpers import auth
+from tests.integration.auth.helpers import ADMIN, staffed
 from unimatch_shared.sessions import Session, token_digest
 
-ADMIN = {"email": "staff@example.com", "password": "staff-password-1"}
 IDLE_SECONDS = 3.0
 
 
 @pytest.fixture
 async def app(service_settings):
-    settings = AuthSettings(
-        **service_settings,
-        unimatch_admin_email=ADMIN["email"],
-        unimatch_admin_password=ADMIN["password"],
+    settings = staffed(
+        service_settings,
         unimatch_session_idle_days=IDLE_SECONDS / 86400,
     )
     app = create_app(settings)

@@ -16,17 +16,15 @@ from cryptography.hazmat.primitives.serialization import (
 from auth_service.main import create_app
 from auth_service.settings import AuthSettings
 from tests.conftest import running_app
+from tests.integration.auth.helpers import ADMIN, staffed
 from unimatch_shared.access_tokens import AccessClaims, InvalidAccessToken, sign
 
-ADMIN = {"email": "staff@example.com", "password": "staff-password-1"}
 ACCESS_SECONDS = 8.0
 
 
 def settings(service_settings, **extra) -> AuthSettings:
-    return AuthSettings(
-        **service_settings,
-        unimatch_admin_email=ADMIN["email"],
-        unimatch_admin_password=ADMIN["password"],
+    return staffed(
+        service_settings,
         unimatch_access_token_minutes=ACCESS_SECONDS / 60,
         **extra,
     )

@@ -5,19 +5,15 @@ import pytest
 from sqlalchemy import text
 
 from auth_service.main import create_app
-from auth_service.settings import AuthSettings
 from auth_service.web_sessions import forget_finished_web_sessions
 from tests.conftest import running_app
-
-ADMIN = {"email": "staff@example.com", "password": "staff-password-1"}
+from tests.integration.auth.helpers import ADMIN, staffed
 
 
 @pytest.fixture
 async def app(service_settings, tmp_path):
-    settings = AuthSettings(
-        **service_settings,
-        unimatch_admin_email=ADMIN["email"],
-        unimatch_admin_password=ADMIN["password"],
+    settings = staffed(
+        service_settings,
         unimatch_var_dir=tmp_path,
     )
     app = create_app(settings)
