@@ -15,10 +15,8 @@ import pytest
 from sqlalchemy import text
 
 from auth_service import mailed_links, service
-from auth_service.main import create_app
-from tests.conftest import running_app
 from tests.e2e.helpers import auth
-from tests.integration.auth.helpers import staffed
+from tests.integration.auth.helpers import running_auth, staffed
 from unimatch_shared.rpc import EmailChangeReply, RequestEmailChange
 
 OWNER = {"email": "owner@example.com", "password": "owner-password-1"}
@@ -28,17 +26,16 @@ _addresses = count(1)
 
 @pytest.fixture
 async def app(service_settings, tmp_path):
-    settings = staffed(
-        service_settings,
-        OWNER,
-        unimatch_var_dir=tmp_path,
-        unimatch_password_reset_token_minutes=30,
-        # Logins and resets hash passwords; a loaded test machine must not shed them.
-        password_hash_budget_seconds=10,
-    )
-    app = create_app(settings)
-    async with running_app(app) as client:
-        app.client = client
+    async with running_auth(
+        staffed(
+            service_settings,
+            OWNER,
+            unimatch_var_dir=tmp_path,
+            unimatch_password_reset_token_minutes=30,
+            # Logins and resets hash passwords; a loaded test machine must not shed them.
+            password_hash_budget_seconds=10,
+        )
+    ) as app:
         yield app
 
 

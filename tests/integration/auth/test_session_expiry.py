@@ -8,10 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from auth_service import service
-from auth_service.main import create_app
-from tests.conftest import running_app
 from tests.e2e.helpers import auth
-from tests.integration.auth.helpers import ADMIN, staffed
+from tests.integration.auth.helpers import ADMIN, running_auth, staffed
 from unimatch_shared.sessions import Session, token_digest
 
 IDLE_SECONDS = 3.0
@@ -19,13 +17,12 @@ IDLE_SECONDS = 3.0
 
 @pytest.fixture
 async def app(service_settings):
-    settings = staffed(
-        service_settings,
-        unimatch_session_idle_days=IDLE_SECONDS / 86400,
-    )
-    app = create_app(settings)
-    async with running_app(app) as client:
-        app.client = client
+    async with running_auth(
+        staffed(
+            service_settings,
+            unimatch_session_idle_days=IDLE_SECONDS / 86400,
+        )
+    ) as app:
         yield app
 
 

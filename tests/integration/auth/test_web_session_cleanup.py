@@ -4,21 +4,18 @@ reuse detection needs), stay (docs/adr/015)."""
 import pytest
 from sqlalchemy import text
 
-from auth_service.main import create_app
 from auth_service.web_sessions import forget_finished_web_sessions
-from tests.conftest import running_app
-from tests.integration.auth.helpers import ADMIN, staffed
+from tests.integration.auth.helpers import ADMIN, running_auth, staffed
 
 
 @pytest.fixture
 async def app(service_settings, tmp_path):
-    settings = staffed(
-        service_settings,
-        unimatch_var_dir=tmp_path,
-    )
-    app = create_app(settings)
-    async with running_app(app) as client:
-        app.client = client
+    async with running_auth(
+        staffed(
+            service_settings,
+            unimatch_var_dir=tmp_path,
+        )
+    ) as app:
         yield app
 
 
