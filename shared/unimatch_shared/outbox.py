@@ -7,6 +7,9 @@ a relay that crashes between publishing and marking a row only causes a harmless
 The relay keeps a whole batch in flight: it writes every row's message, in id order, on one
 connection (so the stream stores them in that order), then awaits the batch's acks together
 and marks the acknowledged rows. Consumers do not rely on the order (docs/adr/014).
+
+Hand-written on purpose: FastStream publishes, but cannot make an event part of the database
+transaction that caused it (docs/adr/new-libraries-where-they-fit.md).
 """
 
 import asyncio
