@@ -23,6 +23,7 @@ from unimatch_shared.events import (
     AccountEmailChanged,
     EmailChangeRequested,
     Event,
+    PairCreated,
     PasswordResetRequested,
     ProfileChanged,
     RoundSkipped,
@@ -44,8 +45,9 @@ def profile(user_id: int, name: str, channels=None, email: str | None = None) ->
     )
 
 
-async def applied(env, events: list[Event]) -> None:
-    """Wait until the notifier has consumed these events."""
+async def consumed(env, nc, *events: Event) -> None:
+    """Publish ``events`` and wait until the notifier has consumed them."""
+    await send(env, nc, *events)
     ids = [e.event_id for e in events]
 
     async def done():
@@ -53,6 +55,11 @@ async def applied(env, events: list[Event]) -> None:
         return (await query(env.database_url, "notifier", sql, ids))[0][0] == len(ids)
 
     await eventually(done, "the notifier applies the events")
+
+
+def neighbours_paired(users: list[int]) -> list[PairCreated]:
+    """A round pairing each user with the next one (``users`` of even length)."""
+    return [pair_created(a, (a, f"user{a}"), (a + 1, f"user{a + 1}")) for a in users[::2]]
 
 
 async def send(env, nc, *events: Event) -> None:
@@ -77,8 +84,7 @@ async def test_each_member_hears_on_the_channels_they_chose(
     ]
     async with running_app(create_app(mail_settings)):
         await link_chats(env.database_url, {u: chat_of(u) for u in (1, 3, 4, 5)})
-        await send(env, nc, *people)
-        await applied(env, people)
+        await consumed(env, nc, *people)
         await send(
             env,
             nc,
@@ -115,8 +121,7 @@ async def test_each_member_hears_on_the_channels_they_chose(
 async def test_one_click_unsubscribe_turns_email_off(env, mail_settings, telegram, catcher, nc):
     people = [profile(11, "zoya"), profile(12, "ivan")]
     async with running_app(create_app(mail_settings)) as notifier:
-        await send(env, nc, *people)
-        await applied(env, people)
+        await consumed(env, nc, *people)
         await send(env, nc, pair_created(11, (11, "zoya"), (12, "ivan")))
         await eventually(lambda: len(catcher.received) == 2)
         link = catcher.to("zoya@example.com")[0].message["List-Unsubscribe"].strip("<>")
@@ -164,11 +169,8 @@ async def test_smtp_down_then_up_loses_and_repeats_nothing(env, mail_settings, c
     users = list(range(21, 41))
     people = [profile(u, f"user{u}") for u in users]
     async with running_app(create_app(mail_settings)):
-        await send(env, nc, *people)
-        await applied(env, people)
-        pairs = [pair_created(a, (a, f"user{a}"), (a + 1, f"user{a + 1}")) for a in users[::2]]
-        await send(env, nc, *pairs)
-        await applied(env, pairs)
+        await consumed(env, nc, *people)
+        await consumed(env, nc, *neighbours_paired(users))
 
         async def tried():
             sql = "select count(*) from outgoing_mail where last_error is not null"
@@ -193,8 +195,7 @@ async def test_temporary_refusal_is_retried_and_permanent_one_recorded(
     catcher.refuse["nobody@example.com"] = "550 5.1.1 No such user"
     people = [profile(51, "later"), profile(52, "nobody"), profile(53, "never")]
     async with running_app(create_app(settings)):
-        await send(env, nc, *people)
-        await applied(env, people)
+        await consumed(env, nc, *people)
         await send(
             env,
             nc,
@@ -235,8 +236,7 @@ async def test_names_cannot_inject_headers(env, mail_settings, catcher, nc):
     evil = "Eve\r\nBcc: victim@example.org\r\nSubject: pwned"
     people = [profile(61, "mark"), profile(62, evil, email="eve@example.com")]
     async with running_app(create_app(mail_settings)):
-        await send(env, nc, *people)
-        await applied(env, people)
+        await consumed(env, nc, *people)
         await send(env, nc, pair_created(61, (61, "mark"), (62, evil)))
         await eventually(lambda: len(catcher.received) == 2)
     for mail in catcher.received:
@@ -258,8 +258,7 @@ async def test_mails_other_services_ask_for(env, mail_settings, telegram, catche
     people = [profile(71, "olga"), profile(72, "petr"), profile(73, "rita")]
     async with running_app(create_app(mail_settings)):
         await link_chats(env.database_url, {73: chat_of(73)})
-        await send(env, nc, *people)
-        await applied(env, people)
+        await consumed(env, nc, *people)
         reset = PasswordResetRequested(
             user_id=71, email="olga@example.com", uid="NzE", token="c5x-9f2a", expires_at=expires
         )
@@ -272,8 +271,7 @@ async def test_mails_other_services_ask_for(env, mail_settings, telegram, catche
 
         moved = AccountEmailChanged(user_id=72, email="petr.new@example.com")
         gone = AccountDeleted(user_id=71)
-        await send(env, nc, moved, gone)
-        await applied(env, [moved, gone])
+        await consumed(env, nc, moved, gone)
         skipped = [RoundSkipped(round_id=5, user_id=u) for u in (71, 72, 73)]
         await send(env, nc, *skipped)
         await eventually(lambda: len(catcher.received) == 3)
@@ -303,10 +301,8 @@ async def test_restart_mid_batch_sends_every_mail_once(env, mail_settings, catch
     users = list(range(101, 161))  # 60 mails: three seconds at 20 a second
     people = [profile(u, f"user{u}") for u in users]
     async with running_app(create_app(settings)):
-        await send(env, nc, *people)
-        await applied(env, people)
-        pairs = [pair_created(a, (a, f"user{a}"), (a + 1, f"user{a + 1}")) for a in users[::2]]
-        await send(env, nc, *pairs)
+        await consumed(env, nc, *people)
+        await send(env, nc, *neighbours_paired(users))
         await eventually(lambda: len(catcher.received) >= 10)
     stopped_at = len(catcher.received)
     assert stopped_at < len(users), "the batch finished before the stop; make it longer"
@@ -325,10 +321,8 @@ async def test_mails_are_paced(env, mail_settings, catcher, nc, monkeypatch):
     users = list(range(201, 211))
     people = [profile(u, f"user{u}") for u in users]
     async with running_app(create_app(settings)):
-        await send(env, nc, *people)
-        await applied(env, people)
-        pairs = [pair_created(a, (a, f"user{a}"), (a + 1, f"user{a + 1}")) for a in users[::2]]
-        await send(env, nc, *pairs)
+        await consumed(env, nc, *people)
+        await send(env, nc, *neighbours_paired(users))
         await eventually(lambda: len(catcher.received) == 3)
         await asyncio.sleep(1.5)  # the others wait for a second that never comes
         assert len(catcher.received) == 3
@@ -356,8 +350,7 @@ async def test_tls_and_the_login_in_the_url(
     )
     people = [profile(301, "tanya"), profile(302, "uliana")]
     async with server, running_app(create_app(settings)):
-        await send(env, nc, *people)
-        await applied(env, people)
+        await consumed(env, nc, *people)
         await send(env, nc, pair_created(301, (301, "tanya"), (302, "uliana")))
         try:
             await eventually(lambda: len(server.received) == 2, timeout=60)
