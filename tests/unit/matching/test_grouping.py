@@ -149,36 +149,34 @@ def test_optimal_including_trio_and_fairness(case):
     assert ours == exhaustive_best(participants, met, tuple(last_trio))
 
 
-@pytest.mark.parametrize("users", [200, 201, 400])
-def test_medium_workloads_match_blossom_with_zero_repeats(users):
-    work = generate(users, rounds=10, seed=users)
+def repeat_free_groups(work, seed: int):
+    """A generated workload grouped, checked valid and free of repeats; with its stats."""
     participants = [Participant(uid, hobbies) for uid, hobbies in work.users]
-    groups = make_groups(participants, work.history, work.last_trio, seed=7)
+    groups = make_groups(participants, work.history, work.last_trio, seed=seed)
     assert_valid(participants, groups)
     stats = grouping_stats(participants, work.history, groups)
     assert stats.repeats == 0
+    return participants, groups, stats
+
+
+@pytest.mark.parametrize("users", [200, 201, 400])
+def test_medium_workloads_match_blossom_with_zero_repeats(users):
+    work = generate(users, rounds=10, seed=users)
+    participants, _, stats = repeat_free_groups(work, seed=7)
     assert key(stats) >= blossom_reference(participants, work.history)
     assert stats.pairs_sharing_hobby >= stats.hobby_bound
 
 
 def test_large_workload_reaches_the_bound():
     work = generate(20_000, rounds=10, seed=5)
-    participants = [Participant(uid, hobbies) for uid, hobbies in work.users]
-    groups = make_groups(participants, work.history, work.last_trio, seed=1)
-    assert_valid(participants, groups)
-    stats = grouping_stats(participants, work.history, groups)
-    assert stats.repeats == 0
+    _, _, stats = repeat_free_groups(work, seed=1)
     assert stats.pairs_sharing_hobby >= 0.999 * stats.hobby_bound
 
 
 @pytest.mark.parametrize("users", [5_001, 30_001])
 def test_large_path_is_valid_repeat_free_and_at_bound(users):
     work = generate(users, rounds=20, seed=users)
-    participants = [Participant(uid, hobbies) for uid, hobbies in work.users]
-    groups = make_groups(participants, work.history, work.last_trio, seed=2)
-    assert_valid(participants, groups)
-    stats = grouping_stats(participants, work.history, groups)
-    assert stats.repeats == 0
+    _, groups, stats = repeat_free_groups(work, seed=2)
     assert stats.pairs_sharing_hobby >= 0.999 * stats.hobby_bound
     assert not set(work.last_trio) & set(next(g for g in groups if len(g) == 3))
 
