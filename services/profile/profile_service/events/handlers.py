@@ -1,10 +1,14 @@
 """What profile consumes (events, durably) and answers (sign-up's, linking's and the bot's
 requests)."""
 
+from collections.abc import Awaitable
+
 from faststream.nats import NatsRouter
 
 from profile_service import meetings, service
+from profile_service.adapters.db.unit_of_work import SqlProfileUnitOfWork
 from unimatch_shared.consumers import MessageHandlers
+from unimatch_shared.errors import DomainError, reply_errors
 from unimatch_shared.events import (
     AccountDeleted,
     AccountEmailChanged,
@@ -16,11 +20,26 @@ from unimatch_shared.events import (
     TelegramUnlinked,
     UserRegistered,
 )
-from unimatch_shared.rpc import ApplyTelegramLink, CreateProfile, CreateProfileReply, SetPause
+from unimatch_shared.rpc import (
+    ApplyTelegramLink,
+    CreateProfile,
+    CreateProfileReply,
+    ProfileReply,
+    SetPause,
+)
 from unimatch_shared.runtime import ServiceRuntime
 
 
-def build_router(runtime: ServiceRuntime) -> NatsRouter:
+async def _profile_reply(user_view: Awaitable[dict]) -> ProfileReply:
+    """A use case's user view, or its refusal, as the reply: where requests' answers map
+    domain errors."""
+    try:
+        return ProfileReply(user=await user_view)
+    except DomainError as refusal:
+        return ProfileReply(errors=reply_errors(refusal))
+
+
+def build_router(runtime: ServiceRuntime[SqlProfileUnitOfWork]) -> NatsRouter:
     handlers = MessageHandlers(runtime.messaging, service.CONSUMER)
 
     @handlers.answer(CreateProfile)
@@ -28,12 +47,14 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
         return await service.create_profile(runtime.unit_of_work(), request)
 
     @handlers.answer(ApplyTelegramLink)
-    async def apply_telegram_link(request: ApplyTelegramLink) -> CreateProfileReply:
-        return await service.apply_telegram_link(runtime.unit_of_work(), request.event)
+    async def apply_telegram_link(request: ApplyTelegramLink) -> ProfileReply:
+        return await _profile_reply(
+            service.apply_telegram_link(runtime.unit_of_work(), request.event)
+        )
 
     @handlers.answer(SetPause)
-    async def set_pause(request: SetPause) -> CreateProfileReply:
-        return await service.set_pause_on_request(runtime.unit_of_work(), request)
+    async def set_pause(request: SetPause) -> ProfileReply:
+        return await _profile_reply(service.set_pause_on_request(runtime.unit_of_work(), request))
 
     @handlers.consumer(UserRegistered)
     async def user_registered(event: UserRegistered) -> None:

@@ -31,6 +31,11 @@ class ProfileRepository:
         found = await self.session.exec(select(Hobby.id).where(col(Hobby.id).in_(storable)))
         return set(found.all())
 
+    async def add(self, profile: Profile) -> None:
+        """Store a new profile (flushed: its hobbies refer to it)."""
+        self.session.add(profile)
+        await self.session.flush()
+
     async def get(self, user_id: int, for_update: bool = False) -> Profile | None:
         query = select(Profile).where(Profile.user_id == user_id)
         if for_update:
@@ -57,7 +62,7 @@ class ProfileRepository:
         values = match.model_dump(exclude={"id"})
         await self.session.exec(insert(Match).values(**values).on_conflict_do_nothing())
 
-    async def unconfirmed_before(self, cutoff, limit: int) -> list[int]:
+    async def unconfirmed_before(self, cutoff: datetime, limit: int) -> list[int]:
         """Users of unconfirmed profiles created before ``cutoff``, oldest first."""
         query = (
             select(Profile.user_id)
@@ -67,7 +72,7 @@ class ProfileRepository:
         )
         return list((await self.session.exec(query)).all())
 
-    async def lock_unconfirmed(self, user_ids: list[int], cutoff) -> list[Profile]:
+    async def lock_unconfirmed(self, user_ids: list[int], cutoff: datetime) -> list[Profile]:
         """These users' profiles, locked, if still unconfirmed and created before ``cutoff``."""
         query = (
             select(Profile)
@@ -123,6 +128,13 @@ class ProfileRepository:
                 where=col(Block.changed_at) <= upsert.excluded.changed_at,
             )
         )
+
+    async def block(self, user_id: int, blocked_user_id: int) -> Block | None:
+        """The user's block of that user, locked, whether in place or lifted."""
+        return await self.session.get(Block, (user_id, blocked_user_id), with_for_update=True)
+
+    async def is_deleted(self, user_id: int) -> bool:
+        return await self.session.get(DeletedAccount, user_id) is not None
 
     async def deleted_among(self, user_ids: list[int]) -> set[int]:
         """Which of these users' accounts were deleted."""
