@@ -1,22 +1,13 @@
-"""In-memory stand-ins for profile's storage and messaging, so each use case runs in
-microseconds without PostgreSQL or NATS (docs/adr/new-unit-of-work-and-repositories.md).
-
-``FakeUnitOfWork`` publishes emitted events and records inbox claims only on ``commit()``,
-as the outbox and inbox do; the repository's rows are plain objects, changed in place, so a
-test of a refusal checks that nothing was committed rather than that rows rolled back.
-"""
+"""An in-memory stand-in for profile's repository, so each use case runs in microseconds
+without PostgreSQL (docs/adr/new-unit-of-work-and-repositories.md). Its rows are plain
+objects, changed in place: a test of a refusal checks that nothing was committed."""
 
 from datetime import UTC, datetime
-from typing import Any, Self
-from uuid import UUID
-
-from pydantic import BaseModel
 
 from profile_service.adapters.db.tables import Block, Hobby, Match, MeetingFeedback, Profile
 from profile_service.domain.model import DELETED_USER
-from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.events import Event, GroupMember, PairCreated
-from unimatch_shared.rpc import Request
+from tests.unit.fakes import FakeUnitOfWork
+from unimatch_shared.events import GroupMember, PairCreated
 
 CATALOG = {1: "Chess", 2: "Hiking", 3: "Jazz"}
 
@@ -120,57 +111,12 @@ class FakeProfiles:
         self.blocks = {k: v for k, v in self.blocks.items() if user_id not in k}
 
 
-class FakeUnitOfWork:
-    """One fake database: reuse it across use cases (``async with`` opens a transaction)."""
+class FakeProfileUnitOfWork(FakeUnitOfWork):
+    """One fake profile database: reuse it across use cases."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.profiles = FakeProfiles()
-        self.published: list[Event] = []  # the outbox, as the relay would publish it
-        self.commits = 0
-        self._applied: set[tuple[str, UUID]] = set()  # the inbox
-        self._emitted: list[Event] = []
-        self._claimed: set[tuple[str, UUID]] = set()
-
-    async def __aenter__(self) -> Self:
-        self._emitted, self._claimed = [], set()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._emitted, self._claimed = [], set()  # not committed: rolled back
-
-    def emit(self, event: Event) -> None:
-        self._emitted.append(event)
-
-    async def first_delivery(self, consumer: str, event_id: UUID) -> bool:
-        key = (consumer, event_id)
-        if key in self._applied or key in self._claimed:
-            return False
-        self._claimed.add(key)
-        return True
-
-    async def commit(self) -> None:
-        self.published += self._emitted
-        self._applied |= self._claimed
-        self._emitted, self._claimed = [], set()
-        self.commits += 1
-
-
-class FakeMessaging:
-    """Answers each request type with the reply (or raises the exception) it was given;
-    a request type with none has no responder: ``ServiceUnavailable``, as ``Messaging``."""
-
-    def __init__(self, **replies: BaseModel | Exception) -> None:
-        self.replies: dict[str, Any] = replies
-        self.sent: list[Request[Any]] = []
-
-    async def request(self, request: Request[Any]) -> Any:
-        self.sent.append(request)
-        reply = self.replies.get(type(request).__name__)
-        if reply is None:
-            raise ServiceUnavailable()
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
 
 
 def group(round_id: int, group_id: int, *user_ids: int) -> PairCreated:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from profile_service import meetings, service
-from tests.unit.profile.fakes import FakeUnitOfWork, group
+from tests.unit.profile.fakes import FakeProfileUnitOfWork, group
 from unimatch_shared.errors import Invalid, NotFound
 from unimatch_shared.events import (
     AccountDeleted,
@@ -18,9 +18,9 @@ MET = {"met": "yes", "rating": 5, "comment": "Nice"}
 
 
 @pytest.fixture
-async def uow() -> FakeUnitOfWork:
+async def uow() -> FakeProfileUnitOfWork:
     """Users 1 and 2 were matched (rows 1: 1->2 and 2: 2->1)."""
-    uow = FakeUnitOfWork()
+    uow = FakeProfileUnitOfWork()
     await service.on_pair_created(uow, group(1, 11, 1, 2))
     return uow
 

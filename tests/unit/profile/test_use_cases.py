@@ -7,7 +7,8 @@ import pytest
 from profile_service import service
 from profile_service.adapters.db.tables import Profile
 from profile_service.events.handlers import _profile_reply
-from tests.unit.profile.fakes import FakeMessaging, FakeUnitOfWork, group
+from tests.unit.fakes import FakeMessaging
+from tests.unit.profile.fakes import FakeProfileUnitOfWork, group
 from unimatch_shared.errors import Invalid, NotFound, ServiceUnavailable, TryLater
 from unimatch_shared.events import (
     AccountDeleted,
@@ -29,11 +30,11 @@ TODAY = datetime.now(UTC).date()
 
 
 @pytest.fixture
-def uow() -> FakeUnitOfWork:
-    return FakeUnitOfWork()
+def uow() -> FakeProfileUnitOfWork:
+    return FakeProfileUnitOfWork()
 
 
-async def signed_up(uow: FakeUnitOfWork, user_id: int = 7) -> None:
+async def signed_up(uow: FakeProfileUnitOfWork, user_id: int = 7) -> None:
     """A confirmed profile with hobby 1, as sign-up and its ``user.registered`` leave it."""
     request = CreateProfile(user_id=user_id, email=f"u{user_id}@example.com", hobby=[1])
     await service.create_profile(uow, request)
@@ -41,7 +42,7 @@ async def signed_up(uow: FakeUnitOfWork, user_id: int = 7) -> None:
     uow.published.clear()
 
 
-def announced(uow: FakeUnitOfWork) -> list[ProfileChanged]:
+def announced(uow: FakeProfileUnitOfWork) -> list[ProfileChanged]:
     return [e for e in uow.published if isinstance(e, ProfileChanged)]
 
 
@@ -290,7 +291,7 @@ async def test_an_unlink_applies_to_the_linked_chat_and_only_if_newer(uow):
 # purge_unconfirmed
 
 
-def abandoned(uow: FakeUnitOfWork, *user_ids: int) -> None:
+def abandoned(uow: FakeProfileUnitOfWork, *user_ids: int) -> None:
     for user_id in user_ids:
         uow.profiles.rows[user_id] = Profile(
             user_id=user_id,
