@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Generic
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -134,6 +134,12 @@ class ServiceRuntime(Generic[UoW]):
         except Exception:
             return False
         return await self.messaging.is_ready()
+
+
+def unit_of_work(request: Request) -> Any:
+    """FastAPI dependency: a new unit of work of the app's runtime. A service types it with
+    its own, ``Annotated[ProfileUnitOfWork, Depends(unit_of_work)]``."""
+    return request.app.state.runtime.unit_of_work()
 
 
 def create_service_app(

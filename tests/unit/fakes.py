@@ -5,8 +5,9 @@ and inbox, and request-reply (docs/adr/new-unit-of-work-and-repositories.md).
 as the outbox and inbox do.
 """
 
-from collections.abc import Iterable
-from typing import Any, Self
+from collections.abc import Hashable, Iterable
+from datetime import datetime
+from typing import Any, Self, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -14,6 +15,8 @@ from pydantic import BaseModel
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import Event
 from unimatch_shared.rpc import Request
+
+Row = TypeVar("Row")
 
 
 class FakeUnitOfWork:
@@ -74,3 +77,12 @@ class FakeMessaging:
         if isinstance(reply, Exception):
             raise reply
         return reply
+
+
+def keep_latest(rows: dict[Any, Row], key: Hashable, row: Row, version: str) -> None:
+    """``unimatch_shared.db.save_latest`` in memory: store ``row`` unless the one stored
+    under ``key`` is newer by ``version``."""
+    stored = rows.get(key)
+    newer: datetime | None = None if stored is None else getattr(stored, version)
+    if newer is None or newer <= getattr(row, version):
+        rows[key] = row

@@ -18,6 +18,8 @@ from unimatch_shared.errors import NotFound
 CONSUMER = "matching"
 # Held for a whole round, so rounds never overlap, whichever instance runs them.
 ROUND_LOCK = "matching.round"
+# What matching keeps of an answer about a meeting (the comment is the user's own).
+ANSWER_FIELDS = {"user_id", "round_id", "group_id", "met", "rating"}
 
 
 async def apply_profile_change(uow: MatchingUnitOfWork, event: events.ProfileChanged) -> None:
@@ -53,14 +55,9 @@ async def apply_block(
         if not (
             await repo.is_deleted(event.user_id) or await repo.is_deleted(event.blocked_user_id)
         ):
-            await repo.save_block(
-                Block(
-                    user_id=event.user_id,
-                    blocked_user_id=event.blocked_user_id,
-                    blocked=isinstance(event, events.PartnerBlocked),
-                    changed_at=event.occurred_at,
-                )
-            )
+            blocked = isinstance(event, events.PartnerBlocked)
+            pair = event.model_dump(include={"user_id", "blocked_user_id"})
+            await repo.save_block(Block(**pair, blocked=blocked, changed_at=event.occurred_at))
         await uow.commit()
 
 
@@ -74,16 +71,8 @@ async def apply_feedback(uow: MatchingUnitOfWork, event: events.MeetingFeedback)
         if await repo.was_member(
             event.user_id, event.round_id, event.group_id
         ) and not await repo.is_deleted(event.user_id):
-            await repo.save_feedback(
-                MeetingFeedback(
-                    user_id=event.user_id,
-                    round_id=event.round_id,
-                    group_id=event.group_id,
-                    met=event.met,
-                    rating=event.rating,
-                    answered_at=event.occurred_at,
-                )
-            )
+            answer = event.model_dump(include=ANSWER_FIELDS)
+            await repo.save_feedback(MeetingFeedback(**answer, answered_at=event.occurred_at))
         await uow.commit()
 
 

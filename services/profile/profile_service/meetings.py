@@ -19,6 +19,7 @@ from unimatch_shared.events import Event, PartnerBlocked, PartnerUnblocked
 from unimatch_shared.events import MeetingFeedback as Answered
 
 NEVER_MATCHED = "You were never matched with this user."
+ANSWER_FIELDS = {"user_id", "round_id", "group_id", "met", "rating", "comment"}
 
 
 async def answer_feedback(
@@ -111,17 +112,8 @@ async def _claim(uow: ProfileUnitOfWork, event: Event) -> None:
 
 
 async def _store_feedback(uow: ProfileUnitOfWork, event: Answered) -> None:
-    await uow.profiles.save_feedback(
-        MeetingFeedback(
-            user_id=event.user_id,
-            round_id=event.round_id,
-            group_id=event.group_id,
-            met=event.met,
-            rating=event.rating,
-            comment=event.comment,
-            answered_at=event.occurred_at,
-        )
-    )
+    answer = event.model_dump(include=ANSWER_FIELDS)
+    await uow.profiles.save_feedback(MeetingFeedback(**answer, answered_at=event.occurred_at))
 
 
 async def _store_block(uow: ProfileUnitOfWork, event: PartnerBlocked | PartnerUnblocked) -> None:

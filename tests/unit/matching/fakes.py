@@ -8,7 +8,7 @@ from itertools import combinations
 
 from matching_service.adapters.db.tables import Block, MatchRound, MeetingFeedback, Participant
 from matching_service.domain.rounds import NewGroup, ParticipantRow
-from tests.unit.fakes import FakeUnitOfWork
+from tests.unit.fakes import FakeUnitOfWork, keep_latest
 
 
 class FakeMatching:
@@ -24,15 +24,11 @@ class FakeMatching:
         self._next_group_id = 1
 
     async def save_participant(self, participant: Participant) -> None:
-        stored = self.participants_by_id.get(participant.user_id)
-        if stored is None or stored.changed_at <= participant.changed_at:
-            self.participants_by_id[participant.user_id] = participant
+        user_id = participant.user_id
+        keep_latest(self.participants_by_id, user_id, participant, "changed_at")
 
     async def save_block(self, block: Block) -> None:
-        key = (block.user_id, block.blocked_user_id)
-        stored = self.blocks.get(key)
-        if stored is None or stored.changed_at <= block.changed_at:
-            self.blocks[key] = block
+        keep_latest(self.blocks, (block.user_id, block.blocked_user_id), block, "changed_at")
 
     async def was_member(self, user_id: int, round_id: int, group_id: int) -> bool:
         found = self.groups.get(group_id)
@@ -40,9 +36,7 @@ class FakeMatching:
 
     async def save_feedback(self, answer: MeetingFeedback) -> None:
         key = (answer.user_id, answer.round_id, answer.group_id)
-        stored = self.answers.get(key)
-        if stored is None or stored.answered_at <= answer.answered_at:
-            self.answers[key] = answer
+        keep_latest(self.answers, key, answer, "answered_at")
 
     async def is_deleted(self, user_id: int) -> bool:
         return user_id in self.deleted

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from profile_service.adapters.db.tables import Block, Hobby, Match, MeetingFeedback, Profile
 from profile_service.domain.model import DELETED_USER
-from tests.unit.fakes import FakeUnitOfWork
+from tests.unit.fakes import FakeUnitOfWork, keep_latest
 from unimatch_shared.events import GroupMember, PairCreated
 
 CATALOG = {1: "Chess", 2: "Hiking", 3: "Jazz"}
@@ -79,15 +79,10 @@ class FakeProfiles:
 
     async def save_feedback(self, answer: MeetingFeedback) -> None:
         key = (answer.user_id, answer.round_id, answer.group_id)
-        stored = self.answers.get(key)
-        if stored is None or stored.answered_at <= answer.answered_at:
-            self.answers[key] = answer
+        keep_latest(self.answers, key, answer, "answered_at")
 
     async def save_block(self, block: Block) -> None:
-        key = (block.user_id, block.blocked_user_id)
-        stored = self.blocks.get(key)
-        if stored is None or stored.changed_at <= block.changed_at:
-            self.blocks[key] = block
+        keep_latest(self.blocks, (block.user_id, block.blocked_user_id), block, "changed_at")
 
     async def block(self, user_id: int, blocked_user_id: int) -> Block | None:
         return self.blocks.get((user_id, blocked_user_id))

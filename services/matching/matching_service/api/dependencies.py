@@ -8,11 +8,7 @@ from fastapi import Depends, Request
 
 from matching_service.domain.schedule import Schedule
 from matching_service.unit_of_work import MatchingUnitOfWork
-
-
-def unit_of_work(request: Request) -> MatchingUnitOfWork:
-    uow: MatchingUnitOfWork = request.app.state.runtime.unit_of_work()
-    return uow
+from unimatch_shared.runtime import unit_of_work
 
 
 def round_schedule(request: Request) -> Schedule:

@@ -13,11 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from profile_service.api.catalog import HobbyCatalog
 from profile_service.unit_of_work import ProfileUnitOfWork, Requester
-
-
-def unit_of_work(request: Request) -> ProfileUnitOfWork:
-    uow: ProfileUnitOfWork = request.app.state.runtime.unit_of_work()
-    return uow
+from unimatch_shared.runtime import unit_of_work
 
 
 def requester(request: Request) -> Requester:

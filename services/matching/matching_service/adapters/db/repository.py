@@ -24,7 +24,7 @@ from matching_service.adapters.db.tables import (
     SchedulerState,
 )
 from matching_service.domain.rounds import NewGroup, ParticipantRow
-from unimatch_shared.db import copy_rows, fetch_rows
+from unimatch_shared.db import copy_rows, fetch_rows, save_latest
 
 
 class MatchingRepository:
@@ -33,28 +33,11 @@ class MatchingRepository:
 
     async def save_participant(self, participant: Participant) -> None:
         """Insert, or replace an older state of the same participant (by ``changed_at``)."""
-        upsert = insert(Participant).values(**participant.model_dump())
-        # SQLModel sets __table__ on table=True models but does not declare it.
-        columns = Participant.__table__.columns  # type: ignore[attr-defined]
-        changed = {c.name: upsert.excluded[c.name] for c in columns}
-        await self.session.exec(
-            upsert.on_conflict_do_update(
-                index_elements=["user_id"],
-                set_=changed,
-                where=col(Participant.changed_at) <= upsert.excluded.changed_at,
-            )
-        )
+        await save_latest(self.session, participant, ["user_id"], "changed_at")
 
     async def save_block(self, block: Block) -> None:
         """Insert, or replace an older state of the same block (by ``changed_at``)."""
-        upsert = insert(Block).values(**block.model_dump())
-        await self.session.exec(
-            upsert.on_conflict_do_update(
-                index_elements=["user_id", "blocked_user_id"],
-                set_={"blocked": upsert.excluded.blocked, "changed_at": upsert.excluded.changed_at},
-                where=col(Block.changed_at) <= upsert.excluded.changed_at,
-            )
-        )
+        await save_latest(self.session, block, ["user_id", "blocked_user_id"], "changed_at")
 
     async def was_member(self, user_id: int, round_id: int, group_id: int) -> bool:
         """Whether the user was in that group of that round."""
@@ -69,18 +52,8 @@ class MatchingRepository:
 
     async def save_feedback(self, answer: MeetingFeedback) -> None:
         """Insert, or replace an older answer about the same group (by ``answered_at``)."""
-        upsert = insert(MeetingFeedback).values(**answer.model_dump())
-        await self.session.exec(
-            upsert.on_conflict_do_update(
-                index_elements=["user_id", "round_id", "group_id"],
-                set_={
-                    "met": upsert.excluded.met,
-                    "rating": upsert.excluded.rating,
-                    "answered_at": upsert.excluded.answered_at,
-                },
-                where=col(MeetingFeedback.answered_at) <= upsert.excluded.answered_at,
-            )
-        )
+        key = ["user_id", "round_id", "group_id"]
+        await save_latest(self.session, answer, key, "answered_at")
 
     async def is_deleted(self, user_id: int) -> bool:
         return await self.session.get(DeletedAccount, user_id) is not None

@@ -17,6 +17,7 @@ from profile_service.adapters.db.tables import (
     ProfileHobby,
 )
 from profile_service.domain.model import DELETED_USER
+from unimatch_shared.db import save_latest
 
 _INTEGER = range(-(2**31), 2**31)  # PostgreSQL's integer
 
@@ -108,26 +109,12 @@ class ProfileRepository:
 
     async def save_feedback(self, answer: MeetingFeedback) -> None:
         """Insert, or replace an older answer about the same group (by ``answered_at``)."""
-        upsert = insert(MeetingFeedback).values(**answer.model_dump())
-        changed = {c: upsert.excluded[c] for c in ("met", "rating", "comment", "answered_at")}
-        await self.session.exec(
-            upsert.on_conflict_do_update(
-                index_elements=["user_id", "round_id", "group_id"],
-                set_=changed,
-                where=col(MeetingFeedback.answered_at) <= upsert.excluded.answered_at,
-            )
-        )
+        key = ["user_id", "round_id", "group_id"]
+        await save_latest(self.session, answer, key, "answered_at")
 
     async def save_block(self, block: Block) -> None:
         """Insert, or replace an older state of the same block (by ``changed_at``)."""
-        upsert = insert(Block).values(**block.model_dump())
-        await self.session.exec(
-            upsert.on_conflict_do_update(
-                index_elements=["user_id", "blocked_user_id"],
-                set_={"blocked": upsert.excluded.blocked, "changed_at": upsert.excluded.changed_at},
-                where=col(Block.changed_at) <= upsert.excluded.changed_at,
-            )
-        )
+        await save_latest(self.session, block, ["user_id", "blocked_user_id"], "changed_at")
 
     async def block(self, user_id: int, blocked_user_id: int) -> Block | None:
         """The user's block of that user, locked, whether in place or lifted."""
