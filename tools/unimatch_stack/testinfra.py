@@ -31,7 +31,7 @@ from pathlib import Path
 import nats
 from nats.js.api import StreamInfo
 
-from unimatch_stack.infra import drop_database, embedded_nats, embedded_postgres, ensure_database
+from unimatch_stack.infra import embedded_nats, embedded_postgres, fresh_database
 
 
 @dataclass(frozen=True)
@@ -188,9 +188,7 @@ def session_infra(environ: Mapping[str, str] = os.environ) -> Iterator[SessionIn
         else:
             nats_url = stack.enter_context(embedded_nats(var_dir, port=0))
 
-        database = f"unimatch_test_{secrets.token_hex(4)}"
-        database_url = ensure_database(server_url, database)
-        stack.callback(drop_database, server_url, database)
+        database_url = stack.enter_context(fresh_database(server_url, "unimatch_test"))
         prefix = new_event_prefix()
         stack.callback(forget_event_prefix, nats_url, prefix)
         yield SessionInfra(database_url, nats_url, prefix, sources)
