@@ -54,8 +54,7 @@ class CreateProfile(Request[CreateProfileReply], NewUser):
 class ApplyTelegramLink(Request[ProfileReply]):
     """notifier -> profile while linking: apply this event now, so ``GET /users/api/me/`` shows
     ``chat_id`` at once; its later delivery over JetStream is a no-op (same event id).
-    Replies ``ProfileReply`` (a caller parsing it as ``CreateProfileReply``, as the notifier
-    did, still can: the fields are the same, ``web_user`` absent)."""
+    Replies ``ProfileReply``, which also parses as the ``CreateProfileReply`` it was before."""
 
     SUBJECT: ClassVar[str] = "rpc.profile.telegram-link"
 
