@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 REPLAY_ARGS ?=
 
 .PHONY: run test test-unit test-fast test-e2e test-faults lint format pairs bench-matching bench-notifier \
-	asyncapi lock clean fuzz audit bench-api replay-dead-letters test-compose
+	asyncapi lock clean fuzz audit bench-api replay-dead-letters test-compose nats-config
 
 $(INSTALLED): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -105,3 +105,8 @@ lock: $(INSTALLED)
 clean:
 	-grep -o ' $(CURDIR)/var/[^ ]*' /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount --lazy
 	rm -rf $(VENV) var
+
+## compose's NATS users and permissions (deploy/nats-server.conf), from unimatch_shared/access.py;
+## run it after adding an event or request there (tests/test_compose_credentials.py checks).
+nats-config: $(INSTALLED)
+	$(BIN)/python -m unimatch_stack.credentials

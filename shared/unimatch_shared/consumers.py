@@ -40,7 +40,7 @@ from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import Event
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_FAILED
-from unimatch_shared.rpc import Notice, Request
+from unimatch_shared.rpc import RpcMessage
 
 log = logging.getLogger(__name__)
 
@@ -237,12 +237,14 @@ class MessageHandlers:
             stream=self.messaging.stream,
             durable=self.messaging.durable(self.service, event),
             pull_sub=PullSub(batch_size=1, timeout=PULL_TIMEOUT_SECONDS),
+            # Deliveries arrive under this service's own inbox prefix (access.py).
+            inbox_prefix=f"{self.messaging.inbox_prefix}.".encode(),
             max_workers=IN_FLIGHT,
             # How long JetStream waits for an ack before it redelivers (to a consumer that died).
             config=ConsumerConfig(filter_subjects=[], ack_wait=self.messaging.ack_wait_seconds),
             ack_policy=AckPolicy.MANUAL,
         )
 
-    def answer(self, request: type[Request[Any]] | type[Notice]) -> CoreSubscriber:
+    def answer(self, request: RpcMessage) -> CoreSubscriber:
         """Decorator: ``@handlers.answer(NextRound) async def f(r: NextRound) -> Reply``."""
         return self.router.subscriber(self.messaging.subject(request.SUBJECT), queue=self.service)

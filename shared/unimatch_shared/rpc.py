@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from unimatch_shared.events import NewUser, TelegramLinked
+from unimatch_shared.events import Hobby, NewUser, TelegramLinked
 from unimatch_shared.schemas import TelegramLogin
 
 Reply = TypeVar("Reply", bound=BaseModel)
@@ -75,6 +75,10 @@ class Notice(BaseModel):
     """A fire-and-forget message over core NATS: published, answered by no one."""
 
     SUBJECT: ClassVar[str]
+
+
+# What core NATS carries between services: a request, or a notice.
+RpcMessage = type[Request[Any]] | type[Notice]
 
 
 class SessionSeen(Notice):
@@ -187,3 +191,59 @@ class RequestEmailChange(Request[EmailChangeReply]):
 
     user_id: int
     email: str
+
+
+class JoinByTelegramReply(BaseModel):
+    """``user_id`` of the account (``created`` False: it existed already), or ``errors``
+    (DRF-shaped, e.g. ``{"email": [...]}``)."""
+
+    user_id: int | None = None
+    created: bool = False
+    errors: dict[str, list[str]] | None = None
+
+
+class JoinByTelegram(Request[JoinByTelegramReply]):
+    """notifier -> auth when someone joins in the bot: make a password-less account for this
+    Telegram user, its profile and ``user.registered``, as a sign-up does (ADR 001). One
+    account per Telegram user: asked again (a retry after a crash), auth answers the account
+    it made before, or the one a widget login made. The notifier links the chat on the reply
+    (docs/adr/new-telegram-conversations.md). Replies ``JoinByTelegramReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.auth.join-by-telegram"
+
+    telegram_id: int
+    first_name: str = Field(min_length=1, max_length=150)
+    last_name: str = Field(default="", max_length=150)
+    hobby: list[int] = Field(min_length=1, max_length=100)
+    # None: the account gets a placeholder under the reserved ``.invalid`` domain.
+    email: str | None = Field(default=None, max_length=254)
+
+
+class HobbyCatalogReply(BaseModel):
+    hobbies: list[Hobby]
+
+
+class HobbyCatalogRequest(Request[HobbyCatalogReply]):
+    """notifier -> profile for the bot's hobby picker: the whole catalog. Replies
+    ``HobbyCatalogReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.profile.hobby-catalog"
+
+
+class ProfileOf(Request[ProfileReply]):
+    """notifier -> profile for the bot's /profile: the user object (docs/api.md, The user
+    object, with the pause state). Replies ``ProfileReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.profile.get"
+
+    user_id: int
+
+
+class SetHobbies(Request[ProfileReply]):
+    """notifier -> profile when hobbies are changed in the bot: the list replaces the old
+    one, as ``PATCH /users/api/me`` does. Replies ``ProfileReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.profile.set-hobbies"
+
+    user_id: int
+    hobby: list[int] = Field(min_length=1, max_length=100)

@@ -413,7 +413,11 @@ def test_session_infra_falls_back_when_a_real_engine_cannot_pull(monkeypatch):
 
 
 def test_session_infra_uses_env_servers_with_a_fresh_database(tmp_path):
-    with embedded_postgres(tmp_path, port=0) as server_url, embedded_nats(tmp_path, 0) as nats_url:
+    # A NATS that answers: the session forgets its event prefix there at the end.
+    with (
+        embedded_postgres(tmp_path, port=0) as server_url,
+        embedded_nats(tmp_path, port=0) as nats_url,
+    ):
         environ = {"DATABASE_URL": server_url, "NATS_URL": nats_url}
         with testinfra.session_infra(environ=environ) as infra:
             assert infra.sources == {"postgres": "env", "nats": "env"}

@@ -9,6 +9,12 @@ Each server resolves on its own, first match wins:
 
 Whatever the source, the session gets a fresh database (dropped afterwards) and a fresh
 UNIMATCH_EVENT_PREFIX, so parallel sessions and leftovers never see each other's data or events.
+
+Services started as a whole system (``service_env``) use their own credentials as under
+`make run` (docs/adr/new-service-credentials.md): a database role per service, made for the
+session when the server lets us create roles (dropped with the database), and, on an embedded
+NATS, a user per service; ``database_url``/``nats_url`` stay the administrator's, for the
+tests themselves. A NATS from the environment or Docker is used without users.
 """
 
 from __future__ import annotations
@@ -23,15 +29,19 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 import nats
+import psycopg
 from nats.js.api import StreamInfo
 
-from unimatch_stack.infra import embedded_nats, embedded_postgres, fresh_database
+from unimatch_shared.access import SERVICES
+from unimatch_stack import credentials
+from unimatch_stack.db_roles import drop_roles
+from unimatch_stack.infra import drop_database, embedded_nats, embedded_postgres, ensure_database
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class SessionInfra:
     nats_url: str
     event_prefix: str
     sources: Mapping[str, str]  # {"postgres": "env" | "docker" | "embedded", "nats": ...}
+    # Per service: its own DATABASE_URL / NATS_URL, where the session could make them.
+    service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         """The variables a service needs to use this infrastructure."""
@@ -178,6 +190,9 @@ def session_infra(environ: Mapping[str, str] = os.environ) -> Iterator[SessionIn
         else:
             server_url = stack.enter_context(embedded_postgres(var_dir, port=0))
 
+        event_prefix = new_event_prefix()
+        passwords = credentials.Secrets().complete()
+        service_env: credentials.ServiceEnv = {}
         if sources["nats"] == "env":
             nats_url = environ["NATS_URL"]
             forget_abandoned_test_streams(nats_url)
@@ -186,9 +201,24 @@ def session_infra(environ: Mapping[str, str] = os.environ) -> Iterator[SessionIn
                 stack, _nats_container, lambda: embedded_nats(var_dir, port=0)
             )
         else:
-            nats_url = stack.enter_context(embedded_nats(var_dir, port=0))
+            config = credentials.private_file(
+                var_dir / credentials.NATS_CONFIG_FILE,
+                credentials.nats_config(event_prefix, passwords.nats, passwords.nats_admin),
+            )
+            server = stack.enter_context(embedded_nats(var_dir, port=0, config=config))
+            nats_url = credentials.with_user(server, credentials.ADMIN_USER, passwords.nats_admin)
+            service_env = credentials.nats_service_env(server, passwords.nats)
 
-        database_url = stack.enter_context(fresh_database(server_url, "unimatch_test"))
-        prefix = new_event_prefix()
-        stack.callback(forget_event_prefix, nats_url, prefix)
-        yield SessionInfra(database_url, nats_url, prefix, sources)
+        database = f"unimatch_test_{secrets.token_hex(4)}"
+        database_url = ensure_database(server_url, database)
+        made_roles: list[str] = []
+        stack.callback(drop_roles, server_url, made_roles)  # after the database: unwound last
+        stack.callback(drop_database, server_url, database)
+        stack.callback(forget_event_prefix, nats_url, event_prefix)
+        try:
+            own_roles = credentials.database_roles(database_url, database, passwords.database)
+            made_roles += [f"{database}_{service}" for service in SERVICES]
+        except psycopg.errors.InsufficientPrivilege:
+            own_roles = {}  # a server of the developer's that lets us make no roles
+        service_env = credentials.merge(service_env, own_roles)
+        yield SessionInfra(database_url, nats_url, event_prefix, sources, service_env)

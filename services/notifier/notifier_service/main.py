@@ -1,5 +1,5 @@
-"""Builds the notifier's app: its runtime, event consumers, the message sender, the bot (when
-a token is configured) and the HTTP routes."""
+"""Builds the notifier's app: its runtime, event consumers, the message sender, the follow-up
+scheduler, the bot (when a token is configured) and the HTTP routes."""
 
 from pathlib import Path
 
@@ -7,10 +7,16 @@ from fastapi import FastAPI
 
 from notifier_service.api.routes import router
 from notifier_service.events.handlers import build_router
+from notifier_service.follow_ups import FollowUpScheduler
 from notifier_service.settings import NotifierSettings
 from notifier_service.telegram.client import TelegramBot
 from notifier_service.telegram.sender import Sender
-from unimatch_shared.events import TelegramLinked, TelegramUnlinked
+from unimatch_shared.events import (
+    MeetingFeedback,
+    PartnerBlocked,
+    TelegramLinked,
+    TelegramUnlinked,
+)
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
@@ -19,12 +25,17 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     runtime = ServiceRuntime(
-        "notifier", settings, MIGRATIONS, emits=[TelegramLinked, TelegramUnlinked]
+        "notifier",
+        settings,
+        MIGRATIONS,
+        emits=[TelegramLinked, TelegramUnlinked, MeetingFeedback, PartnerBlocked],
     )
     telegram = TelegramBot(settings, runtime) if settings.telegram_bot_token else None
     sender = Sender(runtime, telegram, settings.telegram_send_concurrency)
     runtime.messaging.broker.include_router(build_router(runtime, sender))
     runtime.run_in_background("message-sender", sender.run)
+    follow_ups = FollowUpScheduler(runtime, sender, settings.follow_up_poll_seconds)
+    runtime.run_in_background("follow-ups", follow_ups.run)
     if telegram is not None:
         runtime.run_in_background("telegram-updates", telegram.receive_updates)
         runtime.on_stop.append(telegram.close)

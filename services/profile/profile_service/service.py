@@ -33,7 +33,9 @@ from unimatch_shared.rpc import (
     AccountsExist,
     CreateProfile,
     CreateProfileReply,
+    HobbyCatalogReply,
     RequestEmailChange,
+    SetHobbies,
     SetPause,
 )
 
@@ -334,6 +336,20 @@ async def apply_telegram_link(uow: ProfileUnitOfWork, event: TelegramLinked) -> 
     ``chat_id`` at once; the same event arriving later over JetStream is then a no-op."""
     await on_telegram_linked(uow, event)
     return await get_me(uow, event.user_id)
+
+
+async def set_hobbies_on_request(
+    uow: ProfileUnitOfWork, messaging: Requester, request: SetHobbies
+) -> dict:
+    """The bot's hobby picker: the chosen list replaces the old one."""
+    return await update_me(uow, messaging, request.user_id, {"hobby": request.hobby})
+
+
+async def hobby_catalog(uow: ProfileUnitOfWork) -> HobbyCatalogReply:
+    """The bot's hobby picker: every hobby, by id."""
+    async with uow:
+        hobbies = await uow.profiles.all_hobbies()
+    return HobbyCatalogReply(hobbies=[Hobby(id=h.id, name=h.name) for h in hobbies])
 
 
 async def on_telegram_unlinked(uow: ProfileUnitOfWork, event: TelegramUnlinked) -> None:

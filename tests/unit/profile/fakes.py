@@ -34,6 +34,9 @@ class FakeProfiles:
     async def existing_hobby_ids(self, ids: list[int]) -> set[int]:
         return set(ids) & set(self.catalog)
 
+    async def all_hobbies(self) -> list[Hobby]:
+        return [self.catalog[h] for h in sorted(self.catalog)]
+
     async def hobbies_of(self, user_id: int) -> list[Hobby]:
         return [self.catalog[h] for h in sorted(self.hobby_ids.get(user_id, []))]
 

@@ -23,6 +23,7 @@ from unimatch_shared.rpc import (
     CreateProfile,
     EmailChangeReply,
     ProfileReply,
+    SetHobbies,
     SetPause,
 )
 
@@ -142,6 +143,26 @@ async def test_too_many_new_emails_say_when_to_try_again(uow):
     with pytest.raises(TryLater) as refused:
         await service.update_me(uow, auth, 7, {"email": "b@x.io"})
     assert refused.value.retry_after == 30
+
+
+# set_hobbies_on_request / hobby_catalog (the bot's hobby picker)
+
+
+async def test_hobbies_chosen_in_the_bot_replace_the_old_ones_or_are_refused(uow):
+    await signed_up(uow)
+    reply = await _profile_reply(
+        service.set_hobbies_on_request(uow, FakeMessaging(), SetHobbies(user_id=7, hobby=[2, 3]))
+    )
+    assert reply.user is not None and reply.user["hobby"] == [2, 3]
+    unknown = SetHobbies(user_id=7, hobby=[42])
+    reply = await _profile_reply(service.set_hobbies_on_request(uow, FakeMessaging(), unknown))
+    assert reply.errors == {"hobby": ['Invalid pk "42" - object does not exist.']}
+    assert uow.profiles.hobby_ids[7] == [2, 3]
+
+
+async def test_the_catalog_lists_every_hobby_by_id(uow):
+    reply = await service.hobby_catalog(uow)
+    assert [(h.id, h.name) for h in reply.hobbies] == [(1, "Chess"), (2, "Hiking"), (3, "Jazz")]
 
 
 # set_pause / set_pause_on_request

@@ -8,6 +8,7 @@ import contextlib
 import logging
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import InlineKeyboardMarkup
 
 from notifier_service import service
 from notifier_service.adapters.db.tables import OutgoingMessage
@@ -118,7 +119,14 @@ class Sender:
             )
             return "logged"
         try:
-            await self._telegram.bot.send_message(message.chat_id, message.text)
+            markup = (
+                InlineKeyboardMarkup.model_validate(message.reply_markup)
+                if message.reply_markup
+                else None
+            )
+            await self._telegram.bot.send_message(
+                message.chat_id, message.text, reply_markup=markup
+            )
         except TelegramForbiddenError:
             log.info("chat %d blocked the bot; unlinking it", message.chat_id)
             await service.chat_blocked(self._runtime.unit_of_work(), message)

@@ -24,7 +24,11 @@ from unimatch_shared.rpc import (
     ApplyTelegramLink,
     CreateProfile,
     CreateProfileReply,
+    HobbyCatalogReply,
+    HobbyCatalogRequest,
+    ProfileOf,
     ProfileReply,
+    SetHobbies,
     SetPause,
 )
 from unimatch_shared.runtime import ServiceRuntime
@@ -55,6 +59,20 @@ def build_router(runtime: ServiceRuntime[SqlProfileUnitOfWork]) -> NatsRouter:
     @handlers.answer(SetPause)
     async def set_pause(request: SetPause) -> ProfileReply:
         return await _profile_reply(service.set_pause_on_request(runtime.unit_of_work(), request))
+
+    @handlers.answer(SetHobbies)
+    async def set_hobbies(request: SetHobbies) -> ProfileReply:
+        return await _profile_reply(
+            service.set_hobbies_on_request(runtime.unit_of_work(), runtime.messaging, request)
+        )
+
+    @handlers.answer(ProfileOf)
+    async def profile_of(request: ProfileOf) -> ProfileReply:
+        return await _profile_reply(service.get_me(runtime.unit_of_work(), request.user_id))
+
+    @handlers.answer(HobbyCatalogRequest)
+    async def hobby_catalog(request: HobbyCatalogRequest) -> HobbyCatalogReply:
+        return await service.hobby_catalog(runtime.unit_of_work())
 
     @handlers.consumer(UserRegistered)
     async def user_registered(event: UserRegistered) -> None:
