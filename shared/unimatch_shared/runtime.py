@@ -145,6 +145,25 @@ def unit_of_work(request: Request) -> Any:
     return request.app.state.runtime.unit_of_work()
 
 
+def from_runtime(attribute: str) -> Callable[[Request], Any]:
+    """A FastAPI dependency: this attribute of the app's runtime, which the service types,
+    ``Annotated[Messaging, Depends(from_runtime("messaging"))]``."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state.runtime, attribute)
+
+    return dependency
+
+
+def from_app_state(name: str) -> Callable[[Request], Any]:
+    """A FastAPI dependency: what the service's ``create_app`` put in ``app.state``."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return dependency
+
+
 def create_service_app(
     runtime: ServiceRuntime[Any],
     routers: Sequence[APIRouter],

@@ -15,50 +15,19 @@ from auth_service.settings import AuthSettings
 from auth_service.web_sessions import WebSessions
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import CreateProfileReply
-from unimatch_shared.runtime import unit_of_work
+from unimatch_shared.runtime import from_app_state, from_runtime, unit_of_work
 from unimatch_shared.sessions import SessionStore
 from unimatch_shared.unit_of_work import UnitOfWork
 
-
-def settings(request: Request) -> AuthSettings:
-    found: AuthSettings = request.app.state.runtime.settings
-    return found
-
-
-def live_sessions(request: Request) -> SessionStore:
-    """The session store every service checks seed tokens against (docs/adr/010)."""
-    store: SessionStore = request.app.state.runtime.live_sessions
-    return store
-
-
-def password_work(request: Request) -> PasswordWork:
-    """The hashing threads (docs/adr/012)."""
-    work: PasswordWork = request.app.state.passwords
-    return work
-
-
-def web_sessions(request: Request) -> WebSessions:
-    sessions: WebSessions = request.app.state.web_sessions
-    return sessions
-
-
-def messaging(request: Request) -> Messaging:
-    found: Messaging = request.app.state.runtime.messaging
-    return found
-
-
-def read_pool(request: Request) -> AsyncConnectionPool:
-    reads: AsyncConnectionPool = request.app.state.runtime.reads
-    return reads
-
-
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
-Settings = Annotated[AuthSettings, Depends(settings)]
-LiveSessions = Annotated[SessionStore, Depends(live_sessions)]
-Passwords = Annotated[PasswordWork, Depends(password_work)]
-Sessions = Annotated[WebSessions, Depends(web_sessions)]
-Requests = Annotated[Messaging, Depends(messaging)]
-Reads = Annotated[AsyncConnectionPool, Depends(read_pool)]
+Settings = Annotated[AuthSettings, Depends(from_runtime("settings"))]
+# The session store every service checks seed tokens against (docs/adr/010).
+LiveSessions = Annotated[SessionStore, Depends(from_runtime("live_sessions"))]
+# The hashing threads (docs/adr/012).
+Passwords = Annotated[PasswordWork, Depends(from_app_state("passwords"))]
+Sessions = Annotated[WebSessions, Depends(from_app_state("web_sessions"))]
+Requests = Annotated[Messaging, Depends(from_runtime("messaging"))]
+Reads = Annotated[AsyncConnectionPool, Depends(from_runtime("reads"))]
 
 
 def register_account(

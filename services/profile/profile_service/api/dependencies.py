@@ -1,5 +1,5 @@
-"""What profile's endpoints get from this process, typed: the one place that reads
-``request.app.state``.
+"""What profile's endpoints get from this process, typed: the one place they read
+``request.app.state`` from.
 
 Endpoints take ``uow: UoW`` and ``messaging: Requests`` as FastAPI dependencies. The
 ``LeanRead`` hot reads solve no dependencies (docs/adr/013-lean-hot-reads.md), so they call
@@ -13,12 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from profile_service.api.catalog import HobbyCatalog
 from profile_service.unit_of_work import ProfileUnitOfWork, Requester
-from unimatch_shared.runtime import unit_of_work
-
-
-def requester(request: Request) -> Requester:
-    messaging: Requester = request.app.state.runtime.messaging
-    return messaging
+from unimatch_shared.runtime import from_runtime, unit_of_work
 
 
 def read_pool(request: Request) -> AsyncConnectionPool:
@@ -32,4 +27,4 @@ def hobby_catalog(request: Request) -> HobbyCatalog:
 
 
 UoW = Annotated[ProfileUnitOfWork, Depends(unit_of_work)]
-Requests = Annotated[Requester, Depends(requester)]
+Requests = Annotated[Requester, Depends(from_runtime("messaging"))]
