@@ -84,7 +84,7 @@ EVENT_ROUTES: dict[type[Event], Route] = {
     EmailChangeRequested: Route((AUTH,), (NOTIFIER,)),
     AccountEmailChanged: Route((AUTH,), (PROFILE, NOTIFIER)),
     EmailUnsubscribed: Route((NOTIFIER,), (PROFILE,)),
-    MeetingFeedback: Route((PROFILE, NOTIFIER), (PROFILE, MATCHING)),
+    MeetingFeedback: Route((PROFILE, NOTIFIER), (PROFILE, MATCHING, NOTIFIER)),
     PartnerBlocked: Route((PROFILE, NOTIFIER), (MATCHING, PROFILE)),
     PartnerUnblocked: Route((PROFILE,), (MATCHING, PROFILE)),
     RoundSkipped: Route((MATCHING,), (NOTIFIER,)),

@@ -101,6 +101,8 @@ ROUTES = [
     ("/users/api/tg-link", "notifier"),
     ("/users/api/tg-link/", "notifier"),
     ("/users/api/tg-link/123", "notifier"),
+    ("/users/api/unsubscribe/7.abc/", "notifier"),
+    ("/users/api/unsubscribe/7.abc", "notifier"),
     ("/telegram/webhook", "notifier"),
     ("/telegram/webhook/", "notifier"),
     ("/users/api/days-to-match", "matching"),

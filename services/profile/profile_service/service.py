@@ -18,10 +18,12 @@ from profile_service.domain.model import (
     unknown_hobby_errors,
 )
 from profile_service.unit_of_work import ProfileUnitOfWork, Requester
+from unimatch_shared.channels import effective_channels, without_email
 from unimatch_shared.errors import Invalid, NotFound, TryLater
 from unimatch_shared.events import (
     AccountDeleted,
     AccountEmailChanged,
+    EmailUnsubscribed,
     Hobby,
     PairCreated,
     ProfileChanged,
@@ -48,9 +50,14 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
+def _channels(profile: Profile) -> list[str]:
+    """The channels in force: as chosen, or the default for the user's Telegram link."""
+    return list(effective_channels(profile.channels, profile.chat_id is not None))
+
+
 def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
     """docs/api.md, The user object, plus the pause state of My profile and (additive) the
-    web surface's ``birth`` and ``tg_link``."""
+    web surface's ``birth`` and ``tg_link``, and the channels in force."""
     return {
         "id": profile.user_id,
         "first_name": profile.first_name,
@@ -64,6 +71,7 @@ def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
         "paused_until": profile.paused_until,
         "birth": profile.birth,
         "tg_link": profile.tg_link,
+        "channels": _channels(profile),
         "pending_email": _pending_email(profile),
     }
 
@@ -86,6 +94,7 @@ def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
         "image": None,
         "hobby": [{"id": h.id, "name": h.name} for h in hobbies],
         "tg_link": profile.tg_link,
+        "channels": _channels(profile),
         "pending_email": _pending_email(profile),
     }
 
@@ -103,6 +112,7 @@ def _announce(uow: ProfileUnitOfWork, profile: Profile, hobbies: list[HobbyRow])
             hobbies=[Hobby(id=h.id, name=h.name) for h in hobbies],
             paused=profile.paused,
             paused_until=profile.paused_until,
+            channels=profile.channels,
         )
     )
 
@@ -148,8 +158,9 @@ async def get_me(uow: ProfileUnitOfWork, user_id: int) -> dict:
 async def update_me(
     uow: ProfileUnitOfWork, messaging: Requester, user_id: int, changes: dict, web: bool = False
 ) -> dict:
-    """Edit names, age, birth date, Telegram nick and hobbies; a given hobby list replaces
-    the old one. Answers the user as the seed surface shows it, or as the web one does.
+    """Edit names, age, birth date, Telegram nick, hobbies and channels; a given hobby list
+    replaces the old one; channels ``None`` go back to the default. Answers the user as the
+    seed surface shows it, or as the web one does.
 
     A given email goes to auth, which owns it: another address is mailed a confirmation
     link and shows as ``pending_email`` until it is followed (docs/adr/new-password-reset.md).
@@ -193,6 +204,7 @@ async def read_web_me(reads: AsyncConnectionPool, user_id: int) -> dict:
     user = await views.web_user(reads, user_id)
     if user is None:
         raise NotFound()
+    user["channels"] = effective_channels(user["channels"], user["chat_id"] is not None)
     return user
 
 
@@ -350,6 +362,20 @@ async def hobby_catalog(uow: ProfileUnitOfWork) -> HobbyCatalogReply:
     async with uow:
         hobbies = await uow.profiles.all_hobbies()
     return HobbyCatalogReply(hobbies=[Hobby(id=h.id, name=h.name) for h in hobbies])
+
+
+async def on_email_unsubscribed(uow: ProfileUnitOfWork, event: EmailUnsubscribed) -> None:
+    """The unsubscribe link in a mail was followed: email leaves the user's channels (what
+    was in force, so a default becomes an explicit choice), and the notifier hears of it."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        repo = uow.profiles
+        profile = await repo.get(event.user_id, for_update=True)
+        if profile is not None and "email" in _channels(profile):
+            profile.channels = without_email(profile.channels, profile.chat_id is not None)
+            _announce(uow, profile, await repo.hobbies_of(profile.user_id))
+        await uow.commit()
 
 
 async def on_telegram_unlinked(uow: ProfileUnitOfWork, event: TelegramUnlinked) -> None:

@@ -13,6 +13,7 @@ from unimatch_shared.errors import Invalid, NotFound, ServiceUnavailable, TryLat
 from unimatch_shared.events import (
     AccountDeleted,
     AccountEmailChanged,
+    EmailUnsubscribed,
     ProfileChanged,
     TelegramLinked,
     TelegramUnlinked,
@@ -243,6 +244,26 @@ async def test_an_older_email_change_is_stale(uow):
     for event in (newer, older):
         await service.on_account_email_changed(uow, event)
     assert uow.profiles.rows[7].email == "new@x.io" and len(announced(uow)) == 1
+
+
+# on_email_unsubscribed
+
+
+async def test_unsubscribing_takes_email_off_the_channels_once_and_announces_it(uow):
+    await signed_up(uow)  # no Telegram: email is the default channel
+    event = EmailUnsubscribed(user_id=7)
+    await service.on_email_unsubscribed(uow, event)
+    await service.on_email_unsubscribed(uow, event)
+    assert uow.profiles.rows[7].channels == []
+    [changed] = announced(uow)
+    assert changed.channels == []
+
+
+async def test_unsubscribing_when_email_is_not_a_channel_changes_nothing(uow):
+    await signed_up(uow)
+    uow.profiles.rows[7].channels = ["telegram"]
+    await service.on_email_unsubscribed(uow, EmailUnsubscribed(user_id=7))
+    assert uow.profiles.rows[7].channels == ["telegram"] and announced(uow) == []
 
 
 # on_pair_created / on_account_deleted

@@ -12,6 +12,7 @@ from unimatch_shared.errors import DomainError, reply_errors
 from unimatch_shared.events import (
     AccountDeleted,
     AccountEmailChanged,
+    EmailUnsubscribed,
     MeetingFeedback,
     PairCreated,
     PartnerBlocked,
@@ -89,6 +90,10 @@ def build_router(runtime: ServiceRuntime[SqlProfileUnitOfWork]) -> NatsRouter:
     @handlers.consumer(TelegramUnlinked)
     async def telegram_unlinked(event: TelegramUnlinked) -> None:
         await service.on_telegram_unlinked(runtime.unit_of_work(), event)
+
+    @handlers.consumer(EmailUnsubscribed)
+    async def email_unsubscribed(event: EmailUnsubscribed) -> None:
+        await service.on_email_unsubscribed(runtime.unit_of_work(), event)
 
     @handlers.consumer(AccountEmailChanged)
     async def account_email_changed(event: AccountEmailChanged) -> None:
