@@ -16,9 +16,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
-from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
+from tests.support.helpers import ACK_WAIT_SECONDS
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
+from unimatch_stack.infra import fresh_database
 from unimatch_stack.mailbox import running_mailbox
 from unimatch_stack.testinfra import (
     SessionInfra,

@@ -82,9 +82,7 @@ def pick_port(preferred: int) -> int:
     """`preferred` if it is free, otherwise (or if 0) a free port chosen by the OS."""
     if preferred and not port_in_use(preferred):
         return preferred
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def free_ports(count: int) -> list[int]:
@@ -129,6 +127,19 @@ def drop_database(server_url: str, database: str) -> None:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))
         )
+
+
+@contextmanager
+def fresh_database(database_url: str, prefix: str = "test") -> Iterator[str]:
+    """A new, empty database (`<prefix>_<random>`) on the server of `database_url`, by URL;
+    dropped afterwards. The one helper the test sessions and suites make databases with."""
+    server_url = with_database(database_url, "postgres")
+    database = f"{prefix}_{secrets.token_hex(4)}"
+    url = ensure_database(server_url, database)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, database)
 
 
 def unprivileged_prefix() -> list[str]:

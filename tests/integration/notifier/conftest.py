@@ -6,9 +6,10 @@ import nats
 import pytest
 
 from notifier_service.settings import NotifierSettings
-from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
+from tests.support.helpers import ACK_WAIT_SECONDS
 from tests.support.mail_catcher import MailCatcher
 from tests.support.telegram_stub import TOKEN, TelegramStub
+from unimatch_stack.infra import fresh_database
 from unimatch_stack.testinfra import SessionInfra
 
 
