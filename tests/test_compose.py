@@ -411,6 +411,7 @@ def test_gateway_mounts_existing_files():
         assert (ROOT / source).exists(), source
     assert mounts["./gateway/Caddyfile"] == "/etc/caddy/Caddyfile"  # the caddy image's default
     assert mounts["./gateway/docs"] == GATEWAY["environment"]["DOCS_ROOT"]
+    assert mounts["./gateway/pages"] == GATEWAY["environment"]["PAGES_ROOT"]
 
 
 def test_the_gateway_image_serves_the_pinned_swagger_ui():

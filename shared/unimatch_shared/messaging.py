@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from enum import Enum
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from faststream import BaseMiddleware
 from faststream.nats import JStream, NatsBroker
@@ -222,8 +222,19 @@ class Messaging:
             timeout=5,
         )
 
-    async def request(self, request: Request, reply_model: type[Reply]) -> Reply:
-        """Ask over core NATS; a missing or silent responder is a 503, never a hang."""
+    @overload
+    async def request(self, request: Request[Reply]) -> Reply: ...
+
+    @overload
+    async def request(self, request: Request[Any], reply_model: type[Reply]) -> Reply: ...
+
+    async def request(
+        self, request: Request[Any], reply_model: type[BaseModel] | None = None
+    ) -> BaseModel:
+        """Ask over core NATS for the request's reply type (or ``reply_model``, a type its
+        reply also parses as: kept for callers written before requests named theirs); a
+        missing or silent responder is a 503, never a hang."""
+        reply_model = reply_model or request.reply_type()
         try:
             message = await self.broker.request(
                 request.model_dump(mode="json"),

@@ -1,9 +1,12 @@
-"""Mail end to end, through the gateway: two members without Telegram hear of their match by
-mail; one follows the one-click unsubscribe link in it, and ``me`` shows email off."""
+"""Mail end to end, through the gateway, against a real SMTP server: two members without
+Telegram hear of their match by mail and one follows the one-click unsubscribe link in it;
+password-reset and email-change links are read from the mails and followed."""
 
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from urllib.parse import urlsplit
+
+import psycopg
 
 from tests.e2e.helpers import auth, register, wait_until_matching_knows
 from tests.support.helpers import eventually
@@ -84,13 +87,17 @@ def test_reset_and_email_change_links_arrive_by_mail_and_work(api, infra, mailbo
     assert reset["Subject"] == "UniMatch: восстановление пароля"
     assert reset["List-Unsubscribe"] is None
     _, uid, token = link_in(reset, "/password-reset/").strip("/").split("/")
-    done = api.post(
-        "/users/api/password-reset/confirm/",
-        json={"uid": uid, "token": token, "new_password": "n3w-pa55word"},
-    )
+    link = {"uid": uid, "token": token, "new_password": "n3w-pa55word"}
+    done = api.post("/users/api/password-reset/confirm/", json=link)
     assert done.status_code == 204, done.text
+    # The old password and every old token are gone; the new password works, once set.
+    old = api.post("/auth/token/login/", json={"email": email, "password": "pa55word"})
+    assert old.status_code == 400
+    assert api.get("/users/api/me/", headers=auth(user["token"])).status_code == 401
     login = api.post("/auth/token/login/", json={"email": email, "password": "n3w-pa55word"})
     assert login.status_code == 201
+    again = api.post("/users/api/password-reset/confirm/", json={**link, "new_password": "x"})
+    assert again.status_code == 400
 
     new = "moved." + email
     headers = auth(login.json()["token"])
@@ -102,3 +109,34 @@ def test_reset_and_email_change_links_arrive_by_mail_and_work(api, infra, mailbo
     assert confirmed.status_code == 204, confirmed.text
     eventually(lambda: api.get("/users/api/me/", headers=headers).json()["email"] == new)
     leave_the_pool(api, infra, {**user, "token": login.json()["token"]})
+
+
+def test_an_unknown_email_is_answered_alike_and_mailed_nothing(api, mailbox):
+    known = register(api)["user"]["email"]
+    unknown = "nobody." + known
+    for email in (unknown, known):
+        response = api.post("/users/api/password-reset/", json={"email": email})
+        assert (response.status_code, response.content) == (204, b"")
+    eventually(lambda: mails_to(mailbox, known), timeout=60)  # the later request's mail came
+    assert mails_to(mailbox, unknown) == []
+
+
+def test_an_expired_link_from_the_mail_is_refused(api, infra, mailbox):
+    user = register(api)
+    email = user["user"]["email"]
+    assert api.post("/users/api/password-reset/", json={"email": email}).status_code == 204
+    [reset] = eventually(lambda: mails_to(mailbox, email), timeout=60)
+    _, uid, token = link_in(reset, "/password-reset/").strip("/").split("/")
+    with psycopg.connect(infra.database_url, autocommit=True) as connection:
+        connection.execute(
+            "UPDATE auth.mailed_token SET expires_at = now() - interval '1 second'"
+            " WHERE user_id = %s",
+            (user["user"]["id"],),
+        )
+    late = api.post(
+        "/users/api/password-reset/confirm/",
+        json={"uid": uid, "token": token, "new_password": "n3w-pa55word"},
+    )
+    assert late.status_code == 400
+    still = api.post("/auth/token/login/", json={"email": email, "password": "pa55word"})
+    assert still.status_code == 201

@@ -67,6 +67,7 @@ def test_caddyfile_validates(tmp_path):
         **os.environ,
         "UNIMATCH_PORT": "18000",
         "DOCS_ROOT": str(GATEWAY_DIR / "docs"),
+        "PAGES_ROOT": str(GATEWAY_DIR / "pages"),
         "XDG_CONFIG_HOME": str(tmp_path),
         "XDG_DATA_HOME": str(tmp_path),
         **{spec.upstream_env: f"{spec.name}:{spec.port}" for spec in SERVICES},
