@@ -10,6 +10,8 @@ import re
 import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ import nats
 import psycopg
 import pytest
 
+from tests.support.helpers import eventually
 from unimatch_stack import testinfra
 from unimatch_stack.infra import (
     EmbeddedNats,
@@ -251,12 +254,105 @@ def test_one_service_can_be_stopped_and_restarted(stack, gateway, kill):
     stack.stop_service("profile", kill=kill)
     assert not stack.processes["profile"].running
     down = gateway.get("/users/api/me")
-    assert down.status_code == 502
+    assert down.status_code == 503
     assert down.json() == {"detail": "Service unavailable."}
+    assert down.headers["retry-after"] == "1"
     assert gateway.get("/auth/login").status_code == 200  # the others are unaffected
 
     stack.start_service("profile")
     assert gateway.get("/users/api/me").json()["service"] == "profile"
+
+
+# --- several instances of each service (docs/adr/new-several-instances.md) -----------------
+
+
+@pytest.fixture(scope="module")
+def twin_stack(tmp_path_factory):
+    """Two fake instances of every service behind the real gateway."""
+    ports = iter(free_ports(2 * len(NAMES)))
+    with fake_stack(
+        tmp_path_factory.mktemp("twins"),
+        service_ports={name: [next(ports), next(ports)] for name in NAMES},
+    ) as running:
+        yield running
+
+
+def served_by(response: httpx.Response) -> str:
+    return response.json()["env"]["PORT"]
+
+
+def test_instances_get_their_own_ports_logs_and_metrics_folders(twin_stack):
+    for name in NAMES:
+        first, second = twin_stack.instances(name)
+        assert (first.name, second.name) == (name, f"{name}-2")
+        assert first.port != second.port
+        assert second.log_path.name == f"{name}-2.log"
+        folders = {p.env["PROMETHEUS_MULTIPROC_DIR"] for p in (first, second)}
+        assert len(folders) == 2
+    upstreams = twin_stack.processes["gateway"].env["PROFILE_UPSTREAM"].split()
+    assert upstreams == [f"127.0.0.1:{p.port}" for p in twin_stack.instances("profile")]
+
+
+def test_gateway_balances_across_instances(twin_stack):
+    with httpx.Client(base_url=twin_stack.gateway_url, timeout=10) as gateway:
+        for path in ("/auth/login", "/users/api/me", "/users/api/days-to-match", "/telegram/x"):
+            ports = {served_by(gateway.get(path)) for _ in range(20)}
+            assert len(ports) == 2, path
+
+
+def test_killed_instance_costs_no_request(twin_stack):
+    """Killed, an instance refuses connections: the gateway sends every request, POSTs too,
+    to the other one (nothing was sent yet); a GET cut off mid-request is retried there."""
+    first, second = twin_stack.instances("matching")
+    with httpx.Client(base_url=twin_stack.gateway_url, timeout=20) as gateway:
+        with ThreadPoolExecutor(4) as pool:
+            in_flight = [
+                pool.submit(gateway.get, "/matching/slow", params={"sleep": "1.5"})
+                for _ in range(4)
+            ]
+            time.sleep(0.5)
+            twin_stack.stop_service("matching-2", kill=True)
+            cut_off = [future.result() for future in in_flight]
+        try:
+            assert [r.status_code for r in cut_off] == [200] * 4
+            assert {served_by(r) for r in cut_off} == {str(first.port)}
+            for _ in range(20):
+                for response in (gateway.get("/matching/x"), gateway.post("/matching/x")):
+                    assert response.status_code == 200
+                    assert served_by(response) == str(first.port)
+        finally:
+            twin_stack.start_service("matching-2")
+        # Back and ready, it is probed healthy and gets requests again.
+        eventually(
+            lambda: str(second.port) in {served_by(gateway.get("/matching/x")) for _ in range(10)},
+            "the restarted instance gets requests again",
+            interval=0.2,
+        )
+
+
+def test_post_cut_off_by_a_dying_instance_is_a_clear_503(twin_stack):
+    """A POST may have been applied before its instance died, so it is not replayed: the
+    caller gets 503 with Retry-After and decides (docs/api.md, Errors)."""
+    first, second = twin_stack.instances("profile")
+    with httpx.Client(base_url=twin_stack.gateway_url, timeout=20) as gateway:
+        with ThreadPoolExecutor(4) as pool:
+            in_flight = [
+                pool.submit(gateway.post, "/users/api/me", params={"sleep": "1.5"})
+                for _ in range(4)
+            ]
+            time.sleep(0.5)
+            twin_stack.stop_service("profile-2", kill=True)
+            answers = [future.result() for future in in_flight]
+        try:
+            assert {r.status_code for r in answers} == {200, 503}  # least_conn spread them
+            for response in answers:
+                if response.status_code == 503:
+                    assert response.json() == {"detail": "Service unavailable."}
+                    assert response.headers["retry-after"] == "1"
+                else:
+                    assert served_by(response) == str(first.port)
+        finally:
+            twin_stack.start_service("profile-2")
 
 
 def test_stack_reports_a_service_that_dies_and_stops_the_rest(tmp_path):

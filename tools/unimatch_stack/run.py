@@ -14,13 +14,38 @@ import time
 from pathlib import Path
 
 from unimatch_stack.infra import InfraError, local_infra
-from unimatch_stack.supervisor import DEFAULT_GATEWAY_PORT, SERVICES, Stack, StackError
+from unimatch_stack.supervisor import (
+    DEFAULT_GATEWAY_PORT,
+    SERVICES,
+    Stack,
+    StackError,
+    instance_ports,
+)
 
 
-def _service_ports() -> dict[str, int]:
-    """Per-service overrides, e.g. PROFILE_PORT=9102."""
+def _instances(service: str) -> int:
+    """How many instances of a service to run: AUTH_INSTANCES=3, else UNIMATCH_INSTANCES (every
+    service), else one."""
+    value = os.environ.get(f"{service.upper()}_INSTANCES") or os.environ.get(
+        "UNIMATCH_INSTANCES", "1"
+    )
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise StackError(f"{service}: the instance count must be a whole number >= 1, not {value!r}")
+    return count
+
+
+def _service_ports() -> dict[str, list[int]]:
+    """Each instance's port: the first from e.g. PROFILE_PORT=9102 (else the default), the
+    others 100 apart (9202, 9302, ...)."""
     return {
-        spec.name: int(os.environ.get(f"{spec.name.upper()}_PORT", spec.port)) for spec in SERVICES
+        spec.name: instance_ports(
+            int(os.environ.get(f"{spec.name.upper()}_PORT", spec.port)), _instances(spec.name)
+        )
+        for spec in SERVICES
     }
 
 
@@ -41,7 +66,11 @@ def _banner(stack: Stack, var_dir: Path) -> str:
             "UniMatch is up.",
             f"  API docs:  {url}/docs",
             f"  Gateway:   {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
-            *(f"  {spec.name:<9}  {stack.service_url(spec.name)}" for spec in SERVICES),
+            *(
+                f"  {process.name:<9}  {stack.service_url(process.name)}"
+                for spec in SERVICES
+                for process in stack.instances(spec.name)
+            ),
             f"  Logs:      {var_dir / 'log'}",
             "Press Ctrl-C to stop.",
         ]
@@ -79,6 +108,7 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _raise_keyboard_interrupt)
     try:
+        service_ports = _service_ports()
         with (
             local_infra(var_dir) as infra,
             Stack(
@@ -86,7 +116,7 @@ def main() -> int:
                 infra.database_url,
                 infra.nats_url,
                 gateway_port,
-                _service_ports(),
+                service_ports,
                 service_env=_service_env(),
             ) as stack,
         ):
