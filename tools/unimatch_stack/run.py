@@ -34,7 +34,9 @@ def _instances(service: str) -> int:
     except ValueError:
         count = 0
     if count < 1:
-        raise StackError(f"{service}: the instance count must be a whole number >= 1, not {value!r}")
+        raise StackError(
+            f"{service}: the instance count must be a whole number >= 1, not {value!r}"
+        )
     return count
 
 

@@ -225,9 +225,10 @@ class Stack:
     """The four services plus the gateway, started and stopped together.
 
     `service_ports` gives a service's port, or a list of ports: one instance on each
-    (`processes["auth"]`, `processes["auth-2"]`, ...). `commands` replaces the command line of individual services (tests run fakes with it);
-    `extra_env` is added to every service's environment, on top of the parent's, and
-    `service_env` to one service's, on top of that: e.g.
+    (`processes["auth"]`, `processes["auth-2"]`, ...). `commands` replaces the command line
+    of individual services (tests run fakes with it); `extra_env` is added to every
+    service's environment, on top of the parent's, and `service_env` to one service's (all
+    its instances), on top of that: e.g.
     `service_env={"profile": {"DATABASE_URL": other_url}}` gives profile a server of its own.
     """
 

@@ -9,6 +9,7 @@ from notifier_service.api.routes import router
 from notifier_service.events.handlers import build_router
 from notifier_service.settings import NotifierSettings
 from notifier_service.telegram.client import TelegramBot
+from notifier_service.telegram.lease import talk_to_telegram_under_lease, telegram_lease
 from notifier_service.telegram.sender import Sender
 from unimatch_shared.events import TelegramLinked, TelegramUnlinked
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
@@ -22,11 +23,12 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         "notifier", settings, MIGRATIONS, emits=[TelegramLinked, TelegramUnlinked]
     )
     telegram = TelegramBot(settings, runtime) if settings.telegram_bot_token else None
-    sender = Sender(runtime, telegram, settings.telegram_send_concurrency)
+    # Of several instances, only the lease holder sends and polls (telegram/lease.py).
+    lease = telegram_lease(settings)
+    sender = Sender(runtime, telegram, settings.telegram_send_concurrency, fence=lease.held)
     runtime.messaging.broker.include_router(build_router(runtime, sender))
-    runtime.run_in_background("message-sender", sender.run)
+    talk_to_telegram_under_lease(runtime, lease, sender, telegram)
     if telegram is not None:
-        runtime.run_in_background("telegram-updates", telegram.receive_updates)
         runtime.on_stop.append(telegram.close)
     app = create_service_app(
         runtime,

@@ -1,7 +1,7 @@
 """The notifier's own Prometheus series (the shared ones are in ``unimatch_shared.metrics``):
 what became of each Telegram message (docs/adr/006-telegram-delivery.md)."""
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 TELEGRAM_MESSAGES = Counter(
     "unimatch_telegram_messages",
@@ -17,4 +17,9 @@ TELEGRAM_RETRY_AFTER = Counter(
 ANNOUNCEMENTS_SKIPPED_UNLINKED = Counter(
     "unimatch_announcements_skipped_unlinked",
     "Members of a new group not told because they have no Telegram linked.",
+)
+TELEGRAM_LEASE_HELD = Gauge(
+    "unimatch_telegram_lease_held",
+    "1 while this instance holds the Telegram lease: it alone delivers messages and polls.",
+    multiprocess_mode="mostrecent",
 )

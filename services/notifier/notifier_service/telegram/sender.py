@@ -1,11 +1,14 @@
 """Delivers the message outbox: oldest first, one message per chat at a time, a few chats in
 parallel, within Telegram's limits. A row is marked sent only after Telegram accepted it, right
 away, so a crash can resend at most the messages in flight (docs/adr/006-telegram-delivery.md).
+Of several notifier instances only the holder of the Telegram lease runs it, and each message
+waits for the fence (the lease confirmed) before it goes (telegram/lease.py).
 """
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 
@@ -22,9 +25,21 @@ IDLE_POLL_SECONDS = 1.0
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
+async def _always() -> bool:
+    return True
+
+
 class Sender:
-    def __init__(self, runtime: ServiceRuntime, telegram: TelegramBot | None, concurrency: int):
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        telegram: TelegramBot | None,
+        concurrency: int,
+        fence: Callable[[], Awaitable[bool]] = _always,
+    ):
+        """``fence()`` is asked right before each send; False leaves the message pending."""
         self._runtime = runtime
+        self._fence = fence
         self._telegram = telegram
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: dict[int, asyncio.Task] = {}
@@ -93,6 +108,11 @@ class Sender:
 
     async def _deliver(self, message: OutgoingMessage) -> None:
         try:
+            if not await self._fence():
+                # The lease is lost: the lease keeper stops this sender within seconds.
+                self._backoff = max(self._backoff, 1.0)
+                log.warning("message %d left pending: the lease is not held", message.id)
+                return
             status = await self._send(message)
             TELEGRAM_MESSAGES.labels(status or "retried").inc()
             if status:
