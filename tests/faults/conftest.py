@@ -193,9 +193,11 @@ def fault_system(
     own_database: Sequence[str] = (),
     telegram_options: Mapping[str, object] | None = None,
     env: Mapping[str, str] | None = None,
+    instances: Mapping[str, int] | None = None,
 ) -> Iterator[FaultSystem]:
-    """Start everything (``own_database``: services given a PostgreSQL server of their own);
-    stop every process at the end, even on failure."""
+    """Start everything (``own_database``: services given a PostgreSQL server of their own;
+    ``instances``: how many of a service, one unless named); stop every process at the end,
+    even on failure."""
     with ExitStack() as cleanup:
         servers = {
             name: EmbeddedPostgres(var_dir / f"pg-{name}", port=0)
@@ -220,6 +222,7 @@ def fault_system(
             telegram.stub.url,
             env=env,
             service_env={name: {"DATABASE_URL": urls[name]} for name in own_database},
+            instances=instances,
         )
         cleanup.callback(stack.stop)
         stack.start()
