@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from tests.support.helpers import eventually
-from unimatch_stack import testinfra
+from unimatch_stack import run, testinfra
 from unimatch_stack.infra import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -64,7 +64,9 @@ def gateway(stack):
 # --- gateway -------------------------------------------------------------------------------
 
 
-def test_caddyfile_validates(tmp_path):
+@pytest.mark.parametrize("compose", [False, True])
+def test_caddyfile_validates(tmp_path, compose):
+    """As make run configures it, and as compose does (replicas found by DNS)."""
     env = {
         **os.environ,
         "UNIMATCH_PORT": "18000",
@@ -72,6 +74,11 @@ def test_caddyfile_validates(tmp_path):
         "XDG_CONFIG_HOME": str(tmp_path),
         "XDG_DATA_HOME": str(tmp_path),
         **{spec.upstream_env: f"{spec.name}:{spec.port}" for spec in SERVICES},
+        **{
+            f"{spec.name.upper()}_DISCOVERY": f"dynamic a {spec.name} {spec.port}"
+            for spec in SERVICES
+            if compose
+        },
     }
     result = subprocess.run(
         [
@@ -279,6 +286,24 @@ def twin_stack(tmp_path_factory):
 
 def served_by(response: httpx.Response) -> str:
     return response.json()["env"]["PORT"]
+
+
+def test_make_run_reads_instance_counts_per_service(monkeypatch):
+    for spec in SERVICES:
+        for variable in ("INSTANCES", "PORT"):
+            monkeypatch.delenv(f"{spec.name.upper()}_{variable}", raising=False)
+    monkeypatch.setenv("UNIMATCH_INSTANCES", "2")
+    monkeypatch.setenv("AUTH_INSTANCES", "3")
+    monkeypatch.setenv("NOTIFIER_PORT", "9104")
+    assert run._service_ports() == {
+        "auth": [8101, 8201, 8301],
+        "profile": [8102, 8202],
+        "matching": [8103, 8203],
+        "notifier": [9104, 9204],
+    }
+    monkeypatch.setenv("PROFILE_INSTANCES", "0")
+    with pytest.raises(StackError, match="profile: the instance count"):
+        run._service_ports()
 
 
 def test_instances_get_their_own_ports_logs_and_metrics_folders(twin_stack):
