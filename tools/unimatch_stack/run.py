@@ -63,17 +63,15 @@ def _service_env() -> dict[str, dict[str, str]]:
 
 def _banner(stack: Stack, var_dir: Path) -> str:
     url = stack.gateway_url
+    instances = [process for spec in SERVICES for process in stack.instances(spec.name)]
+    width = max(9, *(len(process.name) for process in instances))
     return "\n".join(
         [
             "UniMatch is up.",
-            f"  API docs:  {url}/docs",
-            f"  Gateway:   {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
-            *(
-                f"  {process.name:<9}  {stack.service_url(process.name)}"
-                for spec in SERVICES
-                for process in stack.instances(spec.name)
-            ),
-            f"  Logs:      {var_dir / 'log'}",
+            f"  {'API docs:':<{width}}  {url}/docs",
+            f"  {'Gateway:':<{width}}  {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
+            *(f"  {p.name:<{width}}  {stack.service_url(p.name)}" for p in instances),
+            f"  {'Logs:':<{width}}  {var_dir / 'log'}",
             "Press Ctrl-C to stop.",
         ]
     )
