@@ -33,6 +33,10 @@ KEEPALIVE_COUNT = 2
 QUERY_TIMEOUT_SECONDS = 3.0
 
 
+class LeaseLost(Exception):
+    """The lease is no longer held: the work must not take its next step."""
+
+
 class Lease:
     def __init__(
         self,

@@ -22,10 +22,12 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         "notifier", settings, MIGRATIONS, emits=[TelegramLinked, TelegramUnlinked]
     )
-    telegram = TelegramBot(settings, runtime) if settings.telegram_bot_token else None
     # Of several instances, only the lease holder sends and polls (telegram/lease.py).
     lease = telegram_lease(settings)
-    sender = Sender(runtime, telegram, settings.telegram_send_concurrency, fence=lease.held)
+    telegram = (
+        TelegramBot(settings, runtime, fence=lease.held) if settings.telegram_bot_token else None
+    )
+    sender = Sender(runtime, telegram, settings.telegram_send_concurrency)
     runtime.messaging.broker.include_router(build_router(runtime, sender))
     talk_to_telegram_under_lease(runtime, lease, sender, telegram)
     if telegram is not None:
@@ -38,4 +40,5 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.telegram = telegram
+    app.state.telegram_lease = lease
     return app

@@ -4,8 +4,14 @@
 Every instance consumes events, queues messages and serves HTTP; only the lease holder
 delivers the message outbox and polls for updates. So one process sends, the 30 msg/s budget
 (and the per-chat interval) is kept in one place as before, polling never runs twice, and each
-message is fenced: the holder confirms the lease right before sending it. When the holder
-dies, another instance takes the lease within seconds and carries on from the outbox.
+message is fenced: the holder confirms the lease right before each attempt to send it. When
+the holder dies, another instance takes the lease within seconds and carries on from the
+outbox.
+
+A new holder waits ``SETTLE_SECONDS`` before it sends: a previous holder that lost the lease
+while alive (its session broke) stops starting sends at once (the fence), but the requests it
+had already sent to Telegram are still being answered and marked. Read as pending too early,
+those would go out twice.
 """
 
 import asyncio
@@ -16,6 +22,9 @@ from notifier_service.telegram.client import TelegramBot
 from notifier_service.telegram.sender import Sender
 from unimatch_shared.lease import Lease
 from unimatch_shared.runtime import ServiceRuntime
+
+# Longer than a send takes to be answered and marked (tens of milliseconds).
+SETTLE_SECONDS = 3.0
 
 
 def telegram_lease(settings: NotifierSettings) -> Lease:
@@ -32,9 +41,13 @@ def talk_to_telegram_under_lease(
 ) -> None:
     """While the service runs: wait for the lease, then deliver and receive until it is lost."""
 
+    async def deliver() -> None:
+        await asyncio.sleep(SETTLE_SECONDS)
+        await sender.run()
+
     async def duties() -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(sender.run())
+            group.create_task(deliver())
             if telegram is not None:  # in webhook mode this only registers the webhook
                 group.create_task(telegram.receive_updates())
 

@@ -1,14 +1,13 @@
 """Delivers the message outbox: oldest first, one message per chat at a time, a few chats in
 parallel, within Telegram's limits. A row is marked sent only after Telegram accepted it, right
 away, so a crash can resend at most the messages in flight (docs/adr/006-telegram-delivery.md).
-Of several notifier instances only the holder of the Telegram lease runs it, and each message
-waits for the fence (the lease confirmed) before it goes (telegram/lease.py).
+Of several notifier instances only the holder of the Telegram lease runs it, and each attempt
+to send confirms the lease first (telegram/lease.py, client.py).
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 
@@ -16,6 +15,7 @@ from notifier_service import service
 from notifier_service.adapters.db.tables import OutgoingMessage
 from notifier_service.metrics import TELEGRAM_MESSAGES
 from notifier_service.telegram.client import MAX_BACKOFF_SECONDS, TelegramBot
+from unimatch_shared.lease import LeaseLost
 from unimatch_shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -25,21 +25,9 @@ IDLE_POLL_SECONDS = 1.0
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
-async def _always() -> bool:
-    return True
-
-
 class Sender:
-    def __init__(
-        self,
-        runtime: ServiceRuntime,
-        telegram: TelegramBot | None,
-        concurrency: int,
-        fence: Callable[[], Awaitable[bool]] = _always,
-    ):
-        """``fence()`` is asked right before each send; False leaves the message pending."""
+    def __init__(self, runtime: ServiceRuntime, telegram: TelegramBot | None, concurrency: int):
         self._runtime = runtime
-        self._fence = fence
         self._telegram = telegram
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: dict[int, asyncio.Task] = {}
@@ -108,11 +96,6 @@ class Sender:
 
     async def _deliver(self, message: OutgoingMessage) -> None:
         try:
-            if not await self._fence():
-                # The lease is lost: the lease keeper stops this sender within seconds.
-                self._backoff = max(self._backoff, 1.0)
-                log.warning("message %d left pending: the lease is not held", message.id)
-                return
             status = await self._send(message)
             TELEGRAM_MESSAGES.labels(status or "retried").inc()
             if status:
@@ -139,6 +122,9 @@ class Sender:
             return "logged"
         try:
             await self._telegram.bot.send_message(message.chat_id, message.text)
+        except LeaseLost:  # another instance sends it; this one is stopping
+            log.info("message %d left pending: the Telegram lease is lost", message.id)
+            return None
         except TelegramForbiddenError:
             log.info("chat %d blocked the bot; unlinking it", message.chat_id)
             await service.chat_blocked(self._runtime.unit_of_work(), message)
