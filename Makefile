@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 REPLAY_ARGS ?=
 
 .PHONY: run test test-unit test-fast test-e2e test-faults lint format pairs bench-matching bench-notifier \
-	asyncapi lock clean fuzz audit bench-api replay-dead-letters
+	asyncapi lock clean fuzz audit bench-api replay-dead-letters test-compose nats-config
 
 $(INSTALLED): $(foreach p,$(PACKAGES),$(p)/pyproject.toml) requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ test-e2e: $(INSTALLED)
 ## Kill NATS, PostgreSQL and consumers under traffic (docs/faults.md); also part of `make test`.
 test-faults: $(INSTALLED)
 	$(BIN)/python -m pytest -q tests/faults $(PYTEST_ARGS)
+
+## docker-compose.yml on a real Docker engine: images pulled or, with no registry, built here
+## from Debian's packages (tools/compose_standins/), the stack up and healthy, the contract
+## through the gateway, containers restarted without loss, everything taken down. Needs a
+## running engine and says what is missing; not part of `make test` (README, Operations).
+test-compose: $(INSTALLED)
+	$(BIN)/python -m unimatch_stack.compose
+	$(BIN)/python -m pytest -q tests/compose --compose $(PYTEST_ARGS)
 
 ## Schemathesis against every service's OpenAPI document through the gateway (bounded, for CI;
 ## also part of `make test`).
@@ -92,5 +100,13 @@ asyncapi: $(INSTALLED)
 lock: $(INSTALLED)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
+## Removes the venv and var/ (data of `make run`, the compose stand-ins' Debian rootfs); an
+## interrupted debootstrap may have left its /proc mounted in there: unmounted first.
 clean:
+	-grep -o ' $(CURDIR)/var/[^ ]*' /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount --lazy
 	rm -rf $(VENV) var
+
+## compose's NATS users and permissions (deploy/nats-server.conf), from unimatch_shared/access.py;
+## run it after adding an event or request there (tests/test_compose_credentials.py checks).
+nats-config: $(INSTALLED)
+	$(BIN)/python -m unimatch_stack.credentials

@@ -19,7 +19,12 @@ from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
 from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
-from unimatch_stack.testinfra import SessionInfra, new_event_prefix, session_infra
+from unimatch_stack.testinfra import (
+    SessionInfra,
+    forget_event_prefix,
+    new_event_prefix,
+    session_infra,
+)
 
 TESTS = Path(__file__).parent
 
@@ -32,7 +37,26 @@ SUITE_MARKERS = {
     "fuzz": [pytest.mark.slow, pytest.mark.fuzz],
     # A scenario waits out kills, restarts and convergence.
     "faults": [pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(600)],
+    # Builds images and brings docker-compose.yml up on a Docker engine (the first build takes
+    # minutes); not in `make test` (pytest_ignore_collect below).
+    "compose": [pytest.mark.slow, pytest.mark.timeout(1800)],
 }
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--compose",
+        action="store_true",
+        help="run tests/compose: docker-compose.yml on a real Docker engine (make test-compose)",
+    )
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/compose needs a Docker engine and its images (`make test-compose` prepares both),
+    so a run leaves it out unless given --compose (or the folder by name)."""
+    if collection_path == TESTS / "compose" and not config.getoption("compose"):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(items):
@@ -49,8 +73,11 @@ def infra():
 
 @pytest.fixture
 def fresh_prefix(infra):
-    """The session's infrastructure with events isolated from every other test's."""
-    return SessionInfra(infra.database_url, infra.nats_url, new_event_prefix(), infra.sources)
+    """The session's infrastructure with events isolated from every other test's (its streams
+    deleted afterwards)."""
+    prefix = new_event_prefix()
+    yield SessionInfra(infra.database_url, infra.nats_url, prefix, infra.sources)
+    forget_event_prefix(infra.nats_url, prefix)
 
 
 @pytest.fixture
@@ -94,7 +121,12 @@ def telegram():
 def stack(infra, telegram):
     var_dir = Path(tempfile.mkdtemp(prefix="unimatch-e2e-"))
     system = system_stack(
-        var_dir, infra.database_url, infra.nats_url, infra.event_prefix, telegram.stub.url
+        var_dir,
+        infra.database_url,
+        infra.nats_url,
+        infra.event_prefix,
+        telegram.stub.url,
+        service_env=infra.service_env,
     )
     with system:
         yield system

@@ -321,16 +321,23 @@ def test_secrets_reach_only_the_service_that_uses_them():
 
 @pytest.mark.parametrize("name", BUILT)
 def test_service_urls_point_at_compose_servers(name):
+    """Each service logs in as itself (docs/adr/new-service-credentials.md), with the password
+    its server was given (tests/test_compose_credentials.py checks the rest)."""
     env = SERVICES[name]["environment"]
     database = urlsplit(env["DATABASE_URL"])
     postgres = SERVICES["postgres"]["environment"]
     assert database.hostname in SERVICES
     assert (database.username, database.password, database.path) == (
-        postgres["POSTGRES_USER"],
-        postgres["POSTGRES_PASSWORD"],
+        f"unimatch_{name}",
+        postgres[f"{name.upper()}_DATABASE_PASSWORD"],
         f"/{postgres['POSTGRES_DB']}",
     )
-    assert urlsplit(env["NATS_URL"]).hostname == "nats"
+    nats = urlsplit(env["NATS_URL"])
+    assert nats.hostname == "nats"
+    assert (nats.username, nats.password) == (
+        name,
+        SERVICES["nats"]["environment"][f"{name.upper()}_NATS_PASSWORD"],
+    )
 
 
 def test_only_the_gateway_publishes_ports():

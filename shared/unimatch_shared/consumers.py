@@ -237,6 +237,8 @@ class MessageHandlers:
             stream=self.messaging.stream,
             durable=self.messaging.durable(self.service, event),
             pull_sub=PullSub(batch_size=1, timeout=PULL_TIMEOUT_SECONDS),
+            # Deliveries arrive under this service's own inbox prefix (access.py).
+            inbox_prefix=f"{self.messaging.inbox_prefix}.".encode(),
             max_workers=IN_FLIGHT,
             # How long JetStream waits for an ack before it redelivers (to a consumer that died).
             config=ConsumerConfig(filter_subjects=[], ack_wait=self.messaging.ack_wait_seconds),

@@ -133,7 +133,9 @@ async def run(arguments: Sequence[str] | None = None) -> int:
     options = parser.parse_args(arguments)
     settings = ServiceSettings()
     messaging = Messaging(settings, client_name="unimatch-replay-dead-letters")
-    client = await nats.connect(settings.nats_url, name="unimatch-replay-dead-letters")
+    client = await nats.connect(
+        settings.nats_url, name="unimatch-replay-dead-letters", tls=settings.nats_tls_context()
+    )
     try:
         result = await replay_dead_letters(
             client.jetstream(), messaging, options.subject, options.dry_run, say=print

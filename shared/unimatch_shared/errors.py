@@ -23,6 +23,9 @@ FIELD_REQUIRED = "This field is required."
 NOT_AUTHENTICATED = "Authentication credentials were not provided."
 INVALID_TOKEN = "Invalid token."
 PERMISSION_DENIED = "You do not have permission to perform this action."
+# Auth's refusal of an email another account has (sign-up, change of email); profile, which
+# passes a change's refusal on, recognises it by this text.
+EMAIL_TAKEN = "user with this email already exists."
 UNAVAILABLE = "Service temporarily unavailable, try again later."
 
 

@@ -22,6 +22,13 @@ Text = Annotated[str, BeforeValidator(_storable)]
 PersonName = Annotated[str, StringConstraints(max_length=150), BeforeValidator(_storable)]
 Age = Annotated[int, Field(ge=14, le=120)]
 HobbyIds = Annotated[list[int], Field(max_length=100)]
+# Free text someone writes about a meeting: strictly a string, at most 1000 characters.
+Comment = Annotated[
+    str, StringConstraints(strict=True, max_length=1000), BeforeValidator(_storable)
+]
+# An id of a row with a bigint key (a path's ``<id>``): one out of range is refused (400)
+# before it reaches PostgreSQL, which would fail on it.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 # The web surface's rules (docs/api.md, Web surface): those its front end checks itself, so

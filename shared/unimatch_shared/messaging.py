@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from faststream import BaseMiddleware
 from faststream.nats import JStream, NatsBroker
+from faststream.nats.security import NatsSecurity
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -42,10 +43,26 @@ DEAD_LETTER_PREFIX = "deadletter"
 Reply = TypeVar("Reply", bound=BaseModel)
 
 
+def safe_name(prefix: str) -> str:
+    """The event prefix as stream and bucket names allow it (fewer characters than subjects)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", prefix)
+
+
+def durable_name(service: str, event: type[Event]) -> str:
+    """A durable consumer name: one per (service, event) pair."""
+    return f"{service}-{event.SUBJECT.replace('.', '-')}"
+
+
+def nats_security(settings: ServiceSettings) -> NatsSecurity | None:
+    """TLS towards NATS when the settings ask for it (``NATS_TLS_CA_FILE`` etc., README)."""
+    context = settings.nats_tls_context()
+    return NatsSecurity(ssl_context=context) if context else None
+
+
 class Messaging:
     """Names derived from the settings' event prefix, plus the broker built from them."""
 
-    def __init__(self, settings: ServiceSettings, client_name: str):
+    def __init__(self, settings: ServiceSettings, client_name: str, inbox_prefix: str = "_INBOX"):
         self.prefix = settings.unimatch_event_prefix
         self.ack_wait_seconds = settings.unimatch_ack_wait_seconds
         self.max_deliveries = settings.unimatch_event_max_deliveries
@@ -60,9 +77,13 @@ class Messaging:
             logger=logging.getLogger("unimatch.messaging"),
             log_level=logging.DEBUG,
             middlewares=[RequestIdFromHeader],
+            # Replies to this client arrive under its own prefix, which only its NATS user
+            # may subscribe to (access.py).
+            inbox_prefix=inbox_prefix,
+            security=nats_security(settings),
         )
-        # Stream and bucket names allow fewer characters than subjects.
-        self.safe_prefix = re.sub(r"[^A-Za-z0-9_-]", "_", self.prefix)
+        self.inbox_prefix = inbox_prefix
+        self.safe_prefix = safe_name(self.prefix)
         self.stream = JStream(f"{self.safe_prefix}{STREAM_BASE_NAME}", declare=False)
         self.dead_letter_stream = f"{self.safe_prefix}{STREAM_BASE_NAME}_DEAD_LETTER"
         self._jetstream: JetStreamContext | None = None
@@ -80,7 +101,7 @@ class Messaging:
 
     def durable(self, consumer: str, event: type[Event]) -> str:
         """A durable consumer name: one per (service, event) pair."""
-        return f"{consumer}-{event.SUBJECT.replace('.', '-')}"
+        return durable_name(consumer, event)
 
     def document_publishers(self, events: Sequence[type[Event]]) -> None:
         """Declare what a service emits, so its AsyncAPI document shows it.

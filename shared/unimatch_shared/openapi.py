@@ -45,6 +45,7 @@ THROTTLED: Responses = {
     429: {"model": Detail, "description": "Too many attempts", "headers": _RETRY_AFTER}
 }
 NO_PROFILE: Responses = {404: {"model": Detail, "description": "The account has no profile (yet)"}}
+NOT_FOUND: Responses = {404: {"model": Detail, "description": "No such thing (of the caller's)"}}
 
 
 def _response(description: str, schema: dict[str, Any]) -> dict[str, Any]:

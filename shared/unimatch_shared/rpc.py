@@ -4,7 +4,7 @@ Everything else travels as events; see docs/adr/001-registration-across-contexts
 docs/adr/006-telegram-delivery.md for why these exist.
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -139,3 +139,26 @@ class DeleteAccountReply(BaseModel):
     """``deleted`` False when there was no such account (already gone: not an error)."""
 
     deleted: bool
+
+
+class RequestEmailChange(Request):
+    """profile -> auth when ``me`` is edited with an email: auth owns the address, and makes
+    the confirmation token (publishing ``email_change.requested`` for the notifier to mail
+    it); the account's email changes only when the link is followed. Replies
+    ``EmailChangeReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.auth.request-email-change"
+
+    user_id: int
+    email: str
+
+
+class EmailChangeReply(BaseModel):
+    """``pending_email``: the address awaiting confirmation until ``pending_until`` (when its
+    link expires; None: nothing is pending); ``errors`` DRF-shaped, if refused;
+    ``retry_after`` seconds, if too many changes were asked for lately."""
+
+    pending_email: str | None = None
+    pending_until: datetime | None = None
+    errors: dict[str, list[str]] | None = None
+    retry_after: int = 0

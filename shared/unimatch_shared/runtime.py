@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from unimatch_shared import metrics
+from unimatch_shared.access import inbox_prefix
 from unimatch_shared.access_tokens import PublicKeys
 from unimatch_shared.auth import TokenVerifier
 from unimatch_shared.db import make_engine, make_read_pool, make_session_factory, run_migrations
@@ -56,7 +57,9 @@ class ServiceRuntime:
         self.sessions = make_session_factory(self.engine)
         # Raw SQL for the hot read paths (views), in autocommit: one round trip a query.
         self.reads = make_read_pool(settings, schema=name) if read_pool else None
-        self.messaging = Messaging(settings, client_name=f"unimatch-{name}")
+        self.messaging = Messaging(
+            settings, client_name=f"unimatch-{name}", inbox_prefix=inbox_prefix(name)
+        )
         self.live_sessions = SessionStore(self.messaging, settings.session_idle_seconds)
         # True when this start created the session bucket (auth then refills it).
         self.live_sessions_created = False

@@ -1,6 +1,7 @@
 """Settings every service reads from the environment (README.md, Configuration)."""
 
 import os
+import ssl
 from typing import ClassVar
 
 from pydantic import Field, model_validator
@@ -36,7 +37,16 @@ class ServiceSettings(BaseSettings):
     unimatch_host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = "postgresql://postgres@127.0.0.1:5432/unimatch"
+    # Credentials go in the URLs: nats://user:password@host:port, and PostgreSQL's own
+    # (docs/adr/new-service-credentials.md); TLS towards PostgreSQL is DATABASE_URL's
+    # ``sslmode``/``sslrootcert``/``sslcert``/``sslkey``, libpq's own parameters.
     nats_url: str = "nats://127.0.0.1:4222"
+    # TLS towards NATS: the CA that signed the server's certificate (verified, host name
+    # included), and a client certificate and key if the server asks for one. Any of them,
+    # or a tls:// URL, turns TLS on.
+    nats_tls_ca_file: str | None = None
+    nats_tls_cert_file: str | None = None
+    nats_tls_key_file: str | None = None
     # Prepended to every subject and the stream name, so test runs sharing a NATS server
     # never see each other's events. Empty in production.
     unimatch_event_prefix: str = ""
@@ -74,6 +84,22 @@ class ServiceSettings(BaseSettings):
                 " to a consumer again after its inbox row is gone would be applied twice"
             )
         return self
+
+    @model_validator(mode="after")
+    def _client_certificate_whole(self) -> "ServiceSettings":
+        if bool(self.nats_tls_cert_file) != bool(self.nats_tls_key_file):
+            raise ValueError("NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together")
+        return self
+
+    def nats_tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context for NATS, or None for a plain connection (nats-py still uses TLS,
+        with the system's CAs, for a tls:// URL or a server that requires it)."""
+        if not (self.nats_tls_ca_file or self.nats_tls_cert_file):
+            return None
+        context = ssl.create_default_context(cafile=self.nats_tls_ca_file)
+        if self.nats_tls_cert_file and self.nats_tls_key_file:
+            context.load_cert_chain(self.nats_tls_cert_file, self.nats_tls_key_file)
+        return context
 
     @property
     def session_idle_seconds(self) -> float:

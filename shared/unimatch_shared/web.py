@@ -72,6 +72,7 @@ _LABELS = {
     "hobby": "Хобби",
     "tg_link": "Telegram",
     "refresh": "refresh",
+    "new_password": "Новый пароль",
 }
 _PROBLEMS = {
     "missing": "обязательное поле",

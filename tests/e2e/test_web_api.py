@@ -40,7 +40,8 @@ def test_me_answers_the_web_user(api, path):
     user, access, _ = web_register(api, hobby=[5, 1, 2])
     response = api.get(path, headers=bearer(access))
     assert response.status_code == 200
-    assert response.json() == {**user, "hobby": hobbies(1, 2, 5)}
+    # `me` is the web user plus the additive `pending_email` (docs/api.md).
+    assert response.json() == {**user, "hobby": hobbies(1, 2, 5), "pending_email": None}
 
 
 def test_patch_me_changes_only_what_is_sent(api):
@@ -54,6 +55,7 @@ def test_patch_me_changes_only_what_is_sent(api):
         "birth": "1999-12-31",
         "hobby": hobbies(2, 3, 4),
         "tg_link": "@maria_x",
+        "pending_email": None,
     }
     assert response.json() == expected
     assert api.get("/api/auth/users/me", headers=bearer(access)).json() == expected
@@ -88,6 +90,7 @@ def test_bad_patches_are_refused_and_change_nothing(api, body, message):
     assert api.get("/api/auth/users/me/", headers=bearer(access)).json() == {
         **user,
         "hobby": hobbies(1, 2, 5),
+        "pending_email": None,
     }
 
 
@@ -241,7 +244,8 @@ def test_pairs_show_the_current_match_and_the_earlier_ones(api, infra, staff):
     user, access, _ = people[0]
     first = _pairs(api, access, 1)
     current = first["current_pair"]
-    assert set(current) == {"id", "partner", "created_at"}
+    assert set(current) == {"id", "partner", "created_at", "feedback"}
+    assert current["feedback"] is None
     assert set(current["partner"]) == {"id", "first_name", "last_name", "email", "tg_link", "hobby"}
     assert isinstance(current["partner"]["tg_link"], str)
     assert isinstance(current["partner"]["hobby"], list)

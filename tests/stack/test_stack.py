@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -119,6 +120,13 @@ ROUTES = [
     ("/users/api/me", "profile"),
     ("/users/api/me/", "profile"),
     ("/users/api/registered", "profile"),  # only /register and below belong to auth
+    ("/users/api/password-reset", "auth"),
+    ("/users/api/password-reset/confirm/", "auth"),
+    ("/users/api/email-change/confirm", "auth"),
+    ("/api/auth/users/reset_password/", "auth"),
+    ("/api/auth/users/reset_password_confirm", "auth"),
+    ("/api/auth/users/email_change_confirm/", "auth"),
+    ("/api/auth/users/me/", "profile"),
     ("/users/", "profile"),
     ("/users", "profile"),
 ]
@@ -480,12 +488,64 @@ def test_session_infra_falls_back_to_embedded_servers(monkeypatch):
             assert conn.execute("select 1").fetchone() == (1,)
 
 
+@contextmanager
+def image_that_cannot_be_had():
+    """What testcontainers does where no registry answers: the pull fails, nothing started."""
+    from docker.errors import ImageNotFound
+
+    raise ImageNotFound("pull access denied for postgres, repository does not exist")
+    yield "never reached"
+
+
+def test_session_infra_falls_back_when_docker_cannot_start_the_container(monkeypatch):
+    """An engine that answers but cannot pull postgres:16 / nats:2 (no registry reachable)
+    is passed over with a warning, server by server: the session gets the embedded ones."""
+    monkeypatch.setattr(testinfra, "docker_available", lambda: True)
+    monkeypatch.setattr(testinfra, "_postgres_container", image_that_cannot_be_had)
+    monkeypatch.setattr(testinfra, "_nats_container", image_that_cannot_be_had)
+    with (
+        pytest.warns(UserWarning, match="ImageNotFound.*using the embedded server") as warned,
+        testinfra.session_infra(environ={}) as infra,
+    ):
+        assert infra.sources == {"postgres": "embedded", "nats": "embedded"}
+        with psycopg.connect(infra.database_url) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+        nats_port = int(infra.nats_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", nats_port), timeout=5):
+            pass
+    assert len(warned) == 2
+
+
+@pytest.mark.skipif(not testinfra.docker_available(), reason="needs a running Docker engine")
+def test_session_infra_falls_back_when_a_real_engine_cannot_pull(monkeypatch):
+    """The same through testcontainers and a real engine, with an image no registry has."""
+    from testcontainers.core.container import DockerContainer
+
+    @contextmanager
+    def unpullable():
+        with DockerContainer("unimatch.invalid/absent:never") as container:
+            yield container.get_container_host_ip()
+
+    monkeypatch.setattr(testinfra, "_postgres_container", unpullable)
+    with (
+        pytest.warns(UserWarning, match="using the embedded server"),
+        testinfra.session_infra(environ={"NATS_URL": "nats://unused:4222"}) as infra,
+    ):
+        assert infra.sources == {"postgres": "embedded", "nats": "env"}
+        with psycopg.connect(infra.database_url) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+
+
 def test_session_infra_uses_env_servers_with_a_fresh_database(tmp_path):
-    with embedded_postgres(tmp_path, port=0) as server_url:
-        environ = {"DATABASE_URL": server_url, "NATS_URL": "nats://example:4222"}
+    # A NATS that answers: the session forgets its event prefix there at the end.
+    with (
+        embedded_postgres(tmp_path, port=0) as server_url,
+        embedded_nats(tmp_path, port=0) as nats_url,
+    ):
+        environ = {"DATABASE_URL": server_url, "NATS_URL": nats_url}
         with testinfra.session_infra(environ=environ) as infra:
             assert infra.sources == {"postgres": "env", "nats": "env"}
-            assert infra.nats_url == "nats://example:4222"
+            assert infra.nats_url == nats_url
             database = infra.database_url.rsplit("/", 1)[1]
             with psycopg.connect(infra.database_url) as conn:
                 assert conn.execute("select current_database()").fetchone() == (database,)

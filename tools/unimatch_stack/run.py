@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from unimatch_stack.credentials import merge
 from unimatch_stack.infra import InfraError, local_infra
 from unimatch_stack.supervisor import (
     DEFAULT_GATEWAY_PORT,
@@ -117,7 +118,7 @@ def main() -> int:
                 infra.nats_url,
                 gateway_port,
                 service_ports,
-                service_env=_service_env(),
+                service_env=merge(infra.service_env, _service_env()),
             ) as stack,
         ):
             print(_banner(stack, var_dir), flush=True)

@@ -7,15 +7,21 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from auth_service import service
+from auth_service import mailed_links, service
 from auth_service.adapters.hashing import PasswordWork
 from auth_service.adapters.signing_key import load_signing_key
-from auth_service.api import web
+from auth_service.api import account_links, web
 from auth_service.api.routes import router
 from auth_service.events.handlers import build_router
 from auth_service.settings import AuthSettings
 from auth_service.web_sessions import WebSessions, forget_finished_web_sessions
-from unimatch_shared.events import UserRegistered
+from unimatch_shared.events import (
+    AccountDeleted,
+    AccountEmailChanged,
+    EmailChangeRequested,
+    PasswordResetRequested,
+    UserRegistered,
+)
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
@@ -24,7 +30,14 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
-    runtime = ServiceRuntime("auth", settings, MIGRATIONS, emits=[UserRegistered], read_pool=True)
+    emits = [
+        UserRegistered,
+        PasswordResetRequested,
+        EmailChangeRequested,
+        AccountEmailChanged,
+        AccountDeleted,
+    ]
+    runtime = ServiceRuntime("auth", settings, MIGRATIONS, emits=emits, read_pool=True)
     passwords = PasswordWork(
         threads=settings.hashing_threads,
         budget=settings.password_hash_budget_seconds,
@@ -58,8 +71,9 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         passwords.close()
 
     async def forget_idle_sessions() -> None:
-        """Rows of sessions whose store entries expired (docs/adr/010), and web sessions that
-        are over (docs/adr/015), every tenth of the idle time (at most hourly)."""
+        """Rows of sessions whose store entries expired (docs/adr/010), web sessions that
+        are over (docs/adr/015), and mailed tokens long expired, every tenth of the idle time
+        (at most hourly)."""
         idle = timedelta(seconds=settings.session_idle_seconds)
         pause = min(idle.total_seconds() / 10, 3600)
         while True:
@@ -67,6 +81,8 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
                 while await service.forget_idle_sessions(runtime.unit_of_work(), idle):
                     pass
                 while await forget_finished_web_sessions(runtime.unit_of_work()):
+                    pass
+                while await mailed_links.forget_old_mailed_tokens(runtime.unit_of_work()):
                     pass
             except Exception:
                 log.warning("forgetting idle sessions failed; trying again later", exc_info=True)
@@ -90,10 +106,10 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
 
     app = create_service_app(
         runtime,
-        [router, web.router],
+        [router, web.router, account_links.router, account_links.web_router],
         title="UniMatch auth",
-        description="Accounts and sessions: register, log in, log out; the web surface's "
-        "access and refresh tokens.",
+        description="Accounts and sessions: register, log in, log out, reset a password, "
+        "confirm a new email; the web surface's access and refresh tokens.",
     )
     app.state.passwords = passwords
     app.state.web_sessions = web_sessions

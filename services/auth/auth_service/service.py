@@ -16,12 +16,17 @@ from sqlmodel import select
 from auth_service.adapters.db import views
 from auth_service.adapters.db.tables import AuthToken, LoginFailure, TrustedDevice, UserAccount
 from auth_service.adapters.hashing import OVERLOADED, PasswordWork
-from auth_service.domain.credentials import check_password, new_token, normalize_email
+from auth_service.domain.credentials import (
+    EMAIL_TAKEN,
+    check_password,
+    new_token,
+    normalize_email,
+)
 from auth_service.domain.passwords import NO_PASSWORD, hash_password, verify_password
 from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
-from auth_service.web_sessions import end_web_sessions
+from auth_service.mailed_links import password_changed
 from unimatch_shared.errors import ServiceUnavailable, Throttled, ValidationFailed
-from unimatch_shared.events import UserRegistered
+from unimatch_shared.events import AccountDeleted, UserRegistered
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import (
     CreateProfile,
@@ -34,12 +39,15 @@ from unimatch_shared.schemas import TelegramLogin
 from unimatch_shared.sessions import Session, SessionStore, token_digest
 from unimatch_shared.unit_of_work import UnitOfWork
 
-EMAIL_TAKEN = "user with this email already exists."
 BAD_CREDENTIALS = "Unable to log in with provided credentials."
 INVALID_TELEGRAM_LOGIN = "Telegram authorization is invalid or expired."
 TELEGRAM_NOT_CONFIGURED = "The Telegram bot is not configured."
 # How long a login may wait for another login of the same account to finish its check.
 LOGIN_QUEUE_SECONDS = 0.5
+# How long a sign-up refused for a taken email is held before its answer: about what a
+# sign-up that hashes takes, so the two do not differ by timing, and a client retrying in a
+# loop is paced by the clock rather than by auth's CPU (docs/adr/012).
+TAKEN_EMAIL_PAUSE_SECONDS = 0.2
 # Opens a session for an account inside the caller's transaction; returns what the client
 # gets to hold (a seed token, or a web session's refresh token).
 SessionOpener = Callable[[UnitOfWork, UserAccount], Awaitable[str]]
@@ -60,12 +68,13 @@ async def register(
     token's, or the one ``open_session`` opens (a web session's refresh token).
 
     A taken email is refused before any hashing, so failed sign-ups cost no Argon2 time (the
-    unique index still decides a race). The account row is written but not committed while
-    profile validates and stores the profile; if profile refuses or is unreachable, the
-    transaction rolls back and nothing of the account remains
+    unique index still decides a race), after ``TAKEN_EMAIL_PAUSE_SECONDS``. The account row
+    is written but not committed while profile validates and stores the profile; if profile
+    refuses or is unreachable, the transaction rolls back and nothing of the account remains
     (docs/adr/001-registration-across-contexts.md).
     """
     if await views.email_taken(reads, email):
+        await asyncio.sleep(TAKEN_EMAIL_PAUSE_SECONDS)  # holds no connection meanwhile
         raise ValidationFailed({"email": [EMAIL_TAKEN]})
     password_hash = await passwords.run(hash_password, password)
     async with uow:
@@ -357,6 +366,32 @@ async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:
         await uow.commit()
 
 
+async def delete_account(uow: UnitOfWork, sessions: SessionStore, user_id: int) -> bool:
+    """The bot's /leave (``DeleteAccount``): the account goes, its sessions end, and
+    ``account.deleted`` is published with the deletion, in one transaction; False if there
+    was no such account.
+
+    The account row is locked first, so a login finishing meanwhile commits its session
+    before (and it is ended here) or finds no account. Session store entries are deleted
+    before the commit, as a logout does: if the commit then fails, the tokens are dead but
+    the account stays, never the other way round. Deleting the row cascades to its session
+    rows, trusted devices and web sessions with their refresh tokens; an access token
+    already handed out lives on until it expires (minutes), finding no profile."""
+    async with uow:
+        account = await uow.session.get(UserAccount, user_id, with_for_update=True)
+        if account is None:
+            return False
+        digests = await uow.session.exec(
+            select(AuthToken.digest).where(AuthToken.user_id == user_id)
+        )
+        for digest in digests.all():
+            await sessions.remove(digest)
+        await uow.session.delete(account)
+        uow.emit(AccountDeleted(user_id=user_id))
+        await uow.commit()
+    return True
+
+
 async def restore_sessions(uow: UnitOfWork, sessions: SessionStore) -> int:
     """Write every live session of the table to a store that was just created (first start,
     or JetStream's data lost); returns how many. Sessions idle too long stay expired.
@@ -425,7 +460,7 @@ async def forget_idle_sessions(uow: UnitOfWork, idle: timedelta, batch: int = 50
 
 async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, password: str) -> None:
     """The operator's staff account from UNIMATCH_ADMIN_*: created once, password kept current.
-    A changed password ends the account's web sessions.
+    A changed password ends the account's web sessions and its reset links.
 
     A new admin is announced like any registration, so profile gives it a profile too. An
     existing account made staff has its open sessions updated to say so. Every worker of every
@@ -452,7 +487,7 @@ async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, pass
             account.is_staff = True
             unchanged, _ = verify_password(password, account.password_hash)
             if not unchanged:
-                await end_web_sessions(uow, account.id)
+                await password_changed(uow, None, account.id)
             account.password_hash = password_hash
             uow.session.add(account)
         await uow.commit()

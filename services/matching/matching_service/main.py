@@ -8,7 +8,7 @@ from matching_service.api.routes import reads, router
 from matching_service.events.handlers import build_router
 from matching_service.scheduler import round_scheduler
 from matching_service.settings import MatchingSettings
-from unimatch_shared.events import PairCreated
+from unimatch_shared.events import PairCreated, RoundSkipped
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
@@ -16,7 +16,7 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     settings = settings or MatchingSettings()
-    runtime = ServiceRuntime("matching", settings, MIGRATIONS, emits=[PairCreated])
+    runtime = ServiceRuntime("matching", settings, MIGRATIONS, emits=[PairCreated, RoundSkipped])
     runtime.messaging.broker.include_router(build_router(runtime, settings.schedule))
     runtime.run_in_background(
         "round-scheduler",

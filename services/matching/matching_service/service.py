@@ -4,11 +4,20 @@ import asyncio
 import time
 from datetime import UTC, date, datetime
 
+from sqlalchemy import delete, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, func, select
 
 from matching_service.adapters.db import rounds
-from matching_service.adapters.db.tables import MatchRound, Participant, SchedulerState
+from matching_service.adapters.db.tables import (
+    Block,
+    DeletedAccount,
+    GroupMember,
+    MatchRound,
+    MeetingFeedback,
+    Participant,
+    SchedulerState,
+)
 from matching_service.domain.grouping import Participant as Candidate
 from matching_service.domain.grouping import make_groups
 from matching_service.domain.participation import common_hobby_ids, shared_hobbies, takes_part
@@ -23,9 +32,13 @@ ROUND_LOCK = select(func.pg_advisory_xact_lock(func.hashtext("matching.round")))
 
 
 async def apply_profile_change(uow: UnitOfWork, event: events.ProfileChanged) -> None:
-    """Upsert the participant, once per event, and never over a newer event's data."""
+    """Upsert the participant, once per event, and never over a newer event's data, nor
+    for an account deleted meanwhile."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        if await _deleted(uow, event.user_id):
+            await uow.commit()
             return
         upsert = insert(Participant).values(
             user_id=event.user_id,
@@ -48,6 +61,123 @@ async def apply_profile_change(uow: UnitOfWork, event: events.ProfileChanged) ->
             )
         )
         await uow.commit()
+
+
+async def apply_block(
+    uow: UnitOfWork, event: events.PartnerBlocked | events.PartnerUnblocked
+) -> None:
+    """Record a block or its lifting; whichever happened last wins, in any arrival order."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        if not (await _deleted(uow, event.user_id) or await _deleted(uow, event.blocked_user_id)):
+            upsert = insert(Block).values(
+                user_id=event.user_id,
+                blocked_user_id=event.blocked_user_id,
+                blocked=isinstance(event, events.PartnerBlocked),
+                changed_at=event.occurred_at,
+            )
+            await uow.session.exec(
+                upsert.on_conflict_do_update(
+                    index_elements=["user_id", "blocked_user_id"],
+                    set_={
+                        "blocked": upsert.excluded.blocked,
+                        "changed_at": upsert.excluded.changed_at,
+                    },
+                    where=col(Block.changed_at) <= upsert.excluded.changed_at,
+                )
+            )
+        await uow.commit()
+
+
+async def apply_feedback(uow: UnitOfWork, event: events.MeetingFeedback) -> None:
+    """Keep a member's latest answer about their group for the round's stats; an answer
+    about a group the user was not in, or from a deleted account, is ignored."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        member = await uow.session.exec(
+            select(GroupMember.user_id).where(
+                GroupMember.group_id == event.group_id,
+                GroupMember.user_id == event.user_id,
+                GroupMember.round_id == event.round_id,
+            )
+        )
+        if member.first() is not None and not await _deleted(uow, event.user_id):
+            upsert = insert(MeetingFeedback).values(
+                user_id=event.user_id,
+                round_id=event.round_id,
+                group_id=event.group_id,
+                met=event.met,
+                rating=event.rating,
+                answered_at=event.occurred_at,
+            )
+            await uow.session.exec(
+                upsert.on_conflict_do_update(
+                    index_elements=["user_id", "round_id", "group_id"],
+                    set_={
+                        "met": upsert.excluded.met,
+                        "rating": upsert.excluded.rating,
+                        "answered_at": upsert.excluded.answered_at,
+                    },
+                    where=col(MeetingFeedback.answered_at) <= upsert.excluded.answered_at,
+                )
+            )
+        await uow.commit()
+
+
+async def forget_account(uow: UnitOfWork, event: events.AccountDeleted) -> None:
+    """The account is gone: out of future rounds, its blocks (both ways) and answers go.
+    Past groups stay, so the rounds' figures and everyone else's history hold."""
+    user_id = event.user_id
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        await uow.session.exec(
+            insert(DeletedAccount)
+            .values(user_id=user_id, deleted_at=event.occurred_at)
+            .on_conflict_do_nothing()
+        )
+        await uow.session.exec(delete(Participant).where(col(Participant.user_id) == user_id))
+        await uow.session.exec(
+            delete(Block).where(
+                or_(col(Block.user_id) == user_id, col(Block.blocked_user_id) == user_id)
+            )
+        )
+        await uow.session.exec(
+            delete(MeetingFeedback).where(col(MeetingFeedback.user_id) == user_id)
+        )
+        await uow.commit()
+
+
+async def _deleted(uow: UnitOfWork, user_id: int) -> bool:
+    return await uow.session.get(DeletedAccount, user_id) is not None
+
+
+async def round_stats(uow: UnitOfWork, round_id: int) -> dict | None:
+    """A round's figures and how its members answered "did you meet?"; None if no round."""
+    async with uow:
+        match_round = await uow.session.get(MatchRound, round_id)
+        if match_round is None:
+            return None
+        answered, met, rating_mean = (
+            await uow.session.exec(
+                select(
+                    func.count(),
+                    func.count().filter(col(MeetingFeedback.met) == "yes"),
+                    func.avg(MeetingFeedback.rating),
+                ).where(MeetingFeedback.round_id == round_id)
+            )
+        ).one()
+    return {
+        "round_id": round_id,
+        "users": match_round.users,
+        "groups": match_round.groups,
+        "with_common_hobby": match_round.with_common_hobby,
+        "answered": answered,
+        "met": met,
+        "rating_mean": None if rating_mean is None else round(float(rating_mean), 2),
+    }
 
 
 async def run_round(uow: UnitOfWork, schedule: Schedule) -> MatchRound:
@@ -120,7 +250,8 @@ async def _hold_round(
     period: date | None = None,
 ) -> MatchRound:
     """Group everyone taking part, store the round and emit one ``PairCreated`` per group,
-    in the caller's transaction (so the events go out once, with the round, or never)."""
+    in the caller's transaction (so the events go out once, with the round, or never).
+    Whoever blocks left out of every group is told so (``RoundSkipped``)."""
     session = uow.session
     today = schedule.today(now)
     taking_part = {
@@ -141,6 +272,7 @@ async def _hold_round(
         met_before=await rounds.met_before(session),
         last_trio=await rounds.last_trio(session, round_id),
         seed=round_id,
+        blocked=await rounds.blocked_pairs(session),
     )
     new_groups, announcements = [], []
     group_ids = await rounds.new_group_ids(session, len(groups))
@@ -169,6 +301,10 @@ async def _hold_round(
         )
     await rounds.store_groups(session, round_id, new_groups)
     await uow.emit_all(announcements)
+    if len(candidates) >= 2:  # alone in a round is no one's doing
+        grouped = {user_id for group in groups for user_id in group}
+        for user_id in taking_part.keys() - grouped:
+            uow.emit(events.RoundSkipped(round_id=round_id, user_id=user_id))
     match_round.groups = len(groups)
     match_round.finished_at = datetime.now(UTC)
     session.add(match_round)

@@ -10,13 +10,18 @@ from fastapi import FastAPI
 
 from profile_service import service
 from profile_service.adapters.db import views
-from profile_service.api import web
+from profile_service.api import meetings, web
 from profile_service.api.catalog import HobbyCatalog
 from profile_service.api.routes import reads, router
 from profile_service.events.handlers import build_router
 from profile_service.settings import ProfileSettings
 from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.events import ProfileChanged
+from unimatch_shared.events import (
+    MeetingFeedback,
+    PartnerBlocked,
+    PartnerUnblocked,
+    ProfileChanged,
+)
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
@@ -26,7 +31,11 @@ log = logging.getLogger(__name__)
 def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     settings = settings or ProfileSettings()
     runtime = ServiceRuntime(
-        "profile", settings, MIGRATIONS, emits=[ProfileChanged], read_pool=True
+        "profile",
+        settings,
+        MIGRATIONS,
+        emits=[ProfileChanged, MeetingFeedback, PartnerBlocked, PartnerUnblocked],
+        read_pool=True,
     )
     runtime.messaging.broker.include_router(build_router(runtime))
     catalog = HobbyCatalog()
@@ -61,7 +70,7 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     runtime.run_in_background("signup-sweeper", sweep_abandoned_signups)
     app = create_service_app(
         runtime,
-        [reads, router, web.reads, web.router],
+        [reads, router, meetings.reads, meetings.router, web.reads, web.router],
         title="UniMatch profile",
         description="Hobbies, profiles, pause state and match history.",
     )

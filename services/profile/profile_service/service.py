@@ -8,17 +8,21 @@ from psycopg_pool import AsyncConnectionPool
 
 from profile_service.adapters.db import views
 from profile_service.adapters.db.repository import ProfileRepository
+from profile_service.adapters.db.tables import DeletedAccount, Match, Profile
 from profile_service.adapters.db.tables import Hobby as HobbyRow
-from profile_service.adapters.db.tables import Match, Profile
 from profile_service.domain.model import (
+    DELETED_USER,
     current_and_earlier,
     is_paused,
     partner_pairs,
     pause_until_errors,
+    shown_pending_email,
     unknown_hobby_errors,
 )
-from unimatch_shared.errors import APIError, ValidationFailed
+from unimatch_shared.errors import APIError, Throttled, ValidationFailed
 from unimatch_shared.events import (
+    AccountDeleted,
+    AccountEmailChanged,
     Hobby,
     PairCreated,
     ProfileChanged,
@@ -32,6 +36,8 @@ from unimatch_shared.rpc import (
     AccountsExistReply,
     CreateProfile,
     CreateProfileReply,
+    EmailChangeReply,
+    RequestEmailChange,
     SetPause,
 )
 from unimatch_shared.unit_of_work import UnitOfWork
@@ -65,7 +71,14 @@ def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
         "paused_until": profile.paused_until,
         "birth": profile.birth,
         "tg_link": profile.tg_link,
+        "pending_email": _pending_email(profile),
     }
+
+
+def _pending_email(profile: Profile) -> str | None:
+    return shown_pending_email(
+        profile.pending_email, profile.pending_email_until, datetime.now(UTC)
+    )
 
 
 def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
@@ -80,6 +93,7 @@ def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
         "image": None,
         "hobby": [{"id": h.id, "name": h.name} for h in hobbies],
         "tg_link": profile.tg_link,
+        "pending_email": _pending_email(profile),
     }
 
 
@@ -139,9 +153,19 @@ async def get_me(uow: UnitOfWork, user_id: int) -> dict:
         return _user_view(profile, [h.id for h in await repo.hobbies_of(profile.user_id)])
 
 
-async def update_me(uow: UnitOfWork, user_id: int, changes: dict, web: bool = False) -> dict:
+async def update_me(
+    uow: UnitOfWork, messaging: Messaging, user_id: int, changes: dict, web: bool = False
+) -> dict:
     """Edit names, age, birth date, Telegram nick and hobbies; a given hobby list replaces
-    the old one. Answers the user as the seed surface shows it, or as the web one does."""
+    the old one. Answers the user as the seed surface shows it, or as the web one does.
+
+    A given email goes to auth, which owns it: another address is mailed a confirmation
+    link and shows as ``pending_email`` until it is followed (docs/adr/new-password-reset.md).
+    Auth is asked last, inside this transaction, so an edit refused here or there changes
+    nothing; should this commit fail after auth's, the link still works and its event
+    brings the new email here.
+    """
+    email = changes.pop("email", None)
     async with uow:
         repo = ProfileRepository(uow.session)
         profile = await repo.get(user_id, for_update=True)
@@ -153,6 +177,16 @@ async def update_me(uow: UnitOfWork, user_id: int, changes: dict, web: bool = Fa
             if errors:
                 raise ValidationFailed(errors)
             await repo.replace_hobbies(user_id, hobby)
+        if email is not None:
+            reply = await messaging.request(
+                RequestEmailChange(user_id=user_id, email=email), EmailChangeReply
+            )
+            if reply.errors:
+                raise ValidationFailed(reply.errors)
+            if reply.retry_after:
+                raise Throttled(reply.retry_after)
+            changes["pending_email"] = reply.pending_email
+            changes["pending_email_until"] = reply.pending_until
         profile.sqlmodel_update(changes)
         uow.session.add(profile)
         hobbies = await repo.hobbies_of(user_id)
@@ -201,9 +235,13 @@ async def set_pause(uow: UnitOfWork, user_id: int, paused: bool, until: date | N
 
 
 async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
-    """Confirm the profile sign-up stored (or create it, for accounts made by operators)."""
+    """Confirm the profile sign-up stored (or create it, for accounts made by operators);
+    nothing for an account deleted meanwhile."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        if await is_deleted(uow, event.user_id):
+            await uow.commit()
             return
         repo = ProfileRepository(uow.session)
         profile = await repo.get(event.user_id, for_update=True)
@@ -223,21 +261,48 @@ async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
         await uow.commit()
 
 
-async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> None:
-    members = {member.id: member for member in event.members}
+async def on_account_email_changed(uow: UnitOfWork, event: AccountEmailChanged) -> None:
+    """Auth confirmed a new email: show it, no longer as pending, and tell matching (group
+    members see each other's email). A change older than the one applied is stale."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
         repo = ProfileRepository(uow.session)
+        profile = await repo.get(event.user_id, for_update=True)
+        if profile is not None and (
+            profile.email_changed_at is None or event.occurred_at > profile.email_changed_at
+        ):
+            profile.email = event.email
+            profile.email_changed_at = event.occurred_at
+            if profile.pending_email == event.email:
+                profile.pending_email = profile.pending_email_until = None
+            uow.session.add(profile)
+            _announce(uow, profile, await repo.hobbies_of(profile.user_id))
+        await uow.commit()
+
+
+async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> None:
+    """Each member's history gains their partners; a member whose account was deleted
+    meanwhile gets no history, and appears in the others' as the deleted user does."""
+    members = {member.id: member.model_dump() for member in event.members}
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        repo = ProfileRepository(uow.session)
+        deleted = await repo.deleted_among(list(members))
+        for user_id in deleted:
+            members[user_id].update(DELETED_USER)
         for user_id, partner_id in partner_pairs(list(members)):
+            if user_id in deleted:
+                continue
             partner = members[partner_id]
             await repo.add_match(
                 Match(
                     user_id=user_id,
                     partner_id=partner_id,
-                    partner_first_name=partner.first_name,
-                    partner_last_name=partner.last_name,
-                    partner_email=partner.email,
+                    partner_first_name=partner["first_name"],
+                    partner_last_name=partner["last_name"],
+                    partner_email=partner["email"],
                     round_id=event.round_id,
                     group_id=event.group_id,
                     shared_hobbies=event.shared_hobbies,
@@ -245,6 +310,21 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> None:
                 )
             )
         await uow.commit()
+
+
+async def on_account_deleted(uow: UnitOfWork, event: AccountDeleted) -> None:
+    """Forget the person: their profile, hobbies, history, answers and blocks (both ways).
+    Past partners keep their rows, with the deleted user in the partner's place
+    (``DELETED_USER``; docs/api.md)."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        await ProfileRepository(uow.session).forget(event.user_id, event.occurred_at)
+        await uow.commit()
+
+
+async def is_deleted(uow: UnitOfWork, user_id: int) -> bool:
+    return await uow.session.get(DeletedAccount, user_id) is not None
 
 
 async def on_telegram_linked(uow: UnitOfWork, event: TelegramLinked) -> None:

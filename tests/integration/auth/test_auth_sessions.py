@@ -2,6 +2,7 @@
 (docs/adr/010), and what a sign-up costs when the email is taken (docs/adr/012)."""
 
 import asyncio
+import time
 
 import pytest
 from sqlalchemy import text
@@ -98,14 +99,18 @@ class CountingPasswordWork:
         return await self.real.run(work, *args)
 
 
-async def test_a_taken_email_is_refused_before_any_hashing(settings):
+async def test_a_taken_email_is_refused_before_any_hashing_and_paced(settings):
+    """The refusal costs no Argon2 time, and its answer is held back like a hashing sign-up's,
+    so a client retrying in a loop is paced by the clock, not by auth's CPU."""
     app = create_app(settings)
     async with running_app(app) as client:
         counting = CountingPasswordWork(app.state.passwords)
         app.state.passwords = counting
+        started = time.monotonic()
         response = await client.post(
             "/users/api/register/", json={"email": ADMIN["email"].upper(), "password": "x-123456"}
         )
+        assert time.monotonic() - started >= service.TAKEN_EMAIL_PAUSE_SECONDS
         assert response.status_code == 400
         assert response.json() == {"email": ["user with this email already exists."]}
         assert counting.calls == 0

@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auth_service.domain.throttle import Client, Failure, client_address, client_of, retry_after
+from auth_service.domain.throttle import (
+    Client,
+    Failure,
+    client_address,
+    client_of,
+    request_retry_after,
+    retry_after,
+)
 
 NOW = datetime(2025, 4, 28, 12, 0, tzinfo=UTC)
 EMAIL, CLIENT = "anna@example.com", "203.0.113.7"
@@ -150,3 +157,33 @@ def test_a_trusted_device_still_counts_toward_its_address_cap():
         Failure(f"user{i}@example.com", CLIENT, NOW - timedelta(seconds=i)) for i in range(50)
     ]
     assert retry_after(sprayed, EMAIL, CLIENT, NOW, device=DEVICE) > 0
+
+
+def requests(count: int, email=EMAIL, client=CLIENT, every=timedelta(minutes=1), last=NOW):
+    """``count`` reset requests ``every`` apart, the newest at ``last``."""
+    where = client_of(client)
+    return [Failure(email, where.host, last - every * i, where.network) for i in range(count)]
+
+
+def test_three_reset_mails_per_address_in_fifteen_minutes():
+    where = client_of(CLIENT)
+    assert request_retry_after(requests(2), EMAIL, where, NOW) == 0
+    # The third request was 2 minutes before the newest: it leaves the window in 13 minutes.
+    assert request_retry_after(requests(3), EMAIL, where, NOW) == 13 * 60
+    # From anywhere else too: the limit protects the mailbox, not the server.
+    assert request_retry_after(requests(3), EMAIL, client_of("198.51.100.9"), NOW) == 13 * 60
+    assert request_retry_after(requests(3, email="other@example.com"), EMAIL, where, NOW) == 0
+
+
+def test_twenty_reset_requests_per_network_in_fifteen_minutes_whatever_the_emails():
+    where = client_of("2001:db8:1:2::5")
+    spread = [
+        Failure(f"user{i}@example.com", where.host, NOW - timedelta(seconds=i), where.network)
+        for i in range(20)
+    ]
+    assert request_retry_after(spread[:19], "new@example.com", where, NOW) == 0
+    assert request_retry_after(spread, "new@example.com", where, NOW) == 15 * 60 - 19
+    # Another host of the same /48 site shares the cap.
+    neighbour = client_of("2001:db8:1:9::1")
+    assert request_retry_after(spread, "new@example.com", neighbour, NOW) == 15 * 60 - 19
+    assert request_retry_after(spread, "new@example.com", client_of("2001:db8:2::1"), NOW) == 0

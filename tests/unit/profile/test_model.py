@@ -1,10 +1,12 @@
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from profile_service.domain.model import (
     current_and_earlier,
     is_paused,
     partner_pairs,
     pause_until_errors,
+    rating_errors,
+    shown_pending_email,
     unknown_hobby_errors,
 )
 
@@ -58,3 +60,18 @@ def test_the_current_match_is_the_one_of_the_latest_round():
     current, earlier = current_and_earlier(history, latest_round=4)
     assert current is None and earlier == [_strip(m) for m in history]
     assert current_and_earlier([], latest_round=None) == (None, [])
+
+
+def test_a_pending_email_shows_while_its_link_works():
+    now = datetime(2025, 4, 28, 12, 0, tzinfo=UTC)
+    later = now + timedelta(hours=1)
+    assert shown_pending_email("new@example.com", later, now) == "new@example.com"
+    assert shown_pending_email("new@example.com", now, now) is None
+    assert shown_pending_email("new@example.com", None, now) is None
+    assert shown_pending_email(None, later, now) is None
+
+
+def test_a_rating_only_rates_a_meeting_that_happened():
+    assert rating_errors("yes", 5) == rating_errors("yes", None) == {}
+    assert rating_errors("no", None) == rating_errors("not_yet", None) == {}
+    assert set(rating_errors("no", 3)) == set(rating_errors("not_yet", 1)) == {"rating"}

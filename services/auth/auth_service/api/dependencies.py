@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from auth_service import service
+from auth_service.domain.throttle import client_address
 from unimatch_shared.rpc import CreateProfileReply
 
 
@@ -27,3 +28,13 @@ def register_account(request: Request) -> Callable[..., Awaitable[tuple[CreatePr
 RegisterAccount = Annotated[
     Callable[..., Awaitable[tuple[CreateProfileReply, str]]], Depends(register_account)
 ]
+
+
+def caller_address(request: Request) -> str:
+    """The client's address as throttling counts it: the gateway's ``X-Real-IP`` when the
+    peer is a trusted proxy (docs/adr/009)."""
+    return client_address(
+        request.client.host if request.client else "",
+        request.headers.get("x-real-ip"),
+        request.app.state.runtime.settings.trusted_networks,
+    )

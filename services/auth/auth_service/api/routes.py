@@ -5,9 +5,8 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 
 from auth_service import service
-from auth_service.api.dependencies import RegisterAccount
+from auth_service.api.dependencies import RegisterAccount, caller_address
 from auth_service.api.schemas import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse
-from auth_service.domain.throttle import client_address
 from unimatch_shared.auth import CurrentUser
 from unimatch_shared.openapi import THROTTLED
 
@@ -31,11 +30,7 @@ async def log_in(body: LoginRequest, request: Request, response: Response) -> di
     (docs/adr/009-login-throttling.md); an addition to the contract's response."""
     runtime = request.app.state.runtime
     settings = runtime.settings
-    client = client_address(
-        request.client.host if request.client else "",
-        request.headers.get("x-real-ip"),
-        settings.trusted_networks,
-    )
+    client = caller_address(request)
     lifetime = timedelta(days=settings.login_device_days)
     login = await service.log_in(
         runtime.unit_of_work(),

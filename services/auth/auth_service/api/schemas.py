@@ -43,3 +43,32 @@ class LoginRequest(BaseModel):
 
 class TokenResponse(BaseModel):
     token: str
+
+
+class PasswordResetRequest(BaseModel):
+    email: Text
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, email: str) -> str:
+        return normalize_email(email)
+
+
+class PasswordResetConfirm(BaseModel):
+    """What the reset link carries (``uid``, ``token``) and the new password, which obeys
+    the sign-up policy."""
+
+    uid: Text
+    token: Text
+    new_password: Text
+
+    @field_validator("new_password")
+    @classmethod
+    def _valid_password(cls, password: str) -> str:
+        return check_password(password)
+
+
+class EmailChangeConfirm(BaseModel):
+    """The token of the link mailed to the new address."""
+
+    token: Text

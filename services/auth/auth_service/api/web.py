@@ -9,7 +9,7 @@ the ``refresh_token`` cookie, sent back only to the refresh and logout paths
 from fastapi import APIRouter, Body, Request, Response
 
 from auth_service import service
-from auth_service.api.dependencies import RegisterAccount
+from auth_service.api.dependencies import RegisterAccount, caller_address
 from auth_service.api.web_schemas import (
     AccessResponse,
     RefreshRequest,
@@ -17,7 +17,6 @@ from auth_service.api.web_schemas import (
     WebRegisterRequest,
     WebRegisterResponse,
 )
-from auth_service.domain.throttle import client_address
 from auth_service.web_sessions import WebSessions, WebTokens
 from unimatch_shared.errors import ServiceUnavailable, ValidationFailed
 from unimatch_shared.openapi import WebErrorBody
@@ -75,13 +74,8 @@ async def obtain_token(body: WebLoginRequest, request: Request, response: Respon
     """Log in: an access token, and the session's refresh token in the cookie. Throttled
     like the seed login (docs/adr/009)."""
     runtime = request.app.state.runtime
-    settings = runtime.settings
     sessions = _sessions(request)
-    client = client_address(
-        request.client.host if request.client else "",
-        request.headers.get("x-real-ip"),
-        settings.trusted_networks,
-    )
+    client = caller_address(request)
     try:
         login = await service.log_in(
             runtime.unit_of_work(),

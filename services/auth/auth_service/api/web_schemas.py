@@ -58,3 +58,37 @@ class AccessResponse(BaseModel):
 class WebRegisterResponse(BaseModel):
     user: WebUserOut
     access: str
+
+
+class WebPasswordResetRequest(BaseModel):
+    email: Text
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, email: str) -> str:
+        try:
+            return normalize_email(email)
+        except InvalidCredential:
+            raise ValueError("некорректный адрес") from None
+
+
+class WebPasswordResetConfirm(BaseModel):
+    """Djoser's body; ``re_new_password``, if the form sends it, is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    uid: Text
+    token: Text
+    new_password: Text
+
+    @field_validator("new_password")
+    @classmethod
+    def _valid_password(cls, password: str) -> str:
+        try:
+            return check_web_password(password)
+        except InvalidCredential as exc:
+            raise ValueError(str(exc)) from None
+
+
+class WebEmailChangeConfirm(BaseModel):
+    token: Text

@@ -50,7 +50,8 @@ def client_of(address: str) -> Client:
 
 @dataclass(frozen=True)
 class Failure:
-    """A failed login (or one in flight: it counts from the moment it is let through)."""
+    """A failed login (or one in flight: it counts from the moment it is let through), or a
+    request for a password-reset mail."""
 
     email: str
     client: str  # Client.host
@@ -132,6 +133,41 @@ def retry_after(
         pair = [f.at for f in failures if (f.email, f.client) == (email, client.host)]
         waits.append(policy.pair.wait(pair, now))
         waits.append(policy.email.wait([f.at for f in failures if f.email == email], now))
+    return _whole_seconds(waits)
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """Limits on a request that sends a mail (a password reset): every request counts,
+    whether or not the email is an account's, so the limits tell nothing about accounts."""
+
+    email: Window = Window(3, timedelta(minutes=15))  # mails to one address
+    client: Window = Window(20, timedelta(minutes=15))  # requests from one network
+
+    @property
+    def horizon(self) -> timedelta:
+        return max(self.email.period, self.client.period)
+
+
+RESET_POLICY = RequestPolicy()
+
+
+def request_retry_after(
+    requests: Iterable[Failure],
+    email: str,
+    client: Client,
+    now: datetime,
+    policy: RequestPolicy = RESET_POLICY,
+) -> int:
+    """Whole seconds before ``client`` may ask for a mail to ``email`` again; 0 means now.
+    ``requests`` are the earlier requests, recorded like failed logins."""
+    requests = list(requests)
+    by_email = [r.at for r in requests if r.email == email]
+    by_network = [r.at for r in requests if (r.network or r.client) == client.network]
+    return _whole_seconds([policy.email.wait(by_email, now), policy.client.wait(by_network, now)])
+
+
+def _whole_seconds(waits: Iterable[float]) -> int:
     return max(0, math.ceil(max(waits)))
 
 

@@ -1,12 +1,21 @@
-"""What auth answers on NATS: notices that a session is in use (no reply), and profile's
-sweeper asking which accounts exist."""
+"""What auth answers on NATS: notices that a session is in use (no reply), profile's
+sweeper asking which accounts exist, profile asking for a change of email, and the
+bot's /leave deleting an account."""
 
 from faststream.nats import NatsRouter
 
-from auth_service import service
+from auth_service import mailed_links, service
 from auth_service.adapters.db import views
 from unimatch_shared.consumers import MessageHandlers
-from unimatch_shared.rpc import AccountsExist, AccountsExistReply, SessionSeen
+from unimatch_shared.rpc import (
+    AccountsExist,
+    AccountsExistReply,
+    DeleteAccount,
+    DeleteAccountReply,
+    EmailChangeReply,
+    RequestEmailChange,
+    SessionSeen,
+)
 from unimatch_shared.runtime import ServiceRuntime
 
 
@@ -23,5 +32,23 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
         return AccountsExistReply(
             existing=await views.existing_accounts(runtime.reads, request.user_ids)
         )
+
+    @handlers.answer(RequestEmailChange)
+    async def request_email_change(request: RequestEmailChange) -> EmailChangeReply:
+        return await mailed_links.request_email_change(
+            runtime.unit_of_work(),
+            request.user_id,
+            request.email,
+            runtime.settings.email_change_token_lifetime,
+        )
+
+    @handlers.answer(DeleteAccount)
+    async def delete_account(request: DeleteAccount) -> DeleteAccountReply:
+        # The database or the session store unreachable: no reply; the asker times out
+        # and nothing was deleted.
+        deleted = await service.delete_account(
+            runtime.unit_of_work(), runtime.live_sessions, request.user_id
+        )
+        return DeleteAccountReply(deleted=deleted)
 
     return handlers.router

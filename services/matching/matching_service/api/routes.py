@@ -7,10 +7,13 @@ from fastapi import APIRouter, Request, Response
 
 from matching_service import service
 from matching_service.adapters.db.tables import MatchRound
-from matching_service.api.schemas import CountdownOut, RoundListItem, RoundOut
+from matching_service.api.schemas import CountdownOut, RoundListItem, RoundOut, RoundStatsOut
 from matching_service.domain.schedule import Schedule
 from unimatch_shared.auth import StaffUser
+from unimatch_shared.errors import APIError
+from unimatch_shared.fields import RowId
 from unimatch_shared.lean import LeanRead, json_response
+from unimatch_shared.openapi import NOT_FOUND
 
 reads = APIRouter(route_class=LeanRead)
 router = APIRouter()
@@ -37,6 +40,16 @@ async def list_rounds(_: StaffUser, request: Request) -> list[dict]:
     schedule: Schedule = request.app.state.schedule
     rounds = await service.recent_rounds(request.app.state.runtime.unit_of_work())
     return [_round_out(r, schedule) | {"slot": r.slot and schedule.display(r.slot)} for r in rounds]
+
+
+@router.get(
+    "/matching/api/rounds/{round_id}/stats", response_model=RoundStatsOut, responses=NOT_FOUND
+)
+async def round_stats(round_id: RowId, _: StaffUser, request: Request) -> dict:
+    stats = await service.round_stats(request.app.state.runtime.unit_of_work(), round_id)
+    if stats is None:
+        raise APIError(404, {"detail": "Not found."})
+    return stats
 
 
 def _round_out(match_round: MatchRound, schedule: Schedule) -> dict:

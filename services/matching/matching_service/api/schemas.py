@@ -22,3 +22,15 @@ class RoundOut(BaseModel):
 
 class RoundListItem(RoundOut):
     slot: str | None  # the scheduled slot it ran for; null for a manual round
+
+
+class RoundStatsOut(BaseModel):
+    """A round's figures and its members' answers to "did you meet?" (their latest each)."""
+
+    round_id: int
+    users: int
+    groups: int
+    with_common_hobby: int
+    answered: int  # members who answered
+    met: int  # members who answered "yes"
+    rating_mean: float | None  # of the ratings given; null without any

@@ -16,6 +16,9 @@ built: a hobby's *bucket* (the list of its users) stands for its clique. Steps:
 4. Everyone still free (no hobbies, or no one to share with) is paired repeat-free.
 5. For odd n the trio is placed by trying a bounded sample of candidates.
 
+Blocked pairs are in the instance's avoid set, so no step above pairs them; one that
+blocks leave unpaired may still join the trio, or is left out.
+
 History checks are set look-ups; each user met only about R people, so they rarely
 fire. Work is O(n * hobbies per user) plus the (short) searches.
 """
@@ -71,10 +74,11 @@ def bucket_grouping(inst: Instance, rng: random.Random) -> Groups:
 
     _augment(inst, mate, buckets, order)
 
-    odd = pair_leftovers(inst, mate, [i for i in order if mate[i] == NO_MATE])
-    if odd is None:
-        return index_groups(mate, None)
-    return index_groups(mate, _place_trio(inst, mate, buckets, order, odd))
+    unpaired = pair_leftovers(inst, mate, [i for i in order if mate[i] == NO_MATE])
+    trio = next(
+        (t for odd in unpaired if (t := _place_trio(inst, mate, buckets, order, odd))), None
+    )
+    return index_groups(mate, trio)
 
 
 def _augment(inst: Instance, mate: list[int], buckets: Buckets, order: list[int]) -> None:
@@ -118,7 +122,7 @@ def _augment_from(
         x = queue.popleft()
         for h in hobbies[x]:
             for y in free_by_hobby.get(h, ()):
-                if y != root and not inst.has_met(x, y):
+                if y != root and not inst.avoids(x, y):
                     _flip(mate, reached_via, reached_from, x, y)
                     return y
         for h in hobbies[x]:
@@ -132,7 +136,7 @@ def _augment_from(
                     or y in reached_from
                     or y in reached_via
                     or w in reached_via
-                    or inst.has_met(x, y)
+                    or inst.avoids(x, y)
                 ):
                     continue
                 reached_from[y] = x
@@ -155,7 +159,7 @@ def _flip(
 
 def _place_trio(
     inst: Instance, mate: list[int], buckets: Buckets, order: list[int], odd: int
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int] | None:
     """Try the odd user and a sample of paired users as the trio's third member."""
     some_pairs = [(a, mate[a]) for a in islice(order, 2 * TRIO_HOSTS_PER_HOBBY) if mate[a] >= 0]
     donors = islice((i for i in order if mate[i] != NO_MATE and inst.hobbies[i]), TRIO_CANDIDATES)

@@ -15,6 +15,10 @@ a grouping that reaches it is optimal: the usual case. Otherwise the plain match
 plus the best trio placement is tried too and the better kept, which is never worse
 than the best pairs-only grouping; tiny inputs (<= 24 users) are then settled exactly
 by trying every trio.
+
+Blocked pairs are no edge of either graph, and are never formed by the finishing steps.
+When blocks leave someone out, groupings are compared by how many they place first, and
+the shortcuts above (which reason about values only) are not taken.
 """
 
 from __future__ import annotations
@@ -50,12 +54,14 @@ def exact_grouping(inst: Instance, rng: random.Random) -> Groups:
     for complete in (False, True):
         for with_dummy in (True, False) if odd else (False,):
             found = _blossom(inst, order, complete, with_dummy)
-            if found.value == found.upper and (with_dummy or not odd):
+            if found.placed == inst.n and found.value == found.upper and (with_dummy or not odd):
                 return found.groups  # reached an upper bound: optimal
             candidates.append(found)
-        best = max(candidates, key=lambda c: c.value)
-        if inst.n > ALL_TRIOS_MAX_USERS and any(
-            c.pairs_optimal and best.value >= c.pairs_value for c in candidates
+        best = max(candidates, key=lambda c: (c.placed, c.value))
+        if (
+            inst.n > ALL_TRIOS_MAX_USERS
+            and best.placed == inst.n
+            and any(c.pairs_optimal and best.value >= c.pairs_value for c in candidates)
         ):
             return best.groups  # at least as good as the best pairs-only grouping
     if inst.n <= ALL_TRIOS_MAX_USERS:
@@ -70,37 +76,43 @@ def _try_all_trios(inst: Instance, order: list[int], pairs_optimum: int, best: _
     that matching gives a pairs-only grouping, so T can score at most ``pairs_optimum``
     plus T's value minus its best pair: trios are tried in decreasing order of that
     bound until it cannot beat the best grouping found.
+    With blocks that leave someone out, the bound (on values alone) is not used: every
+    trio without a blocked pair is tried, and more people placed wins first.
     """
     bounded = []
     for trio in combinations(order, 3):
         pair_values = [inst.value(x, y) for x, y in combinations(trio, 2)]
+        if any(inst.is_blocked(x, y) for x, y in combinations(trio, 2)):
+            continue
         trio_value = sum(pair_values) - inst.unfairness(*trio)
         bounded.append((pairs_optimum + trio_value - max(pair_values), trio_value, trio))
     bounded.sort(reverse=True)
-    best_value, best_groups = best.value, best.groups
+    best_score, best_groups = (best.placed, best.value), best.groups
     for bound, trio_value, (a, b, c) in bounded:
-        if bound <= best_value:
+        if best_score[0] == inst.n and bound <= best_score[1]:
             break
         rest = [i for i in order if i not in (a, b, c)]
         edges = [
             (i, j, inst.value(i, j) + inst.repeat_unit)
             for pos, i in enumerate(rest)
             for j in rest[pos + 1 :]
+            if not inst.is_blocked(i, j)
         ]
         mate = [NO_MATE] * inst.n
         mate[a], mate[b] = b, a
-        value = trio_value
+        placed, value = 3, trio_value
         for i, j in _max_weight_matching(rest, edges, max_cardinality=True):
             mate[i], mate[j] = j, i
-            value += inst.value(i, j)
-        if value > best_value:
-            best_value, best_groups = value, index_groups(mate, (c, a, b))
+            placed, value = placed + 2, value + inst.value(i, j)
+        if (placed, value) > best_score:
+            best_score, best_groups = (placed, value), index_groups(mate, (c, a, b))
     return best_groups
 
 
 @dataclass
 class _Found:
     groups: Groups
+    placed: int  # users in the groups: all of them unless blocks left someone out
     value: int  # of the grouping
     upper: int  # bounds every grouping's value, if even n or with the trio dummy
     pairs_value: int  # of the blossom's pairs alone
@@ -110,13 +122,15 @@ class _Found:
 def _blossom(inst: Instance, order: list[int], complete: bool, with_dummy: bool) -> _Found:
     """Run blossom on the sparse or the complete graph, optionally with the trio dummy."""
     offset = inst.repeat_unit if complete else 0  # keeps complete-graph weights >= 0
+    # Sparse: hobby-sharing and repeat-free pairs; complete: every pair but blocked ones.
+    floor = -offset if complete else 1
     values = inst.table
     assert values is not None  # exact_grouping() tabulated the instance
     edges = [
         (i, j, values[i][j] + offset)
         for pos, i in enumerate(order)
         for j in order[pos + 1 :]
-        if complete or values[i][j] > 0
+        if values[i][j] >= floor
     ]
     dummy = inst.n
     estimates = {}
@@ -125,7 +139,8 @@ def _blossom(inst: Instance, order: list[int], complete: bool, with_dummy: bool)
             # A pair left out of the sparse graph is paired repeat-free: worth 0 at least.
             best_two = inst.best_two[c] if complete else [max(v, 0) for v in inst.best_two[c]]
             estimate = sum(best_two) - inst.unfairness(c)
-            if complete or estimate > 0:
+            # One who has no two partners but blocked ones can never join a pair.
+            if (complete or estimate > 0) and min(inst.best_two[c]) > -inst.block_unit:
                 estimates[c] = estimate
                 edges.append((c, dummy, estimate + 2 * offset))
 
@@ -141,10 +156,11 @@ def _blossom(inst: Instance, order: list[int], complete: bool, with_dummy: bool)
             upper += inst.value(i, j)
             pairs_value += inst.value(i, j)
     free = [i for i in order if mate[i] == NO_MATE and i != joiner]
-    leftover = pair_leftovers(inst, mate, free)
+    unpaired = pair_leftovers(inst, mate, free)
     pairs_optimal = sum(inst.value(i, j) for i, j in pairs_of(mate)) == pairs_value
-    groups = _with_trio(inst, order, mate, joiner if joiner is not None else leftover)
-    return _Found(groups, inst.groups_value(groups), upper, pairs_value, pairs_optimal)
+    groups = _with_trio(inst, order, mate, [joiner, *unpaired] if joiner is not None else unpaired)
+    placed = sum(len(g) for g in groups)
+    return _Found(groups, placed, inst.groups_value(groups), upper, pairs_value, pairs_optimal)
 
 
 def _max_weight_matching(
@@ -160,12 +176,15 @@ def _max_weight_matching(
     return [(nodes[a], nodes[b]) for a, b in pairs]
 
 
-def _with_trio(inst: Instance, order: list[int], mate: list[int], odd: int | None) -> Groups:
-    if odd is None:
-        return index_groups(mate, None)
+def _with_trio(inst: Instance, order: list[int], mate: list[int], unpaired: list[int]) -> Groups:
+    """The groups, with the trio made for the first of the ``unpaired`` that can join one
+    (normally the only one: the odd user); the others are left out."""
     hosts = pairs_of(mate)
     donors = [i for i in order if mate[i] != NO_MATE]
-    trio = place_trio(
-        inst, mate, odd, donors, lambda _c: hosts, pair_bound=lambda c: sum(inst.best_two[c])
-    )
-    return index_groups(mate, trio)
+    for odd in unpaired:
+        trio = place_trio(
+            inst, mate, odd, donors, lambda _c: hosts, pair_bound=lambda c: sum(inst.best_two[c])
+        )
+        if trio is not None:
+            return index_groups(mate, trio)
+    return index_groups(mate, None)

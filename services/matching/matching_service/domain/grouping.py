@@ -6,7 +6,10 @@ Priorities, highest first:
 3. as many shared hobbies in total as possible;
 4. nobody in the trio two rounds in a row when avoidable.
 
-Groups are pairs plus exactly one trio when the number of participants is odd.
+Groups are pairs plus exactly one trio when the number of participants is odd. A blocked
+pair (``blocked``) is never in one group: that is a hard constraint, stricter than
+criterion 1, even when it leaves someone out of the round (then as few as possible, and
+the trio is formed by the parity of those placed).
 Up to ``EXACT_MAX_USERS`` participants the result is computed with the blossom
 algorithm (``exact.py``); above that, hobby buckets and augmenting paths reach the
 same number of sharing pairs without enumerating all pairs (``buckets.py``).
@@ -46,17 +49,23 @@ def make_groups(
     met_before: Iterable[tuple[int, int]] = (),
     last_trio: Iterable[int] = (),
     seed: int | None = None,
+    blocked: Iterable[tuple[int, int]] = (),
 ) -> list[tuple[int, ...]]:
     """Group participants into pairs (+ one trio if odd), by the priorities above.
 
-    ``met_before`` holds unordered id pairs; pairs with non-participants are ignored.
+    ``met_before`` and ``blocked`` hold unordered id pairs; pairs with non-participants are
+    ignored. Participants in no group were left out because of blocks.
     ``seed`` breaks ties among equally good groupings (pass e.g. the week number to get
     reproducible but varying rounds); ``None`` means unpredictable.
     """
     if len(participants) < 2:
         return []
     inst = Instance(
-        [p.id for p in participants], [p.hobbies for p in participants], met_before, last_trio
+        [p.id for p in participants],
+        [p.hobbies for p in participants],
+        met_before,
+        last_trio,
+        blocked,
     )
     rng = random.Random(seed)
     solve = exact_grouping if inst.n <= EXACT_MAX_USERS else bucket_grouping

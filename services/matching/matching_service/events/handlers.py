@@ -1,5 +1,6 @@
-"""What matching consumes (``ProfileChanged``, into its participants read model) and answers
-(the bot's question of when the next round is)."""
+"""What matching consumes (``ProfileChanged``, into its participants read model; blocks and
+meeting feedback; deleted accounts) and answers (the bot's question of when the next round
+is)."""
 
 from datetime import UTC, datetime
 
@@ -8,7 +9,13 @@ from faststream.nats import NatsRouter
 from matching_service import service
 from matching_service.domain.schedule import Schedule
 from unimatch_shared.consumers import MessageHandlers
-from unimatch_shared.events import ProfileChanged
+from unimatch_shared.events import (
+    AccountDeleted,
+    MeetingFeedback,
+    PartnerBlocked,
+    PartnerUnblocked,
+    ProfileChanged,
+)
 from unimatch_shared.rpc import NextRound, NextRoundReply
 from unimatch_shared.runtime import ServiceRuntime
 
@@ -23,5 +30,21 @@ def build_router(runtime: ServiceRuntime, schedule: Schedule) -> NatsRouter:
     @handlers.consumer(ProfileChanged)
     async def profile_changed(event: ProfileChanged) -> None:
         await service.apply_profile_change(runtime.unit_of_work(), event)
+
+    @handlers.consumer(PartnerBlocked)
+    async def partner_blocked(event: PartnerBlocked) -> None:
+        await service.apply_block(runtime.unit_of_work(), event)
+
+    @handlers.consumer(PartnerUnblocked)
+    async def partner_unblocked(event: PartnerUnblocked) -> None:
+        await service.apply_block(runtime.unit_of_work(), event)
+
+    @handlers.consumer(MeetingFeedback)
+    async def meeting_feedback(event: MeetingFeedback) -> None:
+        await service.apply_feedback(runtime.unit_of_work(), event)
+
+    @handlers.consumer(AccountDeleted)
+    async def account_deleted(event: AccountDeleted) -> None:
+        await service.forget_account(runtime.unit_of_work(), event)
 
     return handlers.router

@@ -12,7 +12,7 @@ from profile_service.adapters.db import views
 from profile_service.api.schemas import MatchOut, MeOut, MeUpdate, PauseRequest
 from unimatch_shared.auth import CurrentUser
 from unimatch_shared.lean import LeanRead, json_response
-from unimatch_shared.openapi import NO_PROFILE, Responses
+from unimatch_shared.openapi import NO_PROFILE, THROTTLED, Responses
 from unimatch_shared.schemas import HobbyOut
 
 reads = APIRouter(prefix="/users/api", route_class=LeanRead)
@@ -48,10 +48,11 @@ async def read_me(user: CurrentUser, request: Request) -> Response:
     return json_response(await service.read_me(_reads(request), user.user_id))
 
 
-@router.patch("/me", response_model=MeOut, responses=NO_PROFILE)
+@router.patch("/me", response_model=MeOut, responses={**NO_PROFILE, **THROTTLED})
 async def update_me(body: MeUpdate, user: CurrentUser, request: Request) -> dict:
     changes = body.model_dump(exclude_unset=True)
-    return await service.update_me(_uow(request), user.user_id, changes)
+    messaging = request.app.state.runtime.messaging
+    return await service.update_me(_uow(request), messaging, user.user_id, changes)
 
 
 @router.post("/pause", response_model=MeOut, responses=NO_PROFILE)

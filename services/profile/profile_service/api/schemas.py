@@ -1,20 +1,39 @@
 """Bodies of the profile endpoints (docs/api.md, Profile)."""
 
-from datetime import date
+from datetime import date, datetime
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-from unimatch_shared.fields import Age, HobbyIds, PersonName, TgLink, WebHobbyIds, WebName
-from unimatch_shared.schemas import HobbyOut, UserOut
+from unimatch_shared.fields import (
+    Age,
+    Comment,
+    HobbyIds,
+    PersonName,
+    RowId,
+    Text,
+    TgLink,
+    WebHobbyIds,
+    WebName,
+)
+from unimatch_shared.schemas import HobbyOut, UserOut, WebUserOut
 
 
 class MeOut(UserOut):
-    """The user object plus the pause state (additive)."""
+    """The user object plus the pause state and the email awaiting confirmation
+    (additive)."""
 
     paused: bool
     paused_until: date | None
     birth: date | None
     tg_link: str
+    pending_email: str | None
+
+
+class WebMeOut(WebUserOut):
+    """The web user plus the email awaiting confirmation (additive)."""
+
+    pending_email: str | None
 
 
 class MeUpdate(BaseModel):
@@ -26,6 +45,9 @@ class MeUpdate(BaseModel):
     last_name: PersonName | None = None
     age: Age | None = None
     hobby: HobbyIds | None = None
+    # Another address is mailed a confirmation link; the email changes when it is followed.
+    # ``null`` is ignored, as the field was before.
+    email: Text | None = None
 
     @field_validator("first_name", "last_name", "hobby", mode="before")
     @classmethod
@@ -52,11 +74,62 @@ class Partner(BaseModel):
     telegram_username: str | None = None
 
 
+Met = Literal["yes", "not_yet", "no"]
+
+
+class FeedbackIn(BaseModel):
+    """``POST /users/api/pairs/<id>/feedback``: did the meeting happen? Types are strict: a
+    rating of ``"5"`` or ``true`` is refused, not converted."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    met: Met
+    rating: Annotated[int, Strict(), Field(ge=1, le=5)] | None = None
+    comment: Comment = ""
+
+    @field_validator("met", mode="before")
+    @classmethod
+    def _choice(cls, value):
+        """DRF's wording for a choice that is not one."""
+        if value is None:
+            raise ValueError("This field may not be null.")
+        if value not in get_args(Met):
+            raise ValueError(f'"{value}" is not a valid choice.')
+        return value
+
+
+class FeedbackOut(BaseModel):
+    """The caller's latest answer about one group (both rows of a trio show it)."""
+
+    met: Met
+    rating: int | None
+    comment: str
+    answered_at: datetime
+
+
 class MatchOut(BaseModel):
     id: int
     partner: Partner
     created_at: date
     common_hobbies: list[str]
+    feedback: FeedbackOut | None  # additive: the caller's answer, null before any
+
+
+class BlockIn(BaseModel):
+    """``POST /users/api/blocks``: someone the caller was matched with."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    user_id: Annotated[RowId, Strict()]
+
+
+class BlockOut(BaseModel):
+    """A block: the partner's id and names (as at their latest match), and when."""
+
+    user_id: int
+    first_name: str
+    last_name: str
+    created_at: datetime
 
 
 class WebMeUpdate(BaseModel):
@@ -70,6 +143,7 @@ class WebMeUpdate(BaseModel):
     birth: date | None = None
     hobby: WebHobbyIds | None = None
     tg_link: TgLink | None = None
+    email: Text | None = None
 
     @field_validator("first_name", "last_name", "hobby", "tg_link", mode="before")
     @classmethod
@@ -97,6 +171,7 @@ class WebMatchOut(BaseModel):
     id: int
     partner: WebPartner
     created_at: date
+    feedback: FeedbackOut | None  # additive, as on /users/api/pairs
 
 
 class WebPairsOut(BaseModel):

@@ -8,15 +8,26 @@ from fastapi import APIRouter, Request, Response
 
 from profile_service import service
 from profile_service.adapters.db import views
-from profile_service.api.schemas import HobbyOut, HobbyTotalOut, WebMeUpdate, WebPairsOut
-from unimatch_shared.errors import ValidationFailed
+from profile_service.api.schemas import (
+    HobbyOut,
+    HobbyTotalOut,
+    WebMeOut,
+    WebMeUpdate,
+    WebPairsOut,
+)
+from unimatch_shared.errors import EMAIL_TAKEN, ValidationFailed
 from unimatch_shared.lean import LeanRead, json_response
-from unimatch_shared.schemas import WebUserOut
+from unimatch_shared.openapi import Responses, WebErrorBody
 from unimatch_shared.web import WebError, WebUser
 
 reads = APIRouter(prefix="/api", route_class=LeanRead, tags=["web"])
 router = APIRouter(prefix="/api", tags=["web"])
+THROTTLED: Responses = {
+    429: {"model": WebErrorBody, "description": "Too many new emails lately (`Retry-After`)"}
+}
 UNKNOWN_HOBBY = "Хобби: выбрано хобби, которого нет в списке"
+WEB_EMAIL_TAKEN = "Пользователь с таким email уже существует"
+INVALID_EMAIL = "Email: некорректный адрес"
 
 
 def _reads(request: Request):
@@ -34,20 +45,29 @@ async def hobby_total(user: WebUser, request: Request) -> Response:
     return json_response(await views.hobby_total_json(_reads(request), user.user_id))
 
 
-@reads.get("/auth/users/me", response_model=WebUserOut)
+@reads.get("/auth/users/me", response_model=WebMeOut)
 async def read_me(user: WebUser, request: Request) -> Response:
     return json_response(await service.read_web_me(_reads(request), user.user_id))
 
 
-@router.patch("/auth/users/me", response_model=WebUserOut)
+@router.patch("/auth/users/me", response_model=WebMeOut, responses=THROTTLED)
 async def update_me(body: WebMeUpdate, user: WebUser, request: Request) -> dict:
+    """An ``email`` other than the account's is mailed a confirmation link and shows as
+    ``pending_email`` until it is followed."""
     changes = body.model_dump(exclude_unset=True)
+    runtime = request.app.state.runtime
     try:
         return await service.update_me(
-            request.app.state.runtime.unit_of_work(), user.user_id, changes, web=True
+            runtime.unit_of_work(), runtime.messaging, user.user_id, changes, web=True
         )
-    except ValidationFailed:
-        raise WebError(400, UNKNOWN_HOBBY) from None
+    except ValidationFailed as exc:
+        raise WebError(400, _web_message(exc.body)) from None
+
+
+def _web_message(errors: dict) -> str:
+    if "email" not in errors:
+        return UNKNOWN_HOBBY
+    return WEB_EMAIL_TAKEN if errors["email"] == [EMAIL_TAKEN] else INVALID_EMAIL
 
 
 @reads.get("/pairs", response_model=WebPairsOut)

@@ -1,6 +1,7 @@
-"""Profile rules that need no database: hobby validation, pausing, partners in a group."""
+"""Profile rules that need no database: hobby validation, pausing, partners in a group,
+answers about meetings, what stays of a deleted account."""
 
-from datetime import date
+from datetime import date, datetime
 from itertools import permutations
 from typing import Any
 
@@ -26,6 +27,11 @@ def is_paused(paused: bool, paused_until: date | None, today: date) -> bool:
     return paused_until is None or today <= paused_until
 
 
+def shown_pending_email(address: str | None, until: datetime | None, now: datetime) -> str | None:
+    """The new email awaiting confirmation, while its link works."""
+    return address if address and until and now < until else None
+
+
 def current_and_earlier(
     matches: list[dict[str, Any]], latest_round: int | None
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -44,3 +50,15 @@ def _public(match: dict[str, Any]) -> dict[str, Any]:
 def partner_pairs(member_ids: list[int]) -> list[tuple[int, int]]:
     """(user, partner) for every member and every other member: a trio gives two rows each."""
     return list(permutations(member_ids, 2))
+
+
+# What past partners' histories show in place of a deleted account (docs/api.md, Matches):
+# these names, an empty email, no Telegram nick, no hobbies; the partner ``id`` stays.
+DELETED_USER = {"first_name": "Удалённый пользователь", "last_name": "", "email": ""}
+
+
+def rating_errors(met: str, rating: int | None) -> dict[str, list[str]]:
+    """A rating rates a meeting that happened: only with ``met`` "yes"."""
+    if rating is not None and met != "yes":
+        return {"rating": ['A rating is only given with "met": "yes".']}
+    return {}

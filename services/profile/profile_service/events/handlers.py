@@ -3,10 +3,15 @@ requests)."""
 
 from faststream.nats import NatsRouter
 
-from profile_service import service
+from profile_service import meetings, service
 from unimatch_shared.consumers import MessageHandlers
 from unimatch_shared.events import (
+    AccountDeleted,
+    AccountEmailChanged,
+    MeetingFeedback,
     PairCreated,
+    PartnerBlocked,
+    PartnerUnblocked,
     TelegramLinked,
     TelegramUnlinked,
     UserRegistered,
@@ -45,5 +50,25 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
     @handlers.consumer(TelegramUnlinked)
     async def telegram_unlinked(event: TelegramUnlinked) -> None:
         await service.on_telegram_unlinked(runtime.unit_of_work(), event)
+
+    @handlers.consumer(AccountEmailChanged)
+    async def account_email_changed(event: AccountEmailChanged) -> None:
+        await service.on_account_email_changed(runtime.unit_of_work(), event)
+
+    @handlers.consumer(MeetingFeedback)
+    async def meeting_feedback(event: MeetingFeedback) -> None:
+        await meetings.on_feedback(runtime.unit_of_work(), event)
+
+    @handlers.consumer(PartnerBlocked)
+    async def partner_blocked(event: PartnerBlocked) -> None:
+        await meetings.on_block_change(runtime.unit_of_work(), event)
+
+    @handlers.consumer(PartnerUnblocked)
+    async def partner_unblocked(event: PartnerUnblocked) -> None:
+        await meetings.on_block_change(runtime.unit_of_work(), event)
+
+    @handlers.consumer(AccountDeleted)
+    async def account_deleted(event: AccountDeleted) -> None:
+        await service.on_account_deleted(runtime.unit_of_work(), event)
 
     return handlers.router

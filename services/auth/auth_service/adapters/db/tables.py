@@ -1,5 +1,5 @@
 """The auth schema: accounts, their session tokens (digests only), failed logins, trusted
-devices."""
+devices, web sessions, mailed tokens (digests only) and the requests for them."""
 
 from datetime import UTC, datetime
 
@@ -110,3 +110,39 @@ class RefreshToken(SQLModel, table=True):
     )
     expires_at: datetime = Field(index=True)
     used_at: datetime | None = None
+
+
+class MailedToken(SQLModel, table=True):
+    """A single-use token mailed to the account's owner (domain/mailed_tokens.py): a password
+    reset, or the confirmation of ``new_email``. Only its SHA-256 is kept; ``used_at`` is when
+    it was used, or voided (a newer one, a password change)."""
+
+    __tablename__ = "mailed_token"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    purpose: str = Field(max_length=32)
+    user_id: int = Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("user_account.id", ondelete="CASCADE"),
+            index=True,
+            nullable=False,
+        )
+    )
+    new_email: str | None = Field(default=None, max_length=254)
+    created_at: datetime = Field(default_factory=_now)
+    expires_at: datetime = Field(index=True)
+    used_at: datetime | None = None
+
+
+class ResetRequest(SQLModel, table=True):
+    """A password-reset request, kept while the throttling policy may count it
+    (``request_retry_after`` in domain/throttle.py); keyed like ``LoginFailure``."""
+
+    __tablename__ = "reset_request"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    email: str = Field(max_length=254, index=True)
+    client: str = Field(max_length=64)
+    network: str = Field(max_length=64, index=True)
+    requested_at: datetime = Field(default_factory=_now, index=True)

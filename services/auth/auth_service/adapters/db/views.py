@@ -17,3 +17,17 @@ async def existing_accounts(reads: AsyncConnectionPool, user_ids: list[int]) -> 
             "SELECT id FROM user_account WHERE id = ANY(%s) ORDER BY id", (user_ids,)
         )
         return [user_id for (user_id,) in await cursor.fetchall()]
+
+
+async def mailed_token_usable(
+    reads: AsyncConnectionPool, digest: str, purpose: str, user_id: int
+) -> bool:
+    """Whether this token of ``user_id`` could be used now (checked again, locked, when it
+    is spent): a cheap refusal of forged or spent links."""
+    async with reads.connection() as connection:
+        cursor = await connection.execute(
+            "SELECT 1 FROM mailed_token WHERE digest = %s AND purpose = %s AND user_id = %s"
+            " AND used_at IS NULL AND expires_at > now()",
+            (digest, purpose, user_id),
+        )
+        return await cursor.fetchone() is not None

@@ -47,6 +47,11 @@ async def met_before(session: AsyncSession) -> list[tuple[int, int]]:
     )
 
 
+async def blocked_pairs(session: AsyncSession) -> list[tuple[int, int]]:
+    """Every pair one of whom blocked the other (blocks are rare: a few rows)."""
+    return await fetch_rows(session, "SELECT user_id, blocked_user_id FROM block WHERE blocked")
+
+
 async def last_trio(session: AsyncSession, current_round_id: int) -> list[int]:
     """The members of the previous round's trio, if it had one."""
     previous = (

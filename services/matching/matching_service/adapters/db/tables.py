@@ -1,15 +1,18 @@
-"""The matching schema: the participants read model, rounds and their groups."""
+"""The matching schema: the participants read model, rounds and their groups, blocks and
+meeting feedback."""
 
 from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
     ForeignKey,
     Identity,
     Integer,
+    SmallInteger,
     Text,
     UniqueConstraint,
 )
@@ -89,3 +92,47 @@ class SchedulerState(SQLModel, table=True):
 
     id: int = Field(default=1, sa_column=Column(Integer, primary_key=True, autoincrement=False))
     epoch: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Block(SQLModel, table=True):
+    """``user_id`` asked never to be grouped with ``blocked_user_id`` (both directions count).
+
+    A lifted block stays as a row with ``blocked`` false: ``changed_at``, the ``occurred_at``
+    of the event applied last, lets a block and its lifting arrive in any order."""
+
+    __tablename__ = "block"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    blocked_user_id: int = Field(
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False, index=True)
+    )
+    blocked: bool = Field(sa_column=Column(Boolean, nullable=False))
+    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class MeetingFeedback(SQLModel, table=True):
+    """A member's latest answer to "did you meet?" about their group, for the round's stats
+    (the comment stays with profile). ``answered_at`` is the answer event's ``occurred_at``."""
+
+    __tablename__ = "meeting_feedback"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    round_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("match_round.id"), primary_key=True, index=True)
+    )
+    group_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("match_group.id"), primary_key=True)
+    )
+    met: str = Field(sa_column=Column(Text, nullable=False))
+    rating: int | None = Field(default=None, sa_column=Column(SmallInteger))
+    answered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DeletedAccount(SQLModel, table=True):
+    """An account deleted (``account.deleted``): a ``profile.changed`` or block about it that
+    arrives late must not bring the person back."""
+
+    __tablename__ = "deleted_account"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    deleted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,11 +1,22 @@
 """Queries on the profile schema, so the service layer reads as use cases."""
 
-from sqlalchemy import delete
+from datetime import datetime
+
+from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profile_service.adapters.db.tables import Hobby, Match, Profile, ProfileHobby
+from profile_service.adapters.db.tables import (
+    Block,
+    DeletedAccount,
+    Hobby,
+    Match,
+    MeetingFeedback,
+    Profile,
+    ProfileHobby,
+)
+from profile_service.domain.model import DELETED_USER
 
 _INTEGER = range(-(2**31), 2**31)  # PostgreSQL's integer
 
@@ -73,3 +84,74 @@ class ProfileRepository:
     async def delete_profiles(self, user_ids: list[int]) -> int:
         result = await self.session.exec(delete(Profile).where(col(Profile.user_id).in_(user_ids)))
         return result.rowcount
+
+    async def own_match(self, user_id: int, match_id: int) -> Match | None:
+        """The history entry ``match_id`` if it is ``user_id``'s."""
+        query = select(Match).where(Match.id == match_id, Match.user_id == user_id)
+        return (await self.session.exec(query)).first()
+
+    async def partner_names(self, user_id: int, partner_id: int) -> tuple[str, str] | None:
+        """The partner's names at their latest match with the user; None if never matched."""
+        query = (
+            select(Match.partner_first_name, Match.partner_last_name)
+            .where(Match.user_id == user_id, Match.partner_id == partner_id)
+            .order_by(col(Match.created_at).desc(), col(Match.id).desc())
+            .limit(1)
+        )
+        found = (await self.session.exec(query)).first()
+        return None if found is None else (found[0], found[1])
+
+    async def save_feedback(self, answer: MeetingFeedback) -> None:
+        """Insert, or replace an older answer about the same group (by ``answered_at``)."""
+        upsert = insert(MeetingFeedback).values(**answer.model_dump())
+        changed = {c: upsert.excluded[c] for c in ("met", "rating", "comment", "answered_at")}
+        await self.session.exec(
+            upsert.on_conflict_do_update(
+                index_elements=["user_id", "round_id", "group_id"],
+                set_=changed,
+                where=col(MeetingFeedback.answered_at) <= upsert.excluded.answered_at,
+            )
+        )
+
+    async def save_block(self, block: Block) -> None:
+        """Insert, or replace an older state of the same block (by ``changed_at``)."""
+        upsert = insert(Block).values(**block.model_dump())
+        await self.session.exec(
+            upsert.on_conflict_do_update(
+                index_elements=["user_id", "blocked_user_id"],
+                set_={"blocked": upsert.excluded.blocked, "changed_at": upsert.excluded.changed_at},
+                where=col(Block.changed_at) <= upsert.excluded.changed_at,
+            )
+        )
+
+    async def deleted_among(self, user_ids: list[int]) -> set[int]:
+        """Which of these users' accounts were deleted."""
+        query = select(DeletedAccount.user_id).where(col(DeletedAccount.user_id).in_(user_ids))
+        return set((await self.session.exec(query)).all())
+
+    async def forget(self, user_id: int, deleted_at: datetime) -> None:
+        """Everything of a deleted account; its partners' rows name the deleted user."""
+        await self.session.exec(
+            insert(DeletedAccount)
+            .values(user_id=user_id, deleted_at=deleted_at)
+            .on_conflict_do_nothing()
+        )
+        await self.session.exec(delete(Profile).where(col(Profile.user_id) == user_id))
+        await self.session.exec(delete(Match).where(col(Match.user_id) == user_id))
+        await self.session.exec(
+            update(Match)
+            .where(col(Match.partner_id) == user_id)
+            .values(
+                partner_first_name=DELETED_USER["first_name"],
+                partner_last_name=DELETED_USER["last_name"],
+                partner_email=DELETED_USER["email"],
+            )
+        )
+        await self.session.exec(
+            delete(MeetingFeedback).where(col(MeetingFeedback.user_id) == user_id)
+        )
+        await self.session.exec(
+            delete(Block).where(
+                or_(col(Block.user_id) == user_id, col(Block.blocked_user_id) == user_id)
+            )
+        )

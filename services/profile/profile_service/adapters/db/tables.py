@@ -1,8 +1,20 @@
-"""The profile schema: the hobby catalog, profiles, their hobbies and match history."""
+"""The profile schema: the hobby catalog, profiles, their hobbies and match history, answers
+about meetings, blocks and deleted accounts."""
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Identity, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -37,6 +49,12 @@ class Profile(SQLModel, table=True):
     paused_until: date | None = None
     confirmed: bool = False
     created_at: datetime = Field(default_factory=_now)
+    # A new email awaiting confirmation by auth until its link expires
+    # (docs/adr/new-password-reset.md); ``email`` changes when account.email_changed
+    # arrives, whose ``occurred_at`` is kept: an older one is stale.
+    pending_email: str | None = Field(default=None, max_length=254)
+    pending_email_until: datetime | None = None
+    email_changed_at: datetime | None = None
 
 
 class ProfileHobby(SQLModel, table=True):
@@ -61,7 +79,7 @@ class Match(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     user_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
-    partner_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    partner_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
     partner_first_name: str = Field(max_length=150)
     partner_last_name: str = Field(max_length=150)
     partner_email: str = Field(max_length=254)
@@ -69,3 +87,48 @@ class Match(SQLModel, table=True):
     group_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     shared_hobbies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime
+
+
+# Table names differ from matching's twins: every service's models share SQLModel's metadata
+# when they are imported in one process (the tests do).
+
+
+class MeetingFeedback(SQLModel, table=True):
+    """A member's latest answer to "did you meet?" about one group: shown as ``feedback`` in
+    each of their rows of that group. ``answered_at`` is the answer event's ``occurred_at``:
+    an older answer arriving late never replaces a newer one."""
+
+    __tablename__ = "meeting_answer"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    round_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    group_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    met: str = Field(sa_column=Column(Text, nullable=False))
+    rating: int | None = Field(default=None, sa_column=Column(SmallInteger))
+    comment: str = Field(sa_column=Column(Text, nullable=False))
+    answered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Block(SQLModel, table=True):
+    """``user_id`` never wants to be grouped with ``blocked_user_id`` again. A lifted block
+    stays with ``blocked`` false, so a block and its lifting apply in any arrival order
+    (``changed_at``: the ``occurred_at`` of the event applied last)."""
+
+    __tablename__ = "partner_block"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    blocked_user_id: int = Field(
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False, index=True)
+    )
+    blocked: bool = Field(sa_column=Column(Boolean, nullable=False))
+    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DeletedAccount(SQLModel, table=True):
+    """An account deleted (``account.deleted``): events about it that arrive late (a round's
+    ``pair.created``, a sign-up's ``user.registered``) must not bring the person back."""
+
+    __tablename__ = "deleted_profile"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    deleted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

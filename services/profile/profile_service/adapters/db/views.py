@@ -8,9 +8,22 @@ projection of rows PostgreSQL builds the JSON itself, so Python passes the text 
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+# An instant as the API shows it, whatever the session's time zone: UTC, microseconds, "Z"
+# (``INSTANT_FORMAT`` is the same in Python).
+_INSTANT = """to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# The caller's answer about the match's group, or null ({m} is the match row's alias).
+_FEEDBACK = f"""(SELECT json_build_object(
+    'met', f.met, 'rating', f.rating, 'comment', f.comment,
+    'answered_at', {_INSTANT.format(column="f.answered_at")})
+    FROM meeting_answer f
+    WHERE f.user_id = {{m}}.user_id AND f.round_id = {{m}}.round_id
+      AND f.group_id = {{m}}.group_id)"""
+
 # Newest first; one entry per partner (a trio gives two). ``created_at::date`` is the
 # round's date in the server's time zone, as the ORM read it before.
-_HISTORY = """
+_HISTORY = f"""
 SELECT coalesce(json_agg(json_build_object(
            'id', m.id,
            'partner', json_build_object(
@@ -20,7 +33,8 @@ SELECT coalesce(json_agg(json_build_object(
                'email', m.partner_email,
                'telegram_username', p.telegram_username),
            'created_at', m.created_at::date,
-           'common_hobbies', m.shared_hobbies)
+           'common_hobbies', m.shared_hobbies,
+           'feedback', {_FEEDBACK.format(m="m")})
        ORDER BY m.created_at DESC, m.id DESC), '[]')::text
 FROM match m LEFT JOIN profile p ON p.user_id = m.partner_id
 WHERE m.user_id = %s
@@ -34,7 +48,8 @@ WHERE ph.user_id = %s
 
 _PROFILE = """
 SELECT p.user_id, p.email, p.first_name, p.last_name, p.age, p.chat_id, p.paused,
-       p.paused_until, p.confirmed, p.birth, p.tg_link,
+       p.paused_until, p.confirmed, p.birth, p.tg_link, p.pending_email,
+       p.pending_email_until,
        array(SELECT hobby_id FROM profile_hobby WHERE user_id = p.user_id ORDER BY hobby_id)
            AS hobby
 FROM profile p WHERE p.user_id = %s
@@ -78,7 +93,8 @@ _HOBBY_OBJECTS = """coalesce((
 
 _WEB_USER = f"""
 SELECT p.user_id AS id, p.first_name, p.last_name, p.email, p.birth, p.chat_id,
-       NULL AS image, {_HOBBY_OBJECTS.format(user="p.user_id")} AS hobby, p.tg_link
+       NULL AS image, {_HOBBY_OBJECTS.format(user="p.user_id")} AS hobby, p.tg_link,
+       CASE WHEN p.pending_email_until > now() THEN p.pending_email END AS pending_email
 FROM profile p WHERE p.user_id = %s
 """
 
@@ -103,7 +119,8 @@ SELECT (SELECT max(round_id) FROM match) AS latest_round,
                'email', m.partner_email,
                'tg_link', coalesce(p.tg_link, ''),
                'hobby', {_HOBBY_OBJECTS.format(user="m.partner_id")}),
-           'created_at', m.created_at::date)
+           'created_at', m.created_at::date,
+           'feedback', {_FEEDBACK.format(m="m")})
        ORDER BY m.created_at DESC, m.round_id DESC, m.id), '[]') AS matches
 FROM match m LEFT JOIN profile p ON p.user_id = m.partner_id
 WHERE m.user_id = %s
@@ -124,3 +141,24 @@ async def web_matches(reads: AsyncConnectionPool, user_id: int) -> tuple[int | N
     """The latest round anyone was matched in, and the user's matches (with ``round_id``)."""
     latest_round, matches = await _one(reads, _WEB_MATCHES, user_id)
     return latest_round, matches
+
+
+# Newest first; names as the partner had them at their latest match with the caller.
+_BLOCKS = f"""
+SELECT coalesce(json_agg(json_build_object(
+           'user_id', b.blocked_user_id,
+           'first_name', coalesce(m.partner_first_name, ''),
+           'last_name', coalesce(m.partner_last_name, ''),
+           'created_at', {_INSTANT.format(column="b.changed_at")})
+       ORDER BY b.changed_at DESC, b.blocked_user_id), '[]')::text
+FROM partner_block b LEFT JOIN LATERAL (
+    SELECT partner_first_name, partner_last_name FROM match
+    WHERE user_id = b.user_id AND partner_id = b.blocked_user_id
+    ORDER BY created_at DESC, id DESC LIMIT 1) m ON true
+WHERE b.user_id = %s AND b.blocked
+"""
+
+
+async def blocks_json(reads: AsyncConnectionPool, user_id: int) -> str:
+    """``GET /users/api/blocks``'s body."""
+    return (await _one(reads, _BLOCKS, user_id))[0]

@@ -1,0 +1,88 @@
+"""docker-compose.yml brought up for real (`make test-compose`; not part of `make test`).
+
+The images come from `python -m unimatch_stack.compose`, which `make test-compose` runs first
+(pulled, or stand-ins built here when no registry answers). The stack runs as its own compose
+project with a free gateway port, so an operator's `unimatch` project is never touched, and is
+taken down with its volumes at the end, pass or fail.
+"""
+
+import os
+import socket
+import time
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
+from unimatch_stack.compose import Project, compose_command
+
+PROJECT = "unimatch-compose-test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Timings:
+    """How long each phase took, reported at the end of the run (docs, README)."""
+
+    def __init__(self):
+        self.phases: list[tuple[str, float]] = []
+
+    def record(self, phase: str, started: float) -> None:
+        self.phases.append((phase, time.monotonic() - started))
+
+
+TIMINGS = Timings()
+
+
+def pytest_terminal_summary(terminalreporter):
+    for phase, seconds in TIMINGS.phases:
+        terminalreporter.write_line(f"compose timing: {phase}: {seconds:.1f} s")
+
+
+@pytest.fixture(scope="session")
+def timings():
+    return TIMINGS
+
+
+@pytest.fixture(scope="session")
+def compose_stack(timings):
+    port = free_port()
+    env = {
+        **os.environ,
+        "UNIMATCH_PORT": str(port),
+        "UNIMATCH_ADMIN_EMAIL": ADMIN_EMAIL,
+        "UNIMATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    project = Project(compose_command(), PROJECT, env)
+    project.down()  # what an interrupted run may have left
+    started = time.monotonic()
+    try:
+        project.up()
+        timings.record("build, start and wait until every service is healthy", started)
+        yield project, f"http://127.0.0.1:{port}"
+    finally:
+        started = time.monotonic()
+        project.down()
+        timings.record("down, volumes removed", started)
+
+
+@pytest.fixture
+def compose(compose_stack):
+    return compose_stack[0]
+
+
+@pytest.fixture
+def api(compose_stack):
+    with httpx.Client(base_url=compose_stack[1], timeout=30, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def staff(api):
+    login = api.post("/auth/token/login/", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert login.status_code == 201, login.text
+    return auth(login.json()["token"])

@@ -1,0 +1,122 @@
+"""The contract through the compose stack's gateway, and a service container restarted under
+it losing nothing: accounts, sessions, match history, and the events published around the
+restart (docs/adr/new-compose-without-registries.md)."""
+
+import time
+from functools import partial
+
+import pytest
+
+from tests.e2e.helpers import auth, new_email
+from tests.support.helpers import eventually
+
+PASSWORD = "pa55word"
+
+
+def register(api, **fields):
+    """Register a new account, waiting out the 503s of a server that is coming back."""
+    body = {"email": new_email(), "password": PASSWORD, **fields}
+
+    def attempt():
+        response = api.post("/users/api/register/", json=body)
+        assert response.status_code in (201, 503), response.text
+        return response.status_code == 201 and response.json()
+
+    return eventually(attempt, f"registering {body['email']}", timeout=120, interval=1)
+
+
+def answered(call):
+    """The first answer that is not a 503: a service whose server just came back may say
+    "try again" (the contract's 503) until it has reconnected, never anything else."""
+    return eventually(
+        lambda: (response := call()).status_code != 503 and response,
+        "an answer other than 503",
+        timeout=60,
+        interval=0.5,
+    )
+
+
+def log_in(api, email):
+    body = {"email": email, "password": PASSWORD}
+    response = answered(lambda: api.post("/auth/token/login/", json=body))
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def partners(api, token):
+    response = answered(lambda: api.get("/users/api/pairs/", headers=auth(token)))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_until_matching_knows(compose, user_ids):
+    """Matching learns participants from events; ask its table inside the postgres container."""
+    ids = ",".join(str(i) for i in user_ids)
+
+    def knows():
+        rows = compose.psql(f"SELECT user_id FROM matching.participant WHERE user_id IN ({ids})")
+        return {int(row[0]) for row in rows} == set(user_ids)
+
+    eventually(knows, f"matching learns about users {ids}", timeout=120, interval=1)
+
+
+def hold_round(api, staff):
+    response = answered(lambda: api.post("/matching/api/rounds/", headers=staff))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_register_log_in_and_a_staff_round_pairs_people(api, compose, staff, timings):
+    started = time.monotonic()
+    first, second = register(api, hobby=[1, 2]), register(api, hobby=[2, 3])
+    tokens = [log_in(api, person["user"]["email"]) for person in (first, second)]
+    tags = api.get("/users/api/tags/", headers=auth(tokens[0]))
+    assert tags.status_code == 200 and tags.json() == ["Программирование", "Спорт"]
+    wait_until_matching_knows(compose, [first["user"]["id"], second["user"]["id"]])
+
+    summary = hold_round(api, staff)
+    assert summary["users"] >= 2 and summary["groups"] >= 1
+    rounds = api.get("/matching/api/rounds/", headers=staff).json()
+    assert rounds[0]["round_id"] == summary["round_id"]
+
+    history = eventually(lambda: partners(api, tokens[0]), "the first user's match", timeout=60)
+    assert second["user"]["id"] in {row["partner"]["id"] for row in history}
+    assert any("Спорт" in row["common_hobbies"] for row in history)
+    timings.record("register, log in, staff round, pairs", started)
+
+
+@pytest.mark.parametrize("service", ["matching", "nats", "postgres"])
+def test_a_restarted_container_loses_nothing(api, compose, staff, timings, service):
+    """Stop one container, register while it is down (a 503 is fine where the account
+    cannot be stored), start it again: what was there before is intact, and the account made
+    around the restart reaches matching and gets paired."""
+    before = register(api, hobby=[4])
+    partner = register(api, hobby=[4])
+    ids = [before["user"]["id"], partner["user"]["id"]]
+    wait_until_matching_knows(compose, ids)
+    hold_round(api, staff)
+    token = before["token"]
+    history = eventually(lambda: partners(api, token), "a match before the restart", timeout=60)
+
+    started = time.monotonic()
+    compose.compose("stop", service)
+    during = api.post(
+        "/users/api/register/", json={"email": new_email(), "password": PASSWORD, "hobby": [5]}
+    )
+    assert during.status_code in (201, 503), during.text
+    compose.compose("start", service)
+    compose.wait_healthy(service)
+    timings.record(f"stop and start {service} until healthy", started)
+
+    around = [during.json()] if during.status_code == 201 else []
+    around += [register(api, hobby=[5]) for _ in range(2 - len(around))]
+    assert log_in(api, before["user"]["email"])
+    me = answered(lambda: api.get("/users/api/me/", headers=auth(token)))
+    assert me.status_code == 200, f"the session did not survive: {me.text}"
+    assert partners(api, token) == history
+    wait_until_matching_knows(compose, [person["user"]["id"] for person in around])
+
+    hold_round(api, staff)
+    for newcomer in around:
+        matched = partial(partners, api, newcomer["token"])
+        eventually(matched, "a match for an account made around the restart", timeout=60)
