@@ -1,6 +1,7 @@
 """Several instances of every service (docs/adr/new-several-instances.md): one instance of
-each SIGKILLed under load costs no read and loses no sign-up; the notifier instance holding
-the Telegram lease SIGKILLed mid-burst loses and repeats no message.
+each SIGKILLed under load costs no read and loses no sign-up (each account reaches profile,
+matching and the notifier); the notifier instance holding the Telegram lease SIGKILLed
+mid-burst loses and repeats no message.
 
 One system for the module: two instances of every service behind the gateway, one worker
 process each (an instance is what is killed, not a worker).
@@ -152,15 +153,27 @@ def test_killing_one_instance_of_each_service_costs_no_read_and_loses_no_sign_up
             if answer.status_code == 503:
                 assert answer.headers.get("Retry-After"), answer.text
     lost = []
+    user_ids = []
     api = system.client()
     for email in (email for email, answers in sign_ups.items() if answers):
         login = api.post("/auth/token/login/", json={"email": email, "password": PASSWORD})
         if login.status_code != 201:
             lost.append((email, login.status_code))
             continue
-        eventually(
-            lambda t=login.json()["token"], e=email: profile_email(api, t) == e,
+        me = eventually(
+            lambda t=login.json()["token"], e=email: profile_of(api, t, e),
             f"{email}'s profile exists",
+            timeout=CONVERGE_SECONDS,
+        )
+        user_ids.append(me["id"])
+    # The sign-ups' events reached the other services too, whichever instance consumed them.
+    for service, table in (("matching", "participant"), ("notifier", "member")):
+        eventually(
+            lambda s=service, t=table: (
+                len(system.sql(s, f"SELECT user_id FROM {t} WHERE user_id = ANY(%s)", user_ids))
+                == len(user_ids)
+            ),
+            f"{service} knows every account",
             timeout=CONVERGE_SECONDS,
         )
 
@@ -191,9 +204,10 @@ def test_killing_one_instance_of_each_service_costs_no_read_and_loses_no_sign_up
     assert outcomes["201 at once"] > 0
 
 
-def profile_email(api: httpx.Client, token: str) -> str | None:
+def profile_of(api: httpx.Client, token: str, email: str) -> dict | None:
+    """The caller's profile, once it exists and is this account's."""
     me = api.get("/users/api/me/", headers=auth(token))
-    return me.json()["email"] if me.status_code == 200 else None
+    return me.json() if me.status_code == 200 and me.json()["email"] == email else None
 
 
 def lease_held(system, instance: str) -> bool:
