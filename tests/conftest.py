@@ -120,12 +120,15 @@ def telegram():
 @pytest.fixture(scope="session")
 def stack(infra, telegram):
     var_dir = Path(tempfile.mkdtemp(prefix="unimatch-e2e-"))
+    # The bot asks "did you meet?" right after a round, so an end-to-end test can answer it.
+    follow_up_now = {"FOLLOW_UP_DELAY_SECONDS": "0", "FOLLOW_UP_POLL_SECONDS": "0.5"}
     system = system_stack(
         var_dir,
         infra.database_url,
         infra.nats_url,
         infra.event_prefix,
         telegram.stub.url,
+        env=follow_up_now,
         service_env=infra.service_env,
     )
     with system:

@@ -43,11 +43,15 @@ from unimatch_shared.rpc import (
     CreateProfile,
     DeleteAccount,
     FindTelegramUser,
+    HobbyCatalogRequest,
+    JoinByTelegram,
     LinkTelegramUser,
     NextRound,
+    ProfileOf,
     Request,
     RequestEmailChange,
     SessionSeen,
+    SetHobbies,
     SetPause,
 )
 from unimatch_shared.sessions import BUCKET_BASE_NAME as SESSIONS_BUCKET
@@ -95,6 +99,10 @@ RPC_ROUTES: dict[type[Request], Route] = {
     LinkTelegramUser: Route((AUTH,), (NOTIFIER,)),
     DeleteAccount: Route((NOTIFIER,), (AUTH,)),
     RequestEmailChange: Route((PROFILE,), (AUTH,)),
+    JoinByTelegram: Route((NOTIFIER,), (AUTH,)),
+    HobbyCatalogRequest: Route((NOTIFIER,), (PROFILE,)),
+    ProfileOf: Route((NOTIFIER,), (PROFILE,)),
+    SetHobbies: Route((NOTIFIER,), (PROFILE,)),
 }
 
 # Each KV bucket and the one service that writes it; every service may read (and create) it.

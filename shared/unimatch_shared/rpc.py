@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from unimatch_shared.events import NewUser, TelegramLinked
+from unimatch_shared.events import Hobby, NewUser, TelegramLinked
 from unimatch_shared.schemas import TelegramLogin
 
 
@@ -162,3 +162,59 @@ class EmailChangeReply(BaseModel):
     pending_until: datetime | None = None
     errors: dict[str, list[str]] | None = None
     retry_after: int = 0
+
+
+class JoinByTelegram(Request):
+    """notifier -> auth when someone joins in the bot: make a password-less account for this
+    Telegram user, its profile and ``user.registered``, as a sign-up does (ADR 001). One
+    account per Telegram user: asked again (a retry after a crash), auth answers the account
+    it made before, or the one a widget login made. The notifier links the chat on the reply
+    (docs/adr/new-telegram-conversations.md). Replies ``JoinByTelegramReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.auth.join-by-telegram"
+
+    telegram_id: int
+    first_name: str = Field(min_length=1, max_length=150)
+    last_name: str = Field(default="", max_length=150)
+    hobby: list[int] = Field(min_length=1, max_length=100)
+    # None: the account gets a placeholder under the reserved ``.invalid`` domain.
+    email: str | None = Field(default=None, max_length=254)
+
+
+class JoinByTelegramReply(BaseModel):
+    """``user_id`` of the account (``created`` False: it existed already), or ``errors``
+    (DRF-shaped, e.g. ``{"email": [...]}``)."""
+
+    user_id: int | None = None
+    created: bool = False
+    errors: dict[str, list[str]] | None = None
+
+
+class HobbyCatalogRequest(Request):
+    """notifier -> profile for the bot's hobby picker: the whole catalog. Replies
+    ``HobbyCatalogReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.profile.hobby-catalog"
+
+
+class HobbyCatalogReply(BaseModel):
+    hobbies: list[Hobby]
+
+
+class ProfileOf(Request):
+    """notifier -> profile for the bot's /profile: the user object (docs/api.md, The user
+    object, with the pause state). Replies ``CreateProfileReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.profile.get"
+
+    user_id: int
+
+
+class SetHobbies(Request):
+    """notifier -> profile when hobbies are changed in the bot: the list replaces the old
+    one, as ``PATCH /users/api/me`` does. Replies ``CreateProfileReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.profile.set-hobbies"
+
+    user_id: int
+    hobby: list[int] = Field(min_length=1, max_length=100)

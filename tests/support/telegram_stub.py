@@ -1,7 +1,8 @@
 """A stand-in for the Telegram Bot API on 127.0.0.1, for the tests and the notifier benchmark.
 
-It implements what the notifier uses (getMe, sendMessage, setMyCommands, getUpdates with
-injectable updates, setWebhook, deleteWebhook), records every message it accepts, enforces
+It implements what the notifier uses (getMe, sendMessage with inline keyboards,
+editMessageText, answerCallbackQuery, setMyCommands, getUpdates with injectable messages and
+button presses, setWebhook, deleteWebhook), records every message it accepts, enforces
 Telegram's limits (``per_second`` messages in any second, one message per chat every
 ``chat_interval`` seconds) by answering ``429`` with ``retry_after``, and answers ``403`` for
 chats in ``blocked``.
@@ -31,11 +32,21 @@ USERNAME = "unimatch_test_bot"
 MAX_POLL_SECONDS = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass
 class Sent:
+    """A message as the chat shows it now: an edit changes ``text`` and ``reply_markup``."""
+
     chat_id: int
     text: str
     at: float
+    message_id: int = 0
+    parse_mode: str | None = None
+    reply_markup: dict | None = None
+
+    def buttons(self) -> dict[str, str]:
+        """Its inline buttons, label -> callback data."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return {b["text"]: b["callback_data"] for row in rows for b in row}
 
 
 class TelegramStub:
@@ -49,6 +60,9 @@ class TelegramStub:
         self.force_429 = 0  # answer this many next sendMessage calls with 429 regardless
         self.commands: list[dict] = []
         self.webhook: dict | None = None
+        self.callback_queries: list[str] = []  # ids of the presses pushed
+        self.callback_answers: dict[str, str | None] = {}  # id -> the text shown, if any
+        self.edits = 0
         self._recent: deque[float] = deque()
         self._chat_last: dict[int, float] = {}
         self._updates: list[dict] = []
@@ -95,6 +109,41 @@ class TelegramStub:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return {"update_id": update_id, "message": message}
 
+    def push_press(self, chat_id: int, message: Sent, data: str, first_name: str = "Тест") -> str:
+        """The user presses a button (``data``) under ``message``; the press's id."""
+        update = self.press_update(chat_id, message, data, first_name)
+        self.push_update(update)
+        return update["callback_query"]["id"]
+
+    def press_update(self, chat_id: int, message: Sent, data: str, first_name: str = "Тест"):
+        """The update Telegram makes of such a press (pushed to a webhook, or polled)."""
+        update_id = next(self._update_ids)
+        query_id = f"press-{update_id}"
+        user = {"id": chat_id, "is_bot": False, "first_name": first_name}
+        shown = {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": {"id": message.chat_id, "type": "private"},
+            "text": message.text,
+        }
+        query = {
+            "id": query_id,
+            "from": user,
+            "message": shown,
+            "chat_instance": str(chat_id),
+            "data": data,
+        }
+        self.callback_queries.append(query_id)
+        return {"update_id": update_id, "callback_query": query}
+
+    def push_update(self, update: dict) -> None:
+        """Any update, as made by ``message_update`` (e.g. the same one twice)."""
+        self._updates.append(update)
+        self._new_update.set()
+
+    def chat(self, chat_id: int) -> list[Sent]:
+        return [sent for sent in self.sent if sent.chat_id == chat_id]
+
     def messages_to(self, chat_id: int) -> list[str]:
         return [sent.text for sent in self.sent if sent.chat_id == chat_id]
 
@@ -107,6 +156,8 @@ class TelegramStub:
         handlers = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "answerCallbackQuery": self._answer_callback_query,
             "setMyCommands": self._set_my_commands,
             "getUpdates": self._get_updates,
             "setWebhook": self._set_webhook,
@@ -134,15 +185,48 @@ class TelegramStub:
             return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         self._recent.append(now)
         self._chat_last[chat_id] = now
-        self.sent.append(Sent(chat_id, params["text"], now))
-        return _ok(
-            {
-                "message_id": len(self.sent),
-                "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
-                "text": params["text"],
-            }
+        markup = json.loads(params["reply_markup"]) if params.get("reply_markup") else None
+        sent = Sent(
+            chat_id, params["text"], now, len(self.sent) + 1, params.get("parse_mode"), markup
         )
+        self.sent.append(sent)
+        return _ok(self._shown(sent))
+
+    def _shown(self, sent: Sent) -> dict:
+        message = {
+            "message_id": sent.message_id,
+            "date": int(time.time()),
+            "chat": {"id": sent.chat_id, "type": "private"},
+            "text": sent.text,
+        }
+        if sent.reply_markup:
+            message["reply_markup"] = sent.reply_markup
+        return message
+
+    async def _edit_message_text(self, params: dict) -> web.Response:
+        message_id = int(params["message_id"])
+        if not 0 < message_id <= len(self.sent):
+            return _error(400, "Bad Request: message to edit not found")
+        sent = self.sent[message_id - 1]
+        if sent.chat_id != int(params["chat_id"]):
+            return _error(400, "Bad Request: message to edit not found")
+        markup = json.loads(params["reply_markup"]) if params.get("reply_markup") else None
+        if (sent.text, sent.reply_markup) == (params["text"], markup):
+            return _error(400, "Bad Request: message is not modified")
+        sent.text, sent.reply_markup, sent.parse_mode = (
+            params["text"],
+            markup,
+            params.get("parse_mode"),
+        )
+        self.edits += 1
+        return _ok(self._shown(sent))
+
+    async def _answer_callback_query(self, params: dict) -> web.Response:
+        query_id = params["callback_query_id"]
+        if query_id not in self.callback_queries or query_id in self.callback_answers:
+            return _error(400, "Bad Request: query is too old or query ID is invalid")
+        self.callback_answers[query_id] = params.get("text")
+        return _ok(True)
 
     async def _set_my_commands(self, params: dict) -> web.Response:
         self.commands = json.loads(params["commands"])
@@ -188,6 +272,16 @@ class ThreadedTelegram:
 
     def messages_to(self, chat_id: int) -> list[str]:
         return self.stub.messages_to(chat_id)
+
+    def chat(self, chat_id: int) -> list[Sent]:
+        return self.stub.chat(chat_id)
+
+    def push_press(self, chat_id: int, message: Sent, data: str) -> str:
+        return self._call(self._on_loop(self.stub.push_press, chat_id, message, data))
+
+    @staticmethod
+    async def _on_loop(function, *args):
+        return function(*args)
 
     def close(self) -> None:
         self._call(self.stub.__aexit__(None, None, None))

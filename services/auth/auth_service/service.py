@@ -18,6 +18,7 @@ from auth_service.adapters.db.tables import AuthToken, LoginFailure, TrustedDevi
 from auth_service.adapters.hashing import OVERLOADED, PasswordWork
 from auth_service.domain.credentials import (
     EMAIL_TAKEN,
+    InvalidCredential,
     check_password,
     new_token,
     normalize_email,
@@ -32,6 +33,8 @@ from unimatch_shared.rpc import (
     CreateProfile,
     CreateProfileReply,
     FindTelegramUser,
+    JoinByTelegram,
+    JoinByTelegramReply,
     LinkTelegramUser,
     TelegramUserReply,
 )
@@ -351,6 +354,60 @@ async def _telegram_account(
     if new:
         uow.emit(UserRegistered(**request.model_dump()))
     return account
+
+
+async def join_by_telegram(
+    uow: UnitOfWork, messaging: Messaging, request: JoinByTelegram
+) -> JoinByTelegramReply:
+    """Someone joining in the bot: their account, made now as a sign-up makes one (ADR 001:
+    uncommitted while profile stores the profile; nothing remains if it refuses), without a
+    password until one is set by the email reset.
+
+    Idempotent per Telegram user, so the notifier may ask again after a crash: the account
+    made for them before (``telegram_id``), or the one a widget login made (its placeholder
+    email), is answered instead (docs/adr/new-telegram-conversations.md).
+    """
+    placeholder = telegram_email(request.telegram_id)
+    try:
+        email = normalize_email(request.email) if request.email else placeholder
+    except InvalidCredential as exc:
+        return JoinByTelegramReply(errors={"email": [str(exc)]})
+    async with uow:
+        existing = (
+            await uow.session.exec(
+                select(UserAccount).where(
+                    or_(
+                        UserAccount.telegram_id == request.telegram_id,
+                        UserAccount.email == placeholder,
+                    )
+                )
+            )
+        ).first()
+        if existing is not None:
+            return JoinByTelegramReply(user_id=existing.id)
+        if await _account(uow, email) is not None:
+            return JoinByTelegramReply(errors={"email": [EMAIL_TAKEN]})
+        account = UserAccount(
+            email=email, password_hash=NO_PASSWORD, telegram_id=request.telegram_id
+        )
+        uow.session.add(account)
+        try:
+            await uow.session.flush()
+        except IntegrityError as exc:  # the same person or email, joining twice at once
+            raise ServiceUnavailable(retry_after=1) from exc
+        profile = CreateProfile(
+            user_id=account.id,
+            email=email,
+            first_name=request.first_name,
+            last_name=request.last_name,
+            hobby=request.hobby,
+        )
+        reply = await messaging.request(profile, CreateProfileReply)
+        if reply.errors:
+            return JoinByTelegramReply(errors=reply.errors)
+        uow.emit(UserRegistered(**profile.model_dump()))
+        await uow.commit()
+    return JoinByTelegramReply(user_id=account.id, created=True)
 
 
 async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:

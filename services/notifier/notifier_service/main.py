@@ -1,5 +1,5 @@
-"""Builds the notifier's app: its runtime, event consumers, the message sender, the bot (when
-a token is configured) and the HTTP routes."""
+"""Builds the notifier's app: its runtime, event consumers, the message sender, the follow-up
+scheduler, the bot (when a token is configured) and the HTTP routes."""
 
 from pathlib import Path
 
@@ -7,11 +7,17 @@ from fastapi import FastAPI
 
 from notifier_service.api.routes import router
 from notifier_service.events.handlers import build_router
+from notifier_service.follow_ups import FollowUpScheduler
 from notifier_service.settings import NotifierSettings
 from notifier_service.telegram.client import TelegramBot
 from notifier_service.telegram.lease import talk_to_telegram_under_lease, telegram_lease
 from notifier_service.telegram.sender import Sender
-from unimatch_shared.events import TelegramLinked, TelegramUnlinked
+from unimatch_shared.events import (
+    MeetingFeedback,
+    PartnerBlocked,
+    TelegramLinked,
+    TelegramUnlinked,
+)
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
@@ -20,7 +26,10 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     runtime = ServiceRuntime(
-        "notifier", settings, MIGRATIONS, emits=[TelegramLinked, TelegramUnlinked]
+        "notifier",
+        settings,
+        MIGRATIONS,
+        emits=[TelegramLinked, TelegramUnlinked, MeetingFeedback, PartnerBlocked],
     )
     # Of several instances, only the lease holder sends and polls (telegram/lease.py).
     lease = telegram_lease(settings)
@@ -30,6 +39,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     sender = Sender(runtime, telegram, settings.telegram_send_concurrency)
     runtime.messaging.broker.include_router(build_router(runtime, sender))
     talk_to_telegram_under_lease(runtime, lease, sender, telegram)
+    # Every instance may queue the follow-ups: the outbox's idempotency key keeps one each.
+    follow_ups = FollowUpScheduler(runtime, sender, settings.follow_up_poll_seconds)
+    runtime.run_in_background("follow-ups", follow_ups.run)
     if telegram is not None:
         runtime.on_stop.append(telegram.close)
     app = create_service_app(

@@ -8,9 +8,17 @@ from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 
+from notifier_service.adapters.db.bot_repository import BotRepository
 from notifier_service.adapters.db.repository import NotifierRepository
-from notifier_service.adapters.db.tables import LinkCode, Member, OutgoingMessage, PairView
+from notifier_service.adapters.db.tables import (
+    FollowUp,
+    LinkCode,
+    Member,
+    OutgoingMessage,
+    PairView,
+)
 from notifier_service.domain import texts
+from notifier_service.domain.keyboards import block_keyboard
 from notifier_service.domain.widget import is_valid_login
 from notifier_service.metrics import ANNOUNCEMENTS_SKIPPED_UNLINKED
 from unimatch_shared.auth import Principal
@@ -53,8 +61,11 @@ async def on_profile_changed(uow: UnitOfWork, event: ProfileChanged) -> None:
         await uow.commit()
 
 
-async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> int:
-    """Record the match and queue one announcement per linked member; returns how many.
+async def on_pair_created(
+    uow: UnitOfWork, event: PairCreated, follow_up_delay: timedelta | None = None
+) -> int:
+    """Record the match, queue one announcement per linked member (with the buttons to
+    block each partner) and schedule the members' follow-ups; returns how many were queued.
 
     The messages are written in the same transaction that marks the event consumed, so a
     crash either keeps both or neither.
@@ -66,7 +77,7 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> int:
         links = await repo.links_of([m.id for m in event.members])
         people = {
             m.id: {
-                **m.model_dump(include={"first_name", "last_name", "email"}),
+                **m.model_dump(include={"id", "first_name", "last_name", "email"}),
                 "username": links[m.id].username if m.id in links else None,
             }
             for m in event.members
@@ -99,15 +110,27 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> int:
                     user_id=user_id,
                     chat_id=link.chat_id,
                     text=texts.announcement(partners, event.shared_hobbies),
+                    reply_markup=block_keyboard(event.group_id, partners),
                 )
             )
             queued += 1
+        if follow_up_delay is not None:  # "did you meet?", to every member
+            bot_repo = BotRepository(uow.session)
+            for user_id in people:
+                await bot_repo.schedule_follow_up(
+                    FollowUp(
+                        group_id=event.group_id,
+                        user_id=user_id,
+                        round_id=event.round_id,
+                        due_at=event.created_at + follow_up_delay,
+                    )
+                )
         await uow.commit()
     ANNOUNCEMENTS_SKIPPED_UNLINKED.inc(unlinked)
     return queued
 
 
-async def _link(
+async def link_chat(
     uow: UnitOfWork, user_id: int, chat_id: int, username: str | None
 ) -> TelegramLinked:
     """Store the link and emit ``TelegramLinked`` (on commit); raises ChatTaken."""
@@ -148,7 +171,7 @@ async def _link_and_apply(uow: UnitOfWork, messaging: Messaging, user_id: int, l
     """In the caller's transaction: link, have profile apply the link now, commit; the user
     object profile answers."""
     try:
-        event = await _link(uow, user_id, login["id"], login.get("username"))
+        event = await link_chat(uow, user_id, login["id"], login.get("username"))
     except ChatTaken:
         raise ValidationFailed({"chat_id": [CHAT_TAKEN]}) from None
     reply = await messaging.request(ApplyTelegramLink(event=event), CreateProfileReply)
@@ -209,7 +232,7 @@ async def link_by_code(
         if user_id is None:
             return CodeOutcome.INVALID
         try:
-            await _link(uow, user_id, chat_id, username)
+            await link_chat(uow, user_id, chat_id, username)
         except ChatTaken:
             return CodeOutcome.CHAT_TAKEN
         await uow.commit()

@@ -28,6 +28,10 @@ class NotifierSettings(ServiceSettings):
     telegram_rate_margin_seconds: float = 0.03
     telegram_send_concurrency: int = 8
     link_code_ttl_seconds: int = 15 * 60
+    # "Did you meet?" goes to each member of a group this long after the round.
+    follow_up_delay_seconds: int = Field(default=3 * 24 * 3600, ge=0)
+    # How often due follow-ups are looked for.
+    follow_up_poll_seconds: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _announcements_keep_a_share(self) -> "NotifierSettings":

@@ -37,7 +37,9 @@ from unimatch_shared.rpc import (
     CreateProfile,
     CreateProfileReply,
     EmailChangeReply,
+    HobbyCatalogReply,
     RequestEmailChange,
+    SetHobbies,
     SetPause,
 )
 from unimatch_shared.unit_of_work import UnitOfWork
@@ -356,6 +358,25 @@ async def apply_telegram_link(uow: UnitOfWork, event: TelegramLinked) -> CreateP
 async def set_pause_on_request(uow: UnitOfWork, request: SetPause) -> CreateProfileReply:
     """The bot's /pause and /resume."""
     return await _as_reply(set_pause(uow, request.user_id, request.paused, request.until))
+
+
+async def set_hobbies_on_request(
+    uow: UnitOfWork, messaging: Messaging, request: SetHobbies
+) -> CreateProfileReply:
+    """The bot's hobby picker: the chosen list replaces the old one."""
+    return await _as_reply(update_me(uow, messaging, request.user_id, {"hobby": request.hobby}))
+
+
+async def profile_on_request(uow: UnitOfWork, user_id: int) -> CreateProfileReply:
+    """The bot's /profile."""
+    return await _as_reply(get_me(uow, user_id))
+
+
+async def hobby_catalog(uow: UnitOfWork) -> HobbyCatalogReply:
+    """The bot's hobby picker: every hobby, by id."""
+    async with uow:
+        hobbies = await ProfileRepository(uow.session).all_hobbies()
+    return HobbyCatalogReply(hobbies=[Hobby(id=h.id, name=h.name) for h in hobbies])
 
 
 async def _as_reply(user_view: Awaitable[dict]) -> CreateProfileReply:

@@ -33,14 +33,15 @@ async def test_every_command_answers_in_russian(env, notifier_settings, telegram
         assert response.status_code == 201
         await eventually(lambda: telegram.commands)
         assert {c["command"] for c in telegram.commands} == {
-            "start", "pair", "next", "history", "pause", "resume", "help",
+            "start", "pair", "next", "history", "pause", "resume", "profile", "leave", "help",
         }  # fmt: skip
 
         for chat in (LINKED, UNLINKED):
             assert "/pair" in await ask(telegram, chat, "/help")
             assert "Осталось: 1 дн. 13 ч. 17 мин." in await ask(telegram, chat, "/next")
         assert "чат привязан" in await ask(telegram, LINKED, "/start")
-        for command in ("/start", "/pair", "/history", "/pause", "/resume"):
+        assert "Присоединиться" in await ask(telegram, UNLINKED, "/start")
+        for command in ("/pair", "/history", "/pause", "/resume", "/profile", "/leave"):
             assert "не привязан" in await ask(telegram, UNLINKED, command)
 
         assert "Пары пока нет" in await ask(telegram, LINKED, "/pair")

@@ -1,6 +1,6 @@
 """What auth answers on NATS: notices that a session is in use (no reply), profile's
 sweeper asking which accounts exist, profile asking for a change of email, and the
-bot's /leave deleting an account."""
+bot (joins, and /leave deleting an account)."""
 
 from faststream.nats import NatsRouter
 
@@ -13,6 +13,8 @@ from unimatch_shared.rpc import (
     DeleteAccount,
     DeleteAccountReply,
     EmailChangeReply,
+    JoinByTelegram,
+    JoinByTelegramReply,
     RequestEmailChange,
     SessionSeen,
 )
@@ -50,5 +52,11 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
             runtime.unit_of_work(), runtime.live_sessions, request.user_id
         )
         return DeleteAccountReply(deleted=deleted)
+
+    @handlers.answer(JoinByTelegram)
+    async def join_by_telegram(request: JoinByTelegram) -> JoinByTelegramReply:
+        # Profile unreachable, or a race, raises: no reply, and the notifier keeps the join
+        # to ask again.
+        return await service.join_by_telegram(runtime.unit_of_work(), runtime.messaging, request)
 
     return handlers.router

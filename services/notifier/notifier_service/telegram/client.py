@@ -13,11 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
-from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand
 
@@ -37,9 +39,9 @@ Fence = Callable[[], Awaitable[bool]]
 
 
 class Throttle(BaseRequestMiddleware):
-    """Every message waits for the rate limiter, within its kind's share; a 429 pauses all
-    sending for Telegram's ``retry_after`` and the same request is tried again. With a
-    ``fence``, each attempt goes only if it still answers True (else ``LeaseLost``)."""
+    """Every message (and edit) waits for the rate limiter, within its kind's share; a 429
+    pauses all sending for Telegram's ``retry_after`` and the same request is tried again.
+    With a ``fence``, each attempt goes only if it still answers True (else ``LeaseLost``)."""
 
     def __init__(self, limiter: RateLimiter, kind: Kind, fence: Fence | None = None):
         self._limiter = limiter
@@ -53,7 +55,7 @@ class Throttle(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> TelegramType:
         while True:
-            if isinstance(method, SendMessage):
+            if isinstance(method, SendMessage | EditMessageText) and method.chat_id is not None:
                 await self._limiter.acquire(method.chat_id, self._kind)
                 if self._fence is not None and not await self._fence():
                     raise LeaseLost()
@@ -85,7 +87,9 @@ class TelegramBot:
         settings = self._settings
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         session.middleware(Throttle(self.limiter, kind, fence))
-        return Bot(settings.telegram_bot_token, session=session)
+        # Every text is HTML, whatever people supplied in it escaped (domain/texts.py).
+        html = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
+        return Bot(settings.telegram_bot_token, session=session, default=html)
 
     @property
     def uses_webhook(self) -> bool:

@@ -1,14 +1,16 @@
 """The bot's commands. Replies are interactive, so they are sent directly (still within the
-rate limits); only announcements go through the message outbox."""
+rate limits); only announcements (and follow-ups) go through the message outbox. Joining,
+/profile, /leave and the buttons are ``conversations``'s."""
 
 from datetime import date
 
 from aiogram import Dispatcher, Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.types import Message, Update
 
-from notifier_service import service
+from notifier_service import bot_service, service
 from notifier_service.domain import texts
+from notifier_service.telegram.conversations import build_conversation_router
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.rpc import CreateProfileReply, NextRound, NextRoundReply, SetPause
 from unimatch_shared.runtime import ServiceRuntime
@@ -103,7 +105,7 @@ def build_dispatcher(runtime: ServiceRuntime) -> Dispatcher:
             return False
         return True
 
-    @router.message(Command("start", "pair", "history", "pause", "resume"))
+    @router.message(Command("pair", "history", "pause", "resume", "profile", "leave"))
     async def not_linked(message: Message) -> None:
         await message.answer(texts.NOT_LINKED)
 
@@ -112,5 +114,15 @@ def build_dispatcher(runtime: ServiceRuntime) -> Dispatcher:
         await message.answer(texts.HELP)
 
     dispatcher = Dispatcher()
+
+    @dispatcher.update.outer_middleware()
+    async def once(handler, update: Update, data: dict):
+        """An update Telegram delivers again is not handled again."""
+        if await bot_service.first_delivery_of_update(runtime.unit_of_work(), update.update_id):
+            return await handler(update, data)
+        return None
+
+    # First: /start in an unlinked chat, /profile, /leave, typed answers, every button.
+    dispatcher.include_router(build_conversation_router(runtime))
     dispatcher.include_router(router)
     return dispatcher

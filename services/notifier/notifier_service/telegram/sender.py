@@ -10,6 +10,7 @@ import contextlib
 import logging
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import InlineKeyboardMarkup
 
 from notifier_service import service
 from notifier_service.adapters.db.tables import OutgoingMessage
@@ -121,7 +122,14 @@ class Sender:
             )
             return "logged"
         try:
-            await self._telegram.bot.send_message(message.chat_id, message.text)
+            markup = (
+                InlineKeyboardMarkup.model_validate(message.reply_markup)
+                if message.reply_markup
+                else None
+            )
+            await self._telegram.bot.send_message(
+                message.chat_id, message.text, reply_markup=markup
+            )
         except LeaseLost:  # another instance sends it; this one is stopping
             log.info("message %d left pending: the Telegram lease is lost", message.id)
             return None

@@ -16,7 +16,16 @@ from unimatch_shared.events import (
     TelegramUnlinked,
     UserRegistered,
 )
-from unimatch_shared.rpc import ApplyTelegramLink, CreateProfile, CreateProfileReply, SetPause
+from unimatch_shared.rpc import (
+    ApplyTelegramLink,
+    CreateProfile,
+    CreateProfileReply,
+    HobbyCatalogReply,
+    HobbyCatalogRequest,
+    ProfileOf,
+    SetHobbies,
+    SetPause,
+)
 from unimatch_shared.runtime import ServiceRuntime
 
 
@@ -34,6 +43,20 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
     @handlers.answer(SetPause)
     async def set_pause(request: SetPause) -> CreateProfileReply:
         return await service.set_pause_on_request(runtime.unit_of_work(), request)
+
+    @handlers.answer(SetHobbies)
+    async def set_hobbies(request: SetHobbies) -> CreateProfileReply:
+        return await service.set_hobbies_on_request(
+            runtime.unit_of_work(), runtime.messaging, request
+        )
+
+    @handlers.answer(ProfileOf)
+    async def profile_of(request: ProfileOf) -> CreateProfileReply:
+        return await service.profile_on_request(runtime.unit_of_work(), request.user_id)
+
+    @handlers.answer(HobbyCatalogRequest)
+    async def hobby_catalog(request: HobbyCatalogRequest) -> HobbyCatalogReply:
+        return await service.hobby_catalog(runtime.unit_of_work())
 
     @handlers.consumer(UserRegistered)
     async def user_registered(event: UserRegistered) -> None:

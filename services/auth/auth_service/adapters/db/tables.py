@@ -19,6 +19,11 @@ class UserAccount(SQLModel, table=True):
     password_hash: str
     is_staff: bool = False
     created_at: datetime = Field(default_factory=_now)
+    # Set for an account made by joining in the bot: the Telegram user it belongs to.
+    telegram_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, nullable=True, unique=True, name="telegram_id"),
+    )
 
 
 class AuthToken(SQLModel, table=True):

@@ -1,9 +1,19 @@
 """The notifier schema: chat links, deep-link codes, read models of other services' events,
-and the outbox of Telegram messages."""
+the outbox of Telegram messages, and the bot's conversations, follow-ups and blocks."""
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Identity, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Identity,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import text as sql_text  # a column here is called text
 from sqlmodel import Field, SQLModel
 
@@ -57,7 +67,9 @@ class PairView(SQLModel, table=True):
     round_id: int = Field(sa_type=BigInteger)
     group_id: int = Field(sa_type=BigInteger)
     created_at: datetime
-    # [{"first_name", "last_name", "email", "username"}] of the other members
+    # [{"id", "first_name", "last_name", "email", "username"}] of the other members; a member
+    # who deleted their account is {"id": None, "deleted": True} (rows made before the bot's
+    # block button have no "id")
     partners: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     shared_hobbies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
@@ -66,7 +78,8 @@ class OutgoingMessage(SQLModel, table=True):
     """The outbox of Telegram messages; ``idempotency_key`` is "<event id>:<chat id>".
 
     status: pending -> sent (Telegram accepted it) | logged (no bot token) |
-    blocked (the user blocked the bot) | failed (Telegram refused it for good).
+    blocked (the user blocked the bot) | failed (Telegram refused it for good) |
+    cancelled (the account was deleted before it went).
     """
 
     __tablename__ = "outgoing_message"
@@ -80,6 +93,71 @@ class OutgoingMessage(SQLModel, table=True):
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     text: str = Field(sa_type=Text)
+    # The inline keyboard sent with it, as Telegram's JSON (the block and follow-up buttons).
+    reply_markup: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status: str = Field(default="pending", max_length=16)
     created_at: datetime = Field(default_factory=_now)
     sent_at: datetime | None = None
+
+
+class Conversation(SQLModel, table=True):
+    """Where a chat is in a multi-step exchange with the bot (joining, changing hobbies, a
+    meeting's comment): one row per chat, changed in one transaction with each step, so an
+    exchange survives restarts (docs/adr/new-telegram-conversations.md).
+
+    ``version`` is carried by the buttons of the step shown; a press with another version is
+    stale (a double tap, an old message).
+    """
+
+    __tablename__ = "conversation"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    state: str = Field(max_length=32)
+    draft: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class FollowUp(SQLModel, table=True):
+    """ "Did you meet?" for one member of one group, due some time after the round.
+
+    status: scheduled -> asked (queued in the message outbox) | skipped (no Telegram then);
+    ``met`` and ``rating`` hold the answer given so far (a repeated answer publishes nothing).
+    """
+
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        PrimaryKeyConstraint("group_id", "user_id"),
+        Index("follow_up_due", "due_at", postgresql_where=sql_text("status = 'scheduled'")),
+        Index("follow_up_user", "user_id"),
+    )
+
+    group_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    round_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    due_at: datetime
+    status: str = Field(default="scheduled", max_length=16)
+    met: str | None = Field(default=None, max_length=16)
+    rating: int | None = None
+
+
+class BotBlock(SQLModel, table=True):
+    """A "never pair me with this person again" pressed in the bot; the row makes a second
+    press publish nothing."""
+
+    __tablename__ = "bot_block"
+    __table_args__ = (PrimaryKeyConstraint("user_id", "blocked_user_id"),)
+
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    blocked_user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
+
+
+class HandledUpdate(SQLModel, table=True):
+    """A Telegram update the bot has taken: one delivered again (polling after a crash, a
+    webhook retry) is dropped. Rows older than a day are swept."""
+
+    __tablename__ = "handled_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    handled_at: datetime = Field(default_factory=_now, index=True)

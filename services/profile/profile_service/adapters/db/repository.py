@@ -31,6 +31,9 @@ class ProfileRepository:
         found = await self.session.exec(select(Hobby.id).where(col(Hobby.id).in_(storable)))
         return set(found.all())
 
+    async def all_hobbies(self) -> list[Hobby]:
+        return list((await self.session.exec(select(Hobby).order_by(col(Hobby.id)))).all())
+
     async def get(self, user_id: int, for_update: bool = False) -> Profile | None:
         query = select(Profile).where(Profile.user_id == user_id)
         if for_update:
