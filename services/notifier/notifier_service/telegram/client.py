@@ -48,6 +48,10 @@ class Throttle(BaseRequestMiddleware):
         self._kind = kind
         self._fence = fence
 
+    async def _confirm_lease(self) -> None:
+        if self._fence is not None and not await self._fence():
+            raise LeaseLost()
+
     async def __call__(
         self,
         make_request: NextRequestMiddlewareType[TelegramType],
@@ -56,9 +60,9 @@ class Throttle(BaseRequestMiddleware):
     ) -> TelegramType:
         while True:
             if isinstance(method, SendMessage | EditMessageText) and method.chat_id is not None:
-                await self._limiter.acquire(method.chat_id, self._kind)
-                if self._fence is not None and not await self._fence():
-                    raise LeaseLost()
+                await self._limiter.acquire(
+                    method.chat_id, self._kind, self._confirm_lease if self._fence else None
+                )
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
