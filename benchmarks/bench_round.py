@@ -10,7 +10,8 @@ matching's read model; then ``--rounds`` consecutive staff rounds run through th
 layer with the outbox relay running, so later rounds avoid the earlier pairs. Each round is
 timed from its start to its commit, and to the moment the outbox has no unpublished row left
 (every event acknowledged by JetStream); the stream's message count is checked against the
-groups.
+groups. After each round it also prints what matching's tables and the event stream hold
+(docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -66,6 +67,17 @@ async def unpublished(database_url: str) -> int:
         return (await cursor.fetchone())[0]
 
 
+async def matching_megabytes(database_url: str) -> float:
+    """What matching's schema holds on disk (tables, indexes, TOAST), for docs/scaling.md."""
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as connection:
+        cursor = await connection.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'matching' AND c.relkind IN ('r', 'm')"
+        )
+        return float((await cursor.fetchone())[0]) / 1e6
+
+
 async def measure(users: int, rounds: int) -> list[dict]:
     with session_infra() as infra:
         settings = MatchingSettings(
@@ -79,6 +91,7 @@ async def measure(users: int, rounds: int) -> list[dict]:
         try:
             await seed_participants(infra.database_url, users)
             results = []
+            js = runtime.messaging.broker.connection.jetstream()
             for _ in range(rounds):
                 started = time.perf_counter()
                 match_round = await service.run_round(runtime.unit_of_work(), settings.schedule)
@@ -86,11 +99,16 @@ async def measure(users: int, rounds: int) -> list[dict]:
                 while await unpublished(infra.database_url):
                     await asyncio.sleep(POLL_SECONDS)
                 published = time.perf_counter() - started
+                info = await js.stream_info(runtime.messaging.stream.name)
                 results.append(
-                    {"groups": match_round.groups, "commit": committed, "published": published}
+                    {
+                        "groups": match_round.groups,
+                        "commit": committed,
+                        "published": published,
+                        "tables_mb": await matching_megabytes(infra.database_url),
+                        "stream_mb": info.state.bytes / 1e6,
+                    }
                 )
-            js = runtime.messaging.broker.connection.jetstream()
-            info = await js.stream_info(runtime.messaging.stream.name)
             in_stream = info.state.messages
         finally:
             await runtime.stop()
@@ -102,14 +120,15 @@ async def measure(users: int, rounds: int) -> list[dict]:
 
 def table(sizes, rounds: int) -> str:
     rows = [
-        "| users | round | groups | committed s | every `pair.created` published s |",
-        "|---:|---:|---:|---:|---:|",
+        "| users | round | groups | committed s | every `pair.created` published s"
+        " | matching's tables MB | event stream MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for users in sizes:
         for number, r in enumerate(asyncio.run(measure(users, rounds)), start=1):
             rows.append(
                 f"| {users:,} | {number} | {r['groups']:,} | {r['commit']:.2f} "
-                f"| {r['published']:.2f} |"
+                f"| {r['published']:.2f} | {r['tables_mb']:.0f} | {r['stream_mb']:.0f} |"
             )
     return "\n".join(rows)
 

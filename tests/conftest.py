@@ -16,9 +16,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
-from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
+from tests.support.helpers import ACK_WAIT_SECONDS
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
+from unimatch_stack.infra import fresh_database
+from unimatch_stack.mailbox import running_mailbox
 from unimatch_stack.testinfra import (
     SessionInfra,
     forget_event_prefix,
@@ -118,7 +120,15 @@ def telegram():
 
 
 @pytest.fixture(scope="session")
-def stack(infra, telegram):
+def mailbox():
+    """A mail server for the whole system: `make run`'s own, keeping `.eml` files."""
+    folder = Path(tempfile.mkdtemp(prefix="unimatch-mail-"))
+    with running_mailbox(folder, announce=lambda line: None) as (box, url):
+        yield box, url
+
+
+@pytest.fixture(scope="session")
+def stack(infra, telegram, mailbox):
     var_dir = Path(tempfile.mkdtemp(prefix="unimatch-e2e-"))
     # The bot asks "did you meet?" right after a round, so an end-to-end test can answer it.
     follow_up_now = {"FOLLOW_UP_DELAY_SECONDS": "0", "FOLLOW_UP_POLL_SECONDS": "0.5"}
@@ -128,7 +138,7 @@ def stack(infra, telegram):
         infra.nats_url,
         infra.event_prefix,
         telegram.stub.url,
-        env=follow_up_now,
+        env={"SMTP_URL": mailbox[1], **follow_up_now},
         service_env=infra.service_env,
     )
     with system:

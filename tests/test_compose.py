@@ -341,9 +341,26 @@ def test_service_urls_point_at_compose_servers(name):
 
 
 def test_only_the_gateway_publishes_ports():
-    assert [name for name, service in SERVICES.items() if "ports" in service] == ["gateway"]
+    """And the mail catcher its web UI, on loopback only (no other host reaches it)."""
+    assert [name for name, service in SERVICES.items() if "ports" in service] == [
+        "mailcatcher",
+        "gateway",
+    ]
+    assert [port.split(":")[0] for port in SERVICES["mailcatcher"]["ports"]] == ["127.0.0.1"]
     listen_port = GATEWAY["environment"]["UNIMATCH_PORT"]
     assert GATEWAY["ports"] == [f"${{UNIMATCH_PORT:-8000}}:{listen_port}"]
+
+
+def test_mail_reaches_the_catcher_over_an_internal_network_only_the_notifier_shares():
+    networks = COMPOSE["networks"]
+    catcher_networks = SERVICES["mailcatcher"]["networks"]
+    smtp = urlsplit(SERVICES["notifier"]["environment"]["SMTP_URL"].split(":-", 1)[1].rstrip("}"))
+    assert smtp.hostname == "mailcatcher"
+    shared = [n for n in catcher_networks if n in SERVICES["notifier"].get("networks", [])]
+    assert shared == ["mail"] and networks["mail"]["internal"] is True
+    for name, service in SERVICES.items():
+        if name not in ("notifier", "mailcatcher"):
+            assert not set(service.get("networks", ["default"])) & set(catcher_networks), name
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -360,6 +377,7 @@ def test_gateway_mounts_existing_files():
         assert (ROOT / source).exists(), source
     assert mounts["./gateway/Caddyfile"] == "/etc/caddy/Caddyfile"  # the caddy image's default
     assert mounts["./gateway/docs"] == GATEWAY["environment"]["DOCS_ROOT"]
+    assert mounts["./gateway/pages"] == GATEWAY["environment"]["PAGES_ROOT"]
 
 
 def test_the_gateway_image_serves_the_pinned_swagger_ui():

@@ -47,9 +47,11 @@ from unimatch_shared.rpc import (
     JoinByTelegram,
     LinkTelegramUser,
     NextRound,
+    Notice,
     ProfileOf,
     Request,
     RequestEmailChange,
+    RpcMessage,
     SessionSeen,
     SetHobbies,
     SetPause,
@@ -82,13 +84,13 @@ EVENT_ROUTES: dict[type[Event], Route] = {
     EmailChangeRequested: Route((AUTH,), (NOTIFIER,)),
     AccountEmailChanged: Route((AUTH,), (PROFILE, NOTIFIER)),
     EmailUnsubscribed: Route((NOTIFIER,), (PROFILE,)),
-    MeetingFeedback: Route((PROFILE, NOTIFIER), (PROFILE, MATCHING)),
+    MeetingFeedback: Route((PROFILE, NOTIFIER), (PROFILE, MATCHING, NOTIFIER)),
     PartnerBlocked: Route((PROFILE, NOTIFIER), (MATCHING, PROFILE)),
     PartnerUnblocked: Route((PROFILE,), (MATCHING, PROFILE)),
     RoundSkipped: Route((MATCHING,), (NOTIFIER,)),
 }
 
-RPC_ROUTES: dict[type[Request], Route] = {
+RPC_ROUTES: dict[RpcMessage, Route] = {
     CreateProfile: Route((AUTH,), (PROFILE,)),
     ApplyTelegramLink: Route((NOTIFIER,), (PROFILE,)),
     SetPause: Route((NOTIFIER,), (PROFILE,)),
@@ -123,11 +125,11 @@ def consumes(service: str) -> list[type[Event]]:
     return [event for event, route in EVENT_ROUTES.items() if service in route.receivers]
 
 
-def asks(service: str) -> list[type[Request]]:
+def asks(service: str) -> list[RpcMessage]:
     return [request for request, route in RPC_ROUTES.items() if service in route.senders]
 
 
-def answers(service: str) -> list[type[Request]]:
+def answers(service: str) -> list[RpcMessage]:
     return [request for request, route in RPC_ROUTES.items() if service in route.receivers]
 
 
@@ -197,10 +199,10 @@ def unrouted() -> list[str]:
     return missing
 
 
-def _all_requests() -> list[type[Request]]:
-    """Every request ``rpc.py`` defines (where they all live)."""
-    found: list[type[Request]] = []
-    pending = list(Request.__subclasses__())
+def _all_requests() -> list[RpcMessage]:
+    """Every request and notice ``rpc.py`` defines (where they all live)."""
+    found: list[RpcMessage] = []
+    pending: list[RpcMessage] = [*Request.__subclasses__(), *Notice.__subclasses__()]
     while pending:
         request = pending.pop()
         if hasattr(request, "SUBJECT") and request.__module__ == Request.__module__:

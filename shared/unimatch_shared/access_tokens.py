@@ -21,12 +21,11 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from nats.errors import Error as NatsError
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
-from unimatch_shared.messaging import RPC_TIMEOUT_SECONDS, Messaging, bucket
+from unimatch_shared.messaging import Messaging
 
 ALGORITHM = "EdDSA"
 ISSUER = "unimatch"
@@ -134,9 +133,8 @@ class PublicKeys:
     async def open(self) -> None:
         """Bind to the bucket (creating it: any service may start before auth), load every
         key and follow changes from now on."""
-        js = self._messaging.broker.connection.jetstream(timeout=RPC_TIMEOUT_SECONDS)
-        config = KeyValueConfig(bucket=self.bucket, history=1, storage=StorageType.FILE)
-        self._kv, _ = await bucket(js, config)
+        config = self._messaging.kv_config(self.bucket, history=1)
+        self._kv, _ = await self._messaging.bucket(config)
         watcher = await self._kv.watchall()
         async for entry in watcher:  # the current keys, then None
             if entry is None:

@@ -40,7 +40,7 @@ from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import Event
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_FAILED
-from unimatch_shared.rpc import Request
+from unimatch_shared.rpc import RpcMessage
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +245,6 @@ class MessageHandlers:
             ack_policy=AckPolicy.MANUAL,
         )
 
-    def answer(self, request: type[Request]) -> CoreSubscriber:
+    def answer(self, request: RpcMessage) -> CoreSubscriber:
         """Decorator: ``@handlers.answer(NextRound) async def f(r: NextRound) -> Reply``."""
         return self.router.subscriber(self.messaging.subject(request.SUBJECT), queue=self.service)

@@ -10,7 +10,9 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import create_engine, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from unimatch_shared.settings import ServiceSettings
@@ -119,3 +121,21 @@ async def _driver_connection(session: AsyncSession) -> AsyncConnection:
     driver: AsyncConnection | None = (await connection.get_raw_connection()).driver_connection
     assert driver is not None  # a checked-out connection always has its driver's
     return driver
+
+
+async def save_latest(
+    session: AsyncSession, row: SQLModel, key: Sequence[str], version: str
+) -> None:
+    """Insert ``row``, or overwrite the stored row with the same ``key`` columns unless that
+    one is newer by ``version`` (an ``occurred_at``): records applied from events that may
+    arrive in any order (a block and its lifting, answers, a participant's profile)."""
+    model = type(row)
+    values = row.model_dump()
+    upsert = insert(model).values(**values)
+    await session.exec(
+        upsert.on_conflict_do_update(
+            index_elements=list(key),
+            set_={column: upsert.excluded[column] for column in values if column not in key},
+            where=getattr(model, version) <= upsert.excluded[version],
+        )
+    )

@@ -134,7 +134,7 @@ async def run(arguments: Sequence[str] | None = None) -> int:
     settings = ServiceSettings()
     messaging = Messaging(settings, client_name="unimatch-replay-dead-letters")
     client = await nats.connect(
-        settings.nats_url, name="unimatch-replay-dead-letters", tls=settings.nats_tls_context()
+        settings.nats_servers, name="unimatch-replay-dead-letters", tls=settings.nats_tls_context()
     )
     try:
         result = await replay_dead_letters(

@@ -70,6 +70,49 @@ class Throttled(APIError):
         super().__init__(429, {"detail": detail}, {"Retry-After": str(wait)})
 
 
+class DomainError(Exception):
+    """A use case's refusal, in no surface's words: the HTTP API answers it through
+    ``as_api_error`` (installed below) and request-reply responders through
+    ``reply_errors``, each in that one place (docs/adr/new-unit-of-work-and-repositories.md)."""
+
+
+class NotFound(DomainError):
+    """What the use case acts on does not exist (or is not the caller's)."""
+
+
+class Invalid(DomainError):
+    """The input breaks a rule: DRF-shaped ``errors`` per field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class TryLater(DomainError):
+    """Too many of these lately: allowed again in ``retry_after`` whole seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def as_api_error(error: DomainError) -> APIError:
+    if isinstance(error, Invalid):
+        return ValidationFailed(error.errors)
+    if isinstance(error, TryLater):
+        return Throttled(error.retry_after)
+    if isinstance(error, NotFound):
+        return APIError(404, {"detail": "Not found."})
+    return APIError(400, {"detail": str(error)})
+
+
+def reply_errors(error: DomainError) -> dict[str, list[str]]:
+    """A refusal as a reply's DRF-shaped ``errors``: what the HTTP API would have said, each
+    value a list."""
+    body = as_api_error(error).body
+    return {k: v if isinstance(v, list) else [v] for k, v in body.items()}
+
+
 # pydantic error type -> DRF's wording; ``{...}`` is filled from the error's context.
 _MESSAGES = {
     "missing": FIELD_REQUIRED,
@@ -146,6 +189,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def api_error(request: Request, exc: APIError) -> JSONResponse:
         return answer(request, exc.status_code, exc.body, exc.headers)
+
+    @app.exception_handler(DomainError)
+    async def refused(request: Request, exc: DomainError) -> JSONResponse:
+        error = as_api_error(exc)
+        return answer(request, error.status_code, error.body, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

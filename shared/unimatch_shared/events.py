@@ -163,8 +163,9 @@ class EmailUnsubscribed(Event):
 
 
 class MeetingFeedback(Event):
-    """profile (REST) or notifier (bot) -> profile, matching: one member's answer to "did you
-    meet?" about one group of a round; a later answer from the same member replaces it."""
+    """profile (REST) or notifier (bot) -> profile, matching, notifier: one member's answer to
+    "did you meet?" about one group of a round; a later answer from the same member replaces
+    it. The notifier does not ask a member who has answered already."""
 
     SUBJECT: ClassVar[str] = "meeting.feedback"
 

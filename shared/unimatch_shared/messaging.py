@@ -2,13 +2,17 @@
 
 One stream holds every event subject. It is declared here, with the full subject list from
 ``events.ALL_EVENTS``, by every service at start-up, so no service can narrow it by accident.
+Streams and KV buckets are kept in ``UNIMATCH_STREAM_REPLICAS`` copies, applied at start-up
+to existing ones too (docs/adr/new-nats-cluster.md).
 """
 
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import fields
+from enum import Enum
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 from faststream import BaseMiddleware
 from faststream.nats import JStream, NatsBroker
@@ -24,7 +28,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
+from nats.js.errors import APIError, NotFoundError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
@@ -38,6 +42,9 @@ STREAM_BASE_NAME = "UNIMATCH"
 # JetStream drops a re-published message with the same Nats-Msg-Id within this window.
 DUPLICATE_WINDOW_SECONDS = 24 * 3600
 RPC_TIMEOUT_SECONDS = 3.0
+# JetStream API requests declaring streams and buckets at start-up: on a cluster they go
+# through the meta leader, which every worker of every service asks at once.
+DECLARE_TIMEOUT_SECONDS = 20.0
 DEAD_LETTER_PREFIX = "deadletter"
 
 Reply = TypeVar("Reply", bound=BaseModel)
@@ -67,8 +74,10 @@ class Messaging:
         self.ack_wait_seconds = settings.unimatch_ack_wait_seconds
         self.max_deliveries = settings.unimatch_event_max_deliveries
         self.retry_max_delay_seconds = settings.unimatch_event_retry_max_delay_seconds
+        self.stream_replicas = settings.unimatch_stream_replicas
         self.broker = NatsBroker(
-            settings.nats_url,
+            # Several servers of a cluster: connect to any, fail over to the others.
+            settings.nats_servers,
             name=client_name,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
@@ -117,9 +126,13 @@ class Messaging:
                 description=(event.__doc__ or "").strip(),
             )
 
+    def declaring(self) -> JetStreamContext:
+        """A JetStream context for declaring streams and buckets (a patient timeout)."""
+        return self.broker.connection.jetstream(timeout=DECLARE_TIMEOUT_SECONDS)
+
     async def ensure_streams(self) -> None:
         """Create or update the event stream (every known subject) and the dead-letter one."""
-        js = self.broker.connection.jetstream()
+        js = self.declaring()
         events = StreamConfig(
             name=self.stream.name,
             subjects=[self.subject(e.SUBJECT) for e in ALL_EVENTS],
@@ -128,6 +141,7 @@ class Messaging:
             discard=DiscardPolicy.OLD,
             max_age=EVENT_STREAM_MAX_AGE_DAYS * 24 * 3600,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            num_replicas=self.stream_replicas,
         )
         dead_letters = StreamConfig(
             name=self.dead_letter_stream,
@@ -135,10 +149,11 @@ class Messaging:
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             max_age=30 * 24 * 3600,
+            num_replicas=self.stream_replicas,
         )
         for name, config in ((self.stream.name, events), (self.dead_letter_stream, dead_letters)):
             try:
-                await js.stream_info(name)
+                existing = (await js.stream_info(name)).config
             except NotFoundError:
                 try:
                     await js.add_stream(config)
@@ -146,8 +161,49 @@ class Messaging:
                 except APIError:
                     # Every worker of every service gets here at once on a fresh server; a
                     # loser of that race finds the winner's stream (or fails for real here).
-                    await js.stream_info(name)
-            await js.update_stream(config)
+                    existing = (await js.stream_info(name)).config
+            if differs(existing, config):
+                await update_stream(js, config)
+
+    def kv_config(self, bucket: str, **options: Any) -> KeyValueConfig:
+        """A KV bucket's configuration, in as many copies as the streams. Direct gets (any
+        replica answers a read) only with one copy: a follower may lag behind a write or a
+        delete just acknowledged, so replicated buckets are read through the stream leader
+        (docs/adr/010, docs/adr/new-nats-cluster.md)."""
+        return KeyValueConfig(
+            bucket=bucket,
+            replicas=self.stream_replicas,
+            direct=self.stream_replicas == 1,
+            storage=StorageType.FILE,
+            **options,
+        )
+
+    async def bucket(
+        self, config: KeyValueConfig, timeout: float = RPC_TIMEOUT_SECONDS
+    ) -> tuple[KeyValue, bool]:
+        """Bind to a KV bucket (its reads and writes time out after ``timeout``), creating it
+        if missing; True if this call created it. Every worker of every service does this at
+        start-up: a loser of the race to create binds to the winner's bucket (or fails for
+        real here). An existing bucket first gets the configured replicas and read mode, so
+        the handle bound afterwards reads the way the bucket allows."""
+        js = self.declaring()
+        stream = f"KV_{config.bucket}"
+        created = False
+        try:
+            existing = (await js.stream_info(stream)).config
+        except NotFoundError:
+            try:
+                await js.create_key_value(config)
+                created = True
+            except APIError:
+                existing = (await js.stream_info(stream)).config
+        if not created:
+            direct = bool(config.direct)
+            if existing.num_replicas != config.replicas or bool(existing.allow_direct) != direct:
+                existing.num_replicas, existing.allow_direct = config.replicas, direct
+                await update_stream(js, existing)
+        handle = await self.broker.connection.jetstream(timeout=timeout).key_value(config.bucket)
+        return handle, created
 
     async def dead_letter(
         self, subject: str, data: bytes, reason: str, consumer: str | None = None
@@ -166,8 +222,19 @@ class Messaging:
             timeout=5,
         )
 
-    async def request(self, request: Request, reply_model: type[Reply]) -> Reply:
-        """Ask over core NATS; a missing or silent responder is a 503, never a hang."""
+    @overload
+    async def request(self, request: Request[Reply]) -> Reply: ...
+
+    @overload
+    async def request(self, request: Request[Any], reply_model: type[Reply]) -> Reply: ...
+
+    async def request(
+        self, request: Request[Any], reply_model: type[BaseModel] | None = None
+    ) -> BaseModel:
+        """Ask over core NATS for the request's reply type (or ``reply_model``, a type its
+        reply also parses as: kept for callers written before requests named theirs); a
+        missing or silent responder is a 503, never a hang."""
+        reply_model = reply_model or request.reply_type()
         try:
             message = await self.broker.request(
                 request.model_dump(mode="json"),
@@ -210,15 +277,30 @@ class RequestIdFromHeader(BaseMiddleware):
         return False
 
 
-async def bucket(js: JetStreamContext, config: KeyValueConfig) -> tuple[KeyValue, bool]:
-    """Bind to a KV bucket, creating it if missing; True if this call created it. Every worker
-    of every service does this at start-up: a loser of the race to create binds to the
-    winner's bucket (or fails for real here)."""
+def differs(existing: StreamConfig, wanted: StreamConfig) -> bool:
+    """Whether a stream's configuration lacks something ``wanted`` sets (other than the
+    dataclass's defaults, which the server fills in its own way): an update is then due.
+    Workers finding it as wanted leave it alone (a cluster's meta leader handles every
+    update, one at a time)."""
+    return any(
+        _plain(getattr(existing, field.name)) != _plain(value)
+        for field in fields(wanted)
+        if (value := getattr(wanted, field.name)) not in (None, field.default)
+    )
+
+
+def _plain(value: object) -> object:
+    """An enum as its value: configurations read back from the server hold plain strings."""
+    return value.value if isinstance(value, Enum) else value
+
+
+async def update_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Apply ``config`` to an existing stream; a refusal (more replicas than the servers
+    JetStream runs on) names the setting to look at."""
     try:
-        return await js.key_value(config.bucket), False
-    except BucketNotFoundError:
-        pass
-    try:
-        return await js.create_key_value(config), True
-    except APIError:
-        return await js.key_value(config.bucket), False
+        await js.update_stream(config)
+    except APIError as exc:
+        raise RuntimeError(
+            f"NATS refused the configuration of stream {config.name} "
+            f"({config.num_replicas} replicas, UNIMATCH_STREAM_REPLICAS): {exc.description}"
+        ) from exc

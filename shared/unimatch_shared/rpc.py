@@ -5,45 +5,64 @@ docs/adr/006-telegram-delivery.md for why these exist.
 """
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
 from unimatch_shared.events import Hobby, NewUser, TelegramLinked
 from unimatch_shared.schemas import TelegramLogin
 
+Reply = TypeVar("Reply", bound=BaseModel)
 
-class Request(BaseModel):
+
+class Request(BaseModel, Generic[Reply]):
+    """A request names its reply type, ``class Ask(Request[AskReply])``, so
+    ``Messaging.request(Ask(...))`` is typed; one reply type per meaning."""
+
     SUBJECT: ClassVar[str]
 
+    @classmethod
+    def reply_type(cls) -> type[BaseModel]:
+        for base in cls.__mro__:
+            metadata = getattr(base, "__pydantic_generic_metadata__", None)
+            if metadata and metadata["origin"] is Request and metadata["args"]:
+                reply: type[BaseModel] = metadata["args"][0]
+                return reply
+        raise TypeError(f"{cls.__name__} names no reply type")
 
-class CreateProfile(Request, NewUser):
+
+class ProfileReply(BaseModel):
+    """The caller's profile as it is now (``user``, docs/api.md, The user object), or why not
+    (``errors``, DRF-shaped): the answer to linking Telegram and to pausing."""
+
+    user: dict[str, Any] | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+class CreateProfileReply(ProfileReply):
+    """A ``ProfileReply`` plus ``web_user``, the same user as the web surface shows it."""
+
+    web_user: dict[str, Any] | None = None
+
+
+class CreateProfile(Request[CreateProfileReply], NewUser):
     """auth -> profile during sign-up: validate the hobbies and store the profile."""
 
     SUBJECT: ClassVar[str] = "rpc.profile.create"
 
 
-class CreateProfileReply(BaseModel):
-    """Either ``user`` (docs/api.md, The user object) or ``errors`` (DRF-shaped, for a 400).
-    ``web_user`` is the same user as the web surface shows it (sign-up only)."""
-
-    user: dict[str, Any] | None = None
-    web_user: dict[str, Any] | None = None
-    errors: dict[str, list[str]] | None = None
-
-
-class ApplyTelegramLink(Request):
+class ApplyTelegramLink(Request[ProfileReply]):
     """notifier -> profile while linking: apply this event now, so ``GET /users/api/me/`` shows
     ``chat_id`` at once; its later delivery over JetStream is a no-op (same event id).
-    Replies ``CreateProfileReply``."""
+    Replies ``ProfileReply``, which also parses as the ``CreateProfileReply`` it was before."""
 
     SUBJECT: ClassVar[str] = "rpc.profile.telegram-link"
 
     event: TelegramLinked
 
 
-class SetPause(Request):
-    """notifier -> profile for the bot's /pause and /resume. Replies ``CreateProfileReply``."""
+class SetPause(Request[ProfileReply]):
+    """notifier -> profile for the bot's /pause and /resume. Replies ``ProfileReply``."""
 
     SUBJECT: ClassVar[str] = "rpc.profile.set-pause"
 
@@ -52,7 +71,17 @@ class SetPause(Request):
     until: date | None = None
 
 
-class SessionSeen(Request):
+class Notice(BaseModel):
+    """A fire-and-forget message over core NATS: published, answered by no one."""
+
+    SUBJECT: ClassVar[str]
+
+
+# What core NATS carries between services: a request, or a notice.
+RpcMessage = type[Request[Any]] | type[Notice]
+
+
+class SessionSeen(Notice):
     """any service -> auth, fire and forget: this session (by token digest) was just used and
     its store entry is getting old; auth renews it (docs/adr/010). No reply."""
 
@@ -61,7 +90,13 @@ class SessionSeen(Request):
     digest: str
 
 
-class AccountsExist(Request):
+class AccountsExistReply(BaseModel):
+    """The requested ids that have an account in auth."""
+
+    existing: list[int]
+
+
+class AccountsExist(Request[AccountsExistReply]):
     """profile -> auth, from the sweeper of abandoned sign-ups before it deletes: which of
     these accounts exist? A profile whose account exists is confirmed instead (its
     ``user.registered`` was lost or parked); no answer means nothing is deleted."""
@@ -73,18 +108,6 @@ class AccountsExist(Request):
     user_ids: list[int] = Field(max_length=MAX_USER_IDS)
 
 
-class AccountsExistReply(BaseModel):
-    """The requested ids that have an account in auth."""
-
-    existing: list[int]
-
-
-class NextRound(Request):
-    """notifier -> matching for the bot's /next: when is the next round?"""
-
-    SUBJECT: ClassVar[str] = "rpc.matching.next-round"
-
-
 class NextRoundReply(BaseModel):
     """As ``GET /users/api/days-to-match/`` answers (docs/api.md, Time to the next round)."""
 
@@ -94,25 +117,10 @@ class NextRoundReply(BaseModel):
     next_match_at: str
 
 
-class FindTelegramUser(Request):
-    """auth -> notifier for a web login with the Telegram widget (``/api/tg-auth``): is this
-    payload signed by Telegram for our bot, and which user is that Telegram account linked
-    to? Replies ``TelegramUserReply``."""
+class NextRound(Request[NextRoundReply]):
+    """notifier -> matching for the bot's /next: when is the next round?"""
 
-    SUBJECT: ClassVar[str] = "rpc.notifier.telegram-user"
-
-    login: TelegramLogin
-
-
-class LinkTelegramUser(Request):
-    """auth -> notifier when such a login creates the account (not yet committed, as in
-    sign-up): link the Telegram account to it; profile shows it at once. Replies
-    ``TelegramUserReply``."""
-
-    SUBJECT: ClassVar[str] = "rpc.notifier.link-telegram-user"
-
-    user_id: int
-    login: TelegramLogin
+    SUBJECT: ClassVar[str] = "rpc.matching.next-round"
 
 
 class TelegramUserReply(BaseModel):
@@ -125,14 +133,25 @@ class TelegramUserReply(BaseModel):
     errors: dict[str, list[str]] | None = None
 
 
-class DeleteAccount(Request):
-    """notifier -> auth for the bot's /leave (confirmed): delete this account. Auth ends its
-    sessions and publishes ``account.deleted`` with the deletion, in one transaction; every
-    other service forgets the person from that event. Replies ``DeleteAccountReply``."""
+class FindTelegramUser(Request[TelegramUserReply]):
+    """auth -> notifier for a web login with the Telegram widget (``/api/tg-auth``): is this
+    payload signed by Telegram for our bot, and which user is that Telegram account linked
+    to? Replies ``TelegramUserReply``."""
 
-    SUBJECT: ClassVar[str] = "rpc.auth.delete-account"
+    SUBJECT: ClassVar[str] = "rpc.notifier.telegram-user"
+
+    login: TelegramLogin
+
+
+class LinkTelegramUser(Request[TelegramUserReply]):
+    """auth -> notifier when such a login creates the account (not yet committed, as in
+    sign-up): link the Telegram account to it; profile shows it at once. Replies
+    ``TelegramUserReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.notifier.link-telegram-user"
 
     user_id: int
+    login: TelegramLogin
 
 
 class DeleteAccountReply(BaseModel):
@@ -141,16 +160,14 @@ class DeleteAccountReply(BaseModel):
     deleted: bool
 
 
-class RequestEmailChange(Request):
-    """profile -> auth when ``me`` is edited with an email: auth owns the address, and makes
-    the confirmation token (publishing ``email_change.requested`` for the notifier to mail
-    it); the account's email changes only when the link is followed. Replies
-    ``EmailChangeReply``."""
+class DeleteAccount(Request[DeleteAccountReply]):
+    """notifier -> auth for the bot's /leave (confirmed): delete this account. Auth ends its
+    sessions and publishes ``account.deleted`` with the deletion, in one transaction; every
+    other service forgets the person from that event. Replies ``DeleteAccountReply``."""
 
-    SUBJECT: ClassVar[str] = "rpc.auth.request-email-change"
+    SUBJECT: ClassVar[str] = "rpc.auth.delete-account"
 
     user_id: int
-    email: str
 
 
 class EmailChangeReply(BaseModel):
@@ -164,7 +181,28 @@ class EmailChangeReply(BaseModel):
     retry_after: int = 0
 
 
-class JoinByTelegram(Request):
+class RequestEmailChange(Request[EmailChangeReply]):
+    """profile -> auth when ``me`` is edited with an email: auth owns the address, and makes
+    the confirmation token (publishing ``email_change.requested`` for the notifier to mail
+    it); the account's email changes only when the link is followed. Replies
+    ``EmailChangeReply``."""
+
+    SUBJECT: ClassVar[str] = "rpc.auth.request-email-change"
+
+    user_id: int
+    email: str
+
+
+class JoinByTelegramReply(BaseModel):
+    """``user_id`` of the account (``created`` False: it existed already), or ``errors``
+    (DRF-shaped, e.g. ``{"email": [...]}``)."""
+
+    user_id: int | None = None
+    created: bool = False
+    errors: dict[str, list[str]] | None = None
+
+
+class JoinByTelegram(Request[JoinByTelegramReply]):
     """notifier -> auth when someone joins in the bot: make a password-less account for this
     Telegram user, its profile and ``user.registered``, as a sign-up does (ADR 001). One
     account per Telegram user: asked again (a retry after a crash), auth answers the account
@@ -181,38 +219,29 @@ class JoinByTelegram(Request):
     email: str | None = Field(default=None, max_length=254)
 
 
-class JoinByTelegramReply(BaseModel):
-    """``user_id`` of the account (``created`` False: it existed already), or ``errors``
-    (DRF-shaped, e.g. ``{"email": [...]}``)."""
-
-    user_id: int | None = None
-    created: bool = False
-    errors: dict[str, list[str]] | None = None
+class HobbyCatalogReply(BaseModel):
+    hobbies: list[Hobby]
 
 
-class HobbyCatalogRequest(Request):
+class HobbyCatalogRequest(Request[HobbyCatalogReply]):
     """notifier -> profile for the bot's hobby picker: the whole catalog. Replies
     ``HobbyCatalogReply``."""
 
     SUBJECT: ClassVar[str] = "rpc.profile.hobby-catalog"
 
 
-class HobbyCatalogReply(BaseModel):
-    hobbies: list[Hobby]
-
-
-class ProfileOf(Request):
+class ProfileOf(Request[ProfileReply]):
     """notifier -> profile for the bot's /profile: the user object (docs/api.md, The user
-    object, with the pause state). Replies ``CreateProfileReply``."""
+    object, with the pause state). Replies ``ProfileReply``."""
 
     SUBJECT: ClassVar[str] = "rpc.profile.get"
 
     user_id: int
 
 
-class SetHobbies(Request):
+class SetHobbies(Request[ProfileReply]):
     """notifier -> profile when hobbies are changed in the bot: the list replaces the old
-    one, as ``PATCH /users/api/me`` does. Replies ``CreateProfileReply``."""
+    one, as ``PATCH /users/api/me`` does. Replies ``ProfileReply``."""
 
     SUBJECT: ClassVar[str] = "rpc.profile.set-hobbies"
 

@@ -11,11 +11,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from typing_extensions import TypeVar
 
 from unimatch_shared import metrics
 from unimatch_shared.access import inbox_prefix
@@ -39,9 +42,12 @@ log = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]
 # A long-lived coroutine function, run as a task while the service runs.
 BackgroundLoop = Callable[[], Coroutine[Any, Any, None]]
+# The service's unit of work: the shared one, or its subclass carrying the repositories.
+UoW = TypeVar("UoW", bound=UnitOfWork, default=UnitOfWork)
+UnitOfWorkClass = Callable[[async_sessionmaker[AsyncSession], OutboxRelay], UoW]
 
 
-class ServiceRuntime:
+class ServiceRuntime(Generic[UoW]):
     def __init__(
         self,
         name: str,
@@ -49,6 +55,7 @@ class ServiceRuntime:
         migrations_dir: Path,
         emits: Sequence[type[Event]] = (),
         read_pool: bool = False,
+        unit_of_work: UnitOfWorkClass[UoW] = UnitOfWork,  # type: ignore[assignment]
     ):
         self.name = name
         self.settings = settings
@@ -66,6 +73,7 @@ class ServiceRuntime:
         # The keys that web access tokens are checked against (docs/adr/015).
         self.access_keys = PublicKeys(self.messaging)
         self.relay = OutboxRelay(self.sessions, self.messaging)
+        self._unit_of_work = unit_of_work
         self.messaging.document_publishers(emits)
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []
@@ -85,8 +93,8 @@ class ServiceRuntime:
         """Run ``loop`` (a long-lived coroutine function) while the service runs."""
         self._background[name] = loop
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.relay)
+    def unit_of_work(self) -> UoW:
+        return self._unit_of_work(self.sessions, self.relay)
 
     async def start(self) -> None:
         await asyncio.to_thread(run_migrations, self.settings, self.name, self.migrations_dir)
@@ -131,8 +139,33 @@ class ServiceRuntime:
         return await self.messaging.is_ready()
 
 
+def unit_of_work(request: Request) -> Any:
+    """FastAPI dependency: a new unit of work of the app's runtime. A service types it with
+    its own, ``Annotated[ProfileUnitOfWork, Depends(unit_of_work)]``."""
+    return request.app.state.runtime.unit_of_work()
+
+
+def from_runtime(attribute: str) -> Callable[[Request], Any]:
+    """A FastAPI dependency: this attribute of the app's runtime, which the service types,
+    ``Annotated[Messaging, Depends(from_runtime("messaging"))]``."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state.runtime, attribute)
+
+    return dependency
+
+
+def from_app_state(name: str) -> Callable[[Request], Any]:
+    """A FastAPI dependency: what the service's ``create_app`` put in ``app.state``."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return dependency
+
+
 def create_service_app(
-    runtime: ServiceRuntime,
+    runtime: ServiceRuntime[Any],
     routers: Sequence[APIRouter],
     title: str,
     description: str = "",

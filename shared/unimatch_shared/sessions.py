@@ -4,8 +4,9 @@
 Auth keeps each session token's digest in a NATS KV bucket beside its own table: written
 before the token is handed out, deleted before a logout answers. Every service looks the
 digest up there on each authenticated request — one round trip answered by nats-server itself,
-no Python process on the other side. A lookup reads the stream's last entry for that key, so
-once auth's write or delete is acknowledged, every reader of every service sees it.
+no Python process on the other side. A lookup reads the stream's last entry for that key (on
+a replicated bucket, from the stream leader: messaging.kv_config), so once auth's write or
+delete is acknowledged, every reader of every service sees it.
 
 Sessions expire after ``UNIMATCH_SESSION_IDLE_DAYS`` (90) without use: the bucket's entries
 live that long after their last write, and a reader that finds an entry older than a tenth of
@@ -18,13 +19,12 @@ import logging
 import time
 
 from nats.errors import Error as NatsError
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.messaging import RPC_TIMEOUT_SECONDS, Messaging, bucket
+from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import SessionSeen
 
 BUCKET_BASE_NAME = "sessions"
@@ -66,21 +66,14 @@ class SessionStore:
 
     async def open(self) -> bool:
         """Bind to the bucket, creating it if missing; True if this call created it."""
-        js = self._messaging.broker.connection.jetstream(timeout=RPC_TIMEOUT_SECONDS)
-        config = KeyValueConfig(
-            bucket=self.bucket,
-            history=1,
-            storage=StorageType.FILE,
-            direct=True,
-            ttl=self.idle_seconds,
-        )
-        self._kv, created = await bucket(js, config)
+        config = self._messaging.kv_config(self.bucket, history=1, ttl=self.idle_seconds)
+        self._kv, created = await self._messaging.bucket(config)
         return created
 
     async def apply_idle_timeout(self) -> None:
         """Give an existing bucket this store's entry lifetime (auth, at start-up: a bucket made
         before sessions expired, or under another setting)."""
-        js = self._messaging.broker.connection.jetstream(timeout=RPC_TIMEOUT_SECONDS)
+        js = self._messaging.declaring()
         stream = f"KV_{self.bucket}"
         config = (await js.stream_info(stream)).config
         if config.max_age != self.idle_seconds:

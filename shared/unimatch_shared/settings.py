@@ -20,6 +20,11 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers a ``NATS_URL`` names: comma-separated URLs, blanks ignored."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
 class ServiceSettings(BaseSettings):
     """Base settings; each service subclasses it and adds its own fields."""
 
@@ -40,6 +45,9 @@ class ServiceSettings(BaseSettings):
     # Credentials go in the URLs: nats://user:password@host:port, and PostgreSQL's own
     # (docs/adr/new-service-credentials.md); TLS towards PostgreSQL is DATABASE_URL's
     # ``sslmode``/``sslrootcert``/``sslcert``/``sslkey``, libpq's own parameters.
+    # Several servers of one cluster are separated by commas (nats://n1:4222,nats://n2:4222):
+    # the client connects to any of them and moves to another when its server goes away
+    # (docs/adr/new-nats-cluster.md).
     nats_url: str = "nats://127.0.0.1:4222"
     # TLS towards NATS: the CA that signed the server's certificate (verified, host name
     # included), and a client certificate and key if the server asks for one. Any of them,
@@ -58,6 +66,10 @@ class ServiceSettings(BaseSettings):
     # failure is retried without limit. Retries wait 0.5 s, 1 s, 2 s ... up to the cap.
     unimatch_event_max_deliveries: int = Field(default=10, ge=1)
     unimatch_event_retry_max_delay_seconds: float = Field(default=60.0, gt=0)
+    # Copies JetStream keeps of the event streams and KV buckets, each on another server of
+    # the cluster: 1 on a single server, 3 on a three-node cluster (survives one node lost).
+    # Every service applies it at start-up, to new and existing streams alike.
+    unimatch_stream_replicas: int = Field(default=1, ge=1, le=5)
     log_level: str = "INFO"
     # A session unused this long expires (docs/adr/010); fractions allowed (tests).
     unimatch_session_idle_days: float = Field(default=90, gt=0)
@@ -84,6 +96,17 @@ class ServiceSettings(BaseSettings):
                 " to a consumer again after its inbox row is gone would be applied twice"
             )
         return self
+
+    @model_validator(mode="after")
+    def _nats_servers_named(self) -> "ServiceSettings":
+        if not nats_servers(self.nats_url):
+            raise ValueError("NATS_URL names no server")
+        return self
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """``NATS_URL`` as the client takes it: one URL per server."""
+        return nats_servers(self.nats_url)
 
     @model_validator(mode="after")
     def _client_certificate_whole(self) -> "ServiceSettings":

@@ -1,10 +1,12 @@
 """Unit of work: one database transaction, with the events it emits written to the outbox.
 
 Services use it as ``async with runtime.unit_of_work() as uow: ...; await uow.commit()``;
-leaving the block without ``commit()`` rolls everything back, events included.
+leaving the block without ``commit()`` rolls everything back, events included. A service's
+subclass opens its repositories on the session in ``open_repositories`` (``uow.profiles``).
 """
 
 from collections.abc import Iterable
+from typing import Self
 from uuid import UUID
 
 from sqlalchemy import text
@@ -23,9 +25,13 @@ class UnitOfWork:
         self._sessions = sessions
         self._relay = relay
 
-    async def __aenter__(self) -> "UnitOfWork":
+    async def __aenter__(self) -> Self:
         self.session = self._sessions()
+        self.open_repositories()
         return self
+
+    def open_repositories(self) -> None:
+        """Subclasses: bind the service's repositories to ``self.session``."""
 
     async def __aexit__(self, *exc_info: object) -> None:
         # close() rolls back whatever was not committed, and (unlike rollback()) leaves loaded

@@ -71,6 +71,7 @@ _LABELS = {
     "birth": "Дата рождения",
     "hobby": "Хобби",
     "tg_link": "Telegram",
+    "channels": "Каналы",
     "refresh": "refresh",
     "new_password": "Новый пароль",
 }

@@ -7,7 +7,6 @@ taken down with its volumes at the end, pass or fail.
 """
 
 import os
-import socket
 import time
 
 import httpx
@@ -15,14 +14,9 @@ import pytest
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth
 from unimatch_stack.compose import Project, compose_command
+from unimatch_stack.infra import free_ports
 
 PROJECT = "unimatch-compose-test"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Timings:
@@ -50,7 +44,7 @@ def timings():
 
 @pytest.fixture(scope="session")
 def compose_stack(timings):
-    port = free_port()
+    port = free_ports(1)[0]
     env = {
         **os.environ,
         "UNIMATCH_PORT": str(port),

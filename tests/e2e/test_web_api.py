@@ -40,8 +40,13 @@ def test_me_answers_the_web_user(api, path):
     user, access, _ = web_register(api, hobby=[5, 1, 2])
     response = api.get(path, headers=bearer(access))
     assert response.status_code == 200
-    # `me` is the web user plus the additive `pending_email` (docs/api.md).
-    assert response.json() == {**user, "hobby": hobbies(1, 2, 5), "pending_email": None}
+    # Additive: no email change pending; no Telegram linked, so the channel is email.
+    assert response.json() == {
+        **user,
+        "hobby": hobbies(1, 2, 5),
+        "pending_email": None,
+        "channels": ["email"],
+    }
 
 
 def test_patch_me_changes_only_what_is_sent(api):
@@ -56,6 +61,7 @@ def test_patch_me_changes_only_what_is_sent(api):
         "hobby": hobbies(2, 3, 4),
         "tg_link": "@maria_x",
         "pending_email": None,
+        "channels": ["email"],
     }
     assert response.json() == expected
     assert api.get("/api/auth/users/me", headers=bearer(access)).json() == expected
@@ -75,6 +81,8 @@ def test_patch_me_changes_only_what_is_sent(api):
         ({"tg_link": "@ab"}, None),
         ({"tg_link": "no_at_sign"}, None),
         ({"last_name": "x" * 151}, "Фамилия: не больше 150 символов"),
+        ({"channels": ["sms"]}, "Каналы: «sms» — нет такого канала (есть telegram и email)"),
+        ({"channels": "email"}, None),
     ],
 )
 def test_bad_patches_are_refused_and_change_nothing(api, body, message):
@@ -91,6 +99,7 @@ def test_bad_patches_are_refused_and_change_nothing(api, body, message):
         **user,
         "hobby": hobbies(1, 2, 5),
         "pending_email": None,
+        "channels": ["email"],
     }
 
 

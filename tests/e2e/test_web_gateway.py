@@ -159,3 +159,22 @@ def test_without_a_front_end_the_root_stays_the_json_404(api):
         response = api.get(path)
         assert response.status_code == 404
         assert response.json() == {"detail": "Not found."}
+
+
+def test_the_email_confirmation_page_is_ours_even_with_a_front_end(web_gateway):
+    """The front end has no page for a mailed email-change link; the gateway serves one."""
+    page = web_gateway.get("/confirm-email/c4x-0a1b2c3d4e5f")
+    assert page.status_code == 200
+    assert "/users/api/email-change/confirm/" in page.text
+    assert page.headers["content-type"].startswith("text/html")
+
+
+def test_without_a_front_end_the_mailed_links_open_the_gateways_pages(api):
+    """What a `make run` user without the web app sees when following a mailed link."""
+    reset = api.get("/password-reset/MTI/c4x-0a1b2c3d4e5f")
+    assert reset.status_code == 200
+    assert reset.headers["content-type"].startswith("text/html")
+    assert "/users/api/password-reset/confirm/" in reset.text
+    confirm = api.get("/confirm-email/c4x-0a1b2c3d4e5f")
+    assert confirm.status_code == 200
+    assert "/users/api/email-change/confirm/" in confirm.text

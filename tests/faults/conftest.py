@@ -1,9 +1,9 @@
 """Fault injection against the whole system: real processes, real servers, real crashes.
 
-Every module starts its own ``FaultSystem``: embedded PostgreSQL and nats-server under a
-temporary directory on free ports (never DATABASE_URL / NATS_URL from the environment: these
-tests kill them), the four services and the gateway through ``unimatch_stack.Stack``, and the
-stand-in Telegram Bot API. See docs/faults.md.
+Every module starts its own ``FaultSystem``: embedded PostgreSQL and nats-server (or a cluster
+of nats-servers) under a temporary directory on free ports (never DATABASE_URL / NATS_URL from
+the environment: these tests kill them), the four services and the gateway through
+``unimatch_stack.Stack``, and the stand-in Telegram Bot API. See docs/faults.md.
 
 Each scenario reports ``faults: <scenario>: sent=N delivered=N duplicated=N lost=N`` through
 ``report``; the lines are printed at the end of the run, whatever the capture mode.
@@ -27,7 +27,8 @@ from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth, new_email
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
 from unimatch_shared.events import Event
-from unimatch_stack.infra import EmbeddedNats, EmbeddedPostgres, ensure_database
+from unimatch_shared.settings import nats_servers
+from unimatch_stack.infra import EmbeddedNats, EmbeddedPostgres, NatsCluster, ensure_database
 from unimatch_stack.supervisor import SERVICES, Stack
 from unimatch_stack.testinfra import new_event_prefix
 
@@ -42,7 +43,7 @@ class FaultSystem:
     var_dir: Path
     postgres: dict[str, EmbeddedPostgres]  # "main", plus one per service given its own
     database_urls: dict[str, str]  # service name -> its DATABASE_URL
-    nats: EmbeddedNats
+    nats: EmbeddedNats | NatsCluster
     stack: Stack
     telegram: ThreadedTelegram
     prefix: str
@@ -146,7 +147,7 @@ class FaultSystem:
         ``again``: under new message ids, as redeliveries JetStream lets through."""
 
         async def send() -> None:
-            client = await nats.connect(self.nats.url)
+            client = await nats.connect(nats_servers(self.nats.url))
             try:
                 js = client.jetstream()
                 for subject, data in raw:
@@ -167,7 +168,7 @@ class FaultSystem:
         stream = self.prefix.replace(".", "_") + "UNIMATCH_DEAD_LETTER"
 
         async def read() -> list[tuple[bytes, dict[str, str]]]:
-            client = await nats.connect(self.nats.url)
+            client = await nats.connect(nats_servers(self.nats.url))
             try:
                 js = client.jetstream()
                 state = (await js.stream_info(stream)).state
@@ -193,9 +194,11 @@ def fault_system(
     own_database: Sequence[str] = (),
     telegram_options: Mapping[str, object] | None = None,
     env: Mapping[str, str] | None = None,
+    nats_nodes: int = 1,
     instances: Mapping[str, int] | None = None,
 ) -> Iterator[FaultSystem]:
     """Start everything (``own_database``: services given a PostgreSQL server of their own;
+    ``nats_nodes`` above 1: a JetStream cluster, streams replicated on up to three nodes;
     ``instances``: how many of a service, one unless named); stop every process at the end,
     even on failure."""
     with ExitStack() as cleanup:
@@ -207,7 +210,12 @@ def fault_system(
         for name, server in servers.items():
             cleanup.callback(server.stop)
             urls[name] = ensure_database(server.start(), DATABASE)
-        broker = EmbeddedNats(var_dir / "nats-server", port=0)
+        broker: EmbeddedNats | NatsCluster
+        if nats_nodes == 1:
+            broker = EmbeddedNats(var_dir / "nats-server", port=0)
+        else:
+            broker = NatsCluster(var_dir / "nats-cluster", nats_nodes, port=0)
+            env = {"UNIMATCH_STREAM_REPLICAS": str(min(3, nats_nodes)), **(env or {})}
         cleanup.callback(broker.stop)
         broker.start()
         telegram = ThreadedTelegram(**(telegram_options or {}))

@@ -1,31 +1,16 @@
 """NATS SIGKILLed and restarted (same port, same JetStream store) while sign-ups stream in and
-a staff round's ``pair.created`` events are on their way.
-
-Sign-ups attempted while NATS is down may answer 503 (the profile step cannot be reached); every
-sign-up that answered 201 must end up everywhere: auth's account, profile's confirmed profile,
-matching's participant and the notifier's member read model. Every group of the round must reach
-profile's history and every linked member's Telegram chat exactly once.
+a staff round's ``pair.created`` events are on their way (the traffic and what must hold
+afterwards: nats_traffic.py).
 """
 
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-import psycopg
 import pytest
 
-from tests.e2e.helpers import auth
 from tests.faults.conftest import fault_system
-from tests.support.helpers import eventually
-from tests.support.telegram_stub import login_widget_data
+from tests.faults.nats_traffic import traffic_through_a_fault
 
-LINKED = 40  # users signed up and linked to Telegram before the round
 DOWN_SECONDS = 4.0
-AFTER_RESTART = 5  # sign-ups that must succeed after the restart before the stream stops
-# Deliveries NATS handed out but whose acks died with it come back after the ack wait
-# (ACK_WAIT_SECONDS in tests, 30 s by default).
-CONVERGE_SECONDS = 120
-FIRST_CHAT = 8_000_000
 
 
 @pytest.fixture(scope="module")
@@ -34,223 +19,12 @@ def system(var_dir):
         yield running
 
 
-class SignUps:
-    """Sign-ups in a loop on their own thread, recording every answer."""
-
-    def __init__(self, system):
-        self.system = system
-        self.api = system.client()
-        self.answers: list[tuple[float, int, int | None]] = []  # (when, status, user id)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                response = self.system.register(self.api, hobby=[1, 2])
-            except Exception as exc:  # a timeout is a failure the test reports, not a crash
-                self.answers.append((time.monotonic(), 0, None))
-                self.error = exc
-                continue
-            user_id = response.json()["user"]["id"] if response.status_code == 201 else None
-            self.answers.append((time.monotonic(), response.status_code, user_id))
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def created(self, since: float = 0.0) -> list[int]:
-        return [uid for when, status, uid in self.answers if status == 201 and when >= since]
-
-
-def everywhere(system, user_ids: list[int]) -> dict[str, set[int]]:
-    """Which of these users each service's own schema knows."""
-    queries = {
-        "auth": ("auth", "SELECT id FROM user_account WHERE id = ANY(%s)"),
-        "profile": ("profile", "SELECT user_id FROM profile WHERE confirmed AND user_id = ANY(%s)"),
-        "matching": ("matching", "SELECT user_id FROM participant WHERE user_id = ANY(%s)"),
-        "notifier": ("notifier", "SELECT user_id FROM member WHERE user_id = ANY(%s)"),
-    }
-    return {
-        name: {row[0] for row in system.sql(schema, query, user_ids)}
-        for name, (schema, query) in queries.items()
-    }
-
-
-def wait_for_first_applied(system, timeout: float = 15.0) -> None:
-    """Return as soon as profile applied one of the round's events (polling tightly; this
-    system holds no other round); fail if it never does, so the kill cannot quietly land
-    before the round's events are being consumed."""
-    with psycopg.connect(system.database_urls["profile"], autocommit=True) as connection:
-        eventually(
-            lambda: connection.execute("SELECT EXISTS (SELECT 1 FROM profile.match)").fetchone()[0],
-            "profile applies the round's first pair.created (before NATS is killed)",
-            timeout=timeout,
-            interval=0.005,
-        )
-
-
-def at_the_kill(system) -> str:
-    """How far the round's events had got when NATS died: relayed, applied by each consumer."""
-    ids = [
-        row[0]
-        for row in system.sql(
-            "matching", "SELECT event_id FROM outbox_message WHERE subject = 'pair.created'"
-        )
-    ]
-    relayed = system.sql(
-        "matching",
-        "SELECT count(*) FROM outbox_message WHERE subject = 'pair.created' "
-        "AND published_at IS NOT NULL",
-    )[0][0]
-    return (
-        f"relayed {relayed}/{len(ids)}, profile applied {system.processed('profile', ids)}, "
-        f"notifier applied {system.processed('notifier', ids)}"
-    )
-
-
-def sign_up_and_link(system, index: int) -> tuple[int, int]:
-    api = system.client()
-    response = system.register(api, first_name=f"Связанный{index}", hobby=[1 + index % 5])
-    assert response.status_code == 201, response.text
-    user = response.json()
-    chat = FIRST_CHAT + index
-    linked = api.post(
-        "/users/api/tg-auth/", headers=auth(user["token"]), json=login_widget_data(chat)
-    )
-    assert linked.status_code == 201, linked.text
-    return user["user"]["id"], chat
-
-
 def test_nats_killed_and_restarted_mid_traffic(system, report):
-    with ThreadPoolExecutor(4) as pool:
-        linked = dict(pool.map(lambda i: sign_up_and_link(system, i), range(LINKED)))
-    eventually(
-        lambda: set(linked) <= everywhere(system, list(linked))["matching"],
-        "matching knows every linked user",
-        timeout=60,
-    )
-    api = system.client()
-    staff = system.staff(api)
+    port = system.nats.port
 
-    sign_ups = SignUps(system)
-    sign_ups.start()
-    try:
-        eventually(
-            lambda: len(sign_ups.created()) >= 3,
-            "sign-ups flow before the fault",
-            timeout=60,
-        )
-        round_ = api.post("/matching/api/rounds/", headers=staff)
-        assert round_.status_code == 201, round_.text
-        round_id = round_.json()["round_id"]
-
-        # Kill NATS once the round's events are being consumed (the relay publishes them in
-        # one batch), so acks and deliveries are in flight.
-        wait_for_first_applied(system)
-        system.nats.kill()
-        in_flight = at_the_kill(system)
+    def restart() -> None:
         time.sleep(DOWN_SECONDS)
-        port = system.nats.port
         system.nats.start()
         assert system.nats.port == port
-        restarted = time.monotonic()
-        eventually(
-            lambda: len(sign_ups.created(since=restarted)) >= AFTER_RESTART,
-            "sign-ups succeed again after the restart",
-            timeout=90,
-        )
-    finally:
-        sign_ups.stop()
 
-    statuses = {status for _, status, _ in sign_ups.answers}
-    assert statuses <= {201, 503}, f"sign-up answers other than 201/503: {statuses}"
-    registered = sign_ups.created()
-
-    # Every 201 is known everywhere.
-    def missing() -> dict[str, set[int]]:
-        known = everywhere(system, registered)
-        return {name: set(registered) - ids for name, ids in known.items() if set(registered) - ids}
-
-    try:
-        eventually(
-            lambda: not missing(),
-            "every 201 sign-up reaches every service",
-            timeout=CONVERGE_SECONDS,
-        )
-    finally:
-        lost = set().union(*missing().values())
-        refused = sum(1 for _, status, _ in sign_ups.answers if status == 503)
-        report(
-            f"nats-restart/sign-ups answered 201, in all four services ({refused} got 503)",
-            sent=len(registered),
-            delivered=len(registered) - len(lost),
-            duplicated=0,
-            lost=len(lost),
-        )
-
-    # Each sign-up announced to matching once: a user.registered whose ack died with NATS is
-    # redelivered, and only profile's inbox keeps it from emitting profile.changed again.
-    announced = system.announced_participants(registered)
-    report(
-        "nats-restart/user.registered -> profile.changed (the inbox's)",
-        sent=len(registered),
-        delivered=len(announced),
-        duplicated=sum(n - 1 for n in announced.values()),
-        lost=len(set(registered) - set(announced)),
-    )
-    assert all(n == 1 for n in announced.values())
-
-    # Every group of the round reaches profile's history and the linked chats exactly once.
-    members = system.sql(
-        "matching", "SELECT group_id, user_id FROM group_member WHERE round_id = %s", round_id
-    )
-    groups: dict[int, list[int]] = {}
-    for group_id, user_id in members:
-        groups.setdefault(group_id, []).append(user_id)
-    expected_rows = {(u, p) for people in groups.values() for u in people for p in people if u != p}
-    expected_chats = {linked[u] for people in groups.values() for u in people if u in linked}
-    assert set(linked.values()) == expected_chats, "every linked user was in the round"
-
-    def history() -> dict[tuple[int, int], int]:
-        return system.round_history(round_id)
-
-    def announced() -> dict[int, int]:
-        return {c: n for c, n in system.announcements().items() if c in expected_chats}
-
-    try:
-        eventually(
-            lambda: set(history()) >= expected_rows,
-            "every group of the round reaches profile's history",
-            timeout=CONVERGE_SECONDS,
-        )
-        eventually(
-            lambda: set(announced()) >= expected_chats,
-            "every linked member of the round hears about it",
-            timeout=CONVERGE_SECONDS,
-        )
-        time.sleep(2)  # a duplicate announcement would arrive within this
-    finally:
-        rows, chats = history(), announced()
-        report(
-            f"nats-restart/pair.created -> profile history rows, one per key by the table's "
-            f"constraint ({len(groups)} groups; "
-            f"at the kill: {in_flight})",
-            sent=len(expected_rows),
-            delivered=len(set(rows) & expected_rows),
-            duplicated=sum(n - 1 for n in rows.values()),
-            lost=len(expected_rows - set(rows)),
-        )
-        report(
-            "nats-restart/pair.created -> telegram messages",
-            sent=len(expected_chats),
-            delivered=len(set(chats)),
-            duplicated=sum(n - 1 for n in chats.values()),
-            lost=len(expected_chats - set(chats)),
-        )
-    assert set(rows) == expected_rows
-    assert all(n == 1 for n in rows.values())
-    assert all(n == 1 for n in chats.values())
+    traffic_through_a_fault(system, report, "nats-restart", system.nats.kill, restart)

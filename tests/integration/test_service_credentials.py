@@ -27,7 +27,7 @@ from notifier_service.settings import NotifierSettings
 from profile_service.main import create_app as profile_app
 from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
-from tests.support.helpers import ACK_WAIT_SECONDS, eventually, fresh_database, query
+from tests.support.helpers import ACK_WAIT_SECONDS, eventually, query
 from unimatch_shared.access import SERVICES, inbox_prefix
 from unimatch_shared.events import PasswordResetRequested, ProfileChanged, UserRegistered
 from unimatch_shared.messaging import Messaging, durable_name
@@ -35,7 +35,7 @@ from unimatch_shared.rpc import CreateProfile
 from unimatch_shared.settings import ServiceSettings
 from unimatch_stack import credentials
 from unimatch_stack.db_roles import drop_roles, grant_schemas
-from unimatch_stack.infra import embedded_nats
+from unimatch_stack.infra import embedded_nats, fresh_database
 from unimatch_stack.testinfra import new_event_prefix
 
 VIOLATION = "permissions violation"

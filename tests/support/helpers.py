@@ -1,12 +1,9 @@
-"""Helpers every integration suite shares: a database of one's own, SQL on a service's schema,
+"""Helpers every integration suite shares: SQL on a service's schema,
 waiting for something to become true, publishing an event as a service's relay would."""
 
 import asyncio
 import inspect
-import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 
@@ -20,20 +17,6 @@ ACK_WAIT_SECONDS = 5.0
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Token {token}"}
-
-
-@contextmanager
-def fresh_database(database_url: str, prefix: str = "test") -> Iterator[str]:
-    """A new, empty database on the server of ``database_url``; dropped afterwards."""
-    server = database_url.rsplit("/", 1)[0] + "/postgres"
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 async def query(database_url: str, schema: str, sql: str, *params) -> list[tuple]:

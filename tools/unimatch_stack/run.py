@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from unimatch_stack.credentials import merge
-from unimatch_stack.infra import InfraError, local_infra
+from unimatch_stack.infra import InfraError, local_infra, nats_nodes
+from unimatch_stack.mailbox import local_mailbox
 from unimatch_stack.supervisor import (
     DEFAULT_GATEWAY_PORT,
     SERVICES,
@@ -62,7 +63,22 @@ def _service_env() -> dict[str, dict[str, str]]:
     }
 
 
-def _banner(stack: Stack, var_dir: Path) -> str:
+def _cluster_env() -> dict[str, str]:
+    """With an embedded cluster (UNIMATCH_NATS_NODES above 1) the streams are replicated on up
+    to three of its nodes, unless UNIMATCH_STREAM_REPLICAS says otherwise."""
+    if os.environ.get("NATS_URL") or os.environ.get("UNIMATCH_STREAM_REPLICAS"):
+        return {}
+    nodes = nats_nodes(os.environ)
+    return {"UNIMATCH_STREAM_REPLICAS": str(min(3, nodes))} if nodes > 1 else {}
+
+
+def _mail_env(smtp_url: str, gateway_port: int) -> dict[str, str]:
+    """Where the notifier sends mail, and where the links in mails point (the gateway)."""
+    public_url = os.environ.get("UNIMATCH_PUBLIC_URL") or f"http://localhost:{gateway_port}"
+    return {"SMTP_URL": smtp_url, "UNIMATCH_PUBLIC_URL": public_url}
+
+
+def _banner(stack: Stack, var_dir: Path, local_mail: bool) -> str:
     url = stack.gateway_url
     instances = [process for spec in SERVICES for process in stack.instances(spec.name)]
     width = max(9, *(len(process.name) for process in instances))
@@ -73,6 +89,7 @@ def _banner(stack: Stack, var_dir: Path) -> str:
             f"  {'Gateway:':<{width}}  {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
             *(f"  {p.name:<{width}}  {stack.service_url(p.name)}" for p in instances),
             f"  {'Logs:':<{width}}  {var_dir / 'log'}",
+            f"  {'Mail:':<{width}}  {var_dir / 'mail' if local_mail else 'through SMTP_URL'}",
             "Press Ctrl-C to stop.",
         ]
     )
@@ -112,16 +129,18 @@ def main() -> int:
         service_ports = _service_ports()
         with (
             local_infra(var_dir) as infra,
+            local_mailbox(var_dir) as smtp_url,
             Stack(
                 var_dir,
                 infra.database_url,
                 infra.nats_url,
                 gateway_port,
                 service_ports,
+                extra_env={**_cluster_env(), **_mail_env(smtp_url, gateway_port)},
                 service_env=merge(infra.service_env, _service_env()),
             ) as stack,
         ):
-            print(_banner(stack, var_dir), flush=True)
+            print(_banner(stack, var_dir, not os.environ.get("SMTP_URL")), flush=True)
             _watch(stack)
             print("Stopping...", flush=True)
             # A second Ctrl-C must not cut the orderly shutdown short.

@@ -191,6 +191,7 @@ def gateway_process(
         **os.environ,
         "UNIMATCH_PORT": str(port),
         "DOCS_ROOT": str(gateway_dir / "docs"),
+        "PAGES_ROOT": str(gateway_dir / "pages"),
         "SWAGGER_UI_ROOT": str(swagger_ui_dir()),
         # Caddy keeps state under XDG dirs; keep it inside var/ rather than in $HOME.
         "XDG_CONFIG_HOME": str(var_dir / "caddy"),

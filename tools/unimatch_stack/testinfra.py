@@ -39,6 +39,7 @@ import psycopg
 from nats.js.api import StreamInfo
 
 from unimatch_shared.access import SERVICES
+from unimatch_shared.settings import nats_servers
 from unimatch_stack import credentials
 from unimatch_stack.db_roles import drop_roles
 from unimatch_stack.infra import drop_database, embedded_nats, embedded_postgres, ensure_database
@@ -105,7 +106,9 @@ def _name(info: StreamInfo) -> str:
 
 def _delete_streams(nats_url: str, doomed: Callable[[StreamInfo], bool]) -> None:
     async def delete() -> None:
-        client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
+        client = await nats.connect(
+            nats_servers(nats_url), connect_timeout=5, max_reconnect_attempts=1
+        )
         try:
             js = client.jetstream()
             streams: list[StreamInfo] = []

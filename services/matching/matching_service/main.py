@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from matching_service.adapters.db.unit_of_work import SqlMatchingUnitOfWork
 from matching_service.api.routes import reads, router
 from matching_service.events.handlers import build_router
 from matching_service.scheduler import round_scheduler
@@ -16,7 +17,13 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     settings = settings or MatchingSettings()
-    runtime = ServiceRuntime("matching", settings, MIGRATIONS, emits=[PairCreated, RoundSkipped])
+    runtime = ServiceRuntime(
+        "matching",
+        settings,
+        MIGRATIONS,
+        emits=[PairCreated, RoundSkipped],
+        unit_of_work=SqlMatchingUnitOfWork,
+    )
     runtime.messaging.broker.include_router(build_router(runtime, settings.schedule))
     runtime.run_in_background(
         "round-scheduler",

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from matching_service import service
+from matching_service.adapters.db.unit_of_work import SqlMatchingUnitOfWork
 from matching_service.domain.schedule import Schedule
 from unimatch_shared import correlation
 from unimatch_shared.runtime import ServiceRuntime
@@ -13,7 +14,9 @@ from unimatch_shared.runtime import ServiceRuntime
 log = logging.getLogger(__name__)
 
 
-def round_scheduler(runtime: ServiceRuntime, schedule: Schedule, interval_seconds: float):
+def round_scheduler(
+    runtime: ServiceRuntime[SqlMatchingUnitOfWork], schedule: Schedule, interval_seconds: float
+):
     """The loop to hand ``runtime.run_in_background``."""
 
     async def run() -> None:

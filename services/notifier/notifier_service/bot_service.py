@@ -18,7 +18,7 @@ from notifier_service.domain import conversation as flow
 from notifier_service.domain import texts
 from notifier_service.domain.keyboards import Rows, follow_up_keyboard, keyboard
 from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.events import AccountDeleted, MeetingFeedback, PartnerBlocked, RoundSkipped
+from unimatch_shared.events import AccountDeleted, MeetingFeedback, PartnerBlocked
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import (
     CreateProfileReply,
@@ -452,15 +452,43 @@ async def leave_press(
 
 
 async def on_account_deleted(uow: UnitOfWork, event: AccountDeleted) -> None:
-    """Forget the person: their chat, conversation, follow-ups, blocks and queued messages."""
+    """Forget the person: their chat, conversation, follow-ups, blocks, queued messages and
+    the mails not yet sent to them (their recipient row goes with the members)."""
     async with uow:
         if not await uow.first_delivery(service.CONSUMER, event.event_id):
             return
         await BotRepository(uow.session).forget(event.user_id)
+        await NotifierRepository(uow.session).cancel_mails(event.user_id)
         await uow.commit()
 
 
 # The meeting follow-up
+async def on_meeting_feedback(uow: UnitOfWork, event: MeetingFeedback) -> None:
+    """An answer given before the follow-up went out (on the web): the member is not asked.
+    Once asked, the bot's own answers keep the follow-up's state (its events come back here
+    too, possibly after a newer answer, and must not undo it). An answer that arrives before
+    the match itself leaves an answered follow-up for the match to find."""
+    async with uow:
+        repo = BotRepository(uow.session)
+        follow_up = await repo.follow_up(event.group_id, event.user_id)
+        if follow_up is None:
+            answered = FollowUp(
+                group_id=event.group_id,
+                user_id=event.user_id,
+                round_id=event.round_id,
+                due_at=event.occurred_at,
+                status="answered",
+                met=event.met,
+                rating=event.rating,
+            )
+            await repo.schedule_follow_up(answered)
+        elif follow_up.status == "scheduled":
+            follow_up.status = "answered"
+            follow_up.met, follow_up.rating = event.met, event.rating
+            uow.session.add(follow_up)
+        await uow.commit()
+
+
 async def queue_due_follow_ups(uow: UnitOfWork, now: datetime, limit: int = 500) -> int:
     """Put the follow-ups due by ``now`` in the message outbox (linked members) in one
     transaction with their status; returns how many were queued."""
@@ -603,24 +631,3 @@ async def block_press(uow: UnitOfWork, person: Person, press: flow.Press) -> Scr
         await uow.commit()
     text = texts.blocked(partner)
     return Screen(text, toast=texts.label(text))
-
-
-# Left out of a round
-async def on_round_skipped(uow: UnitOfWork, event: RoundSkipped) -> bool:
-    """Tell the member (if linked) that this round found them no group; True if queued."""
-    async with uow:
-        if not await uow.first_delivery(service.CONSUMER, event.event_id):
-            return False
-        repo = NotifierRepository(uow.session)
-        link = (await repo.links_of([event.user_id])).get(event.user_id)
-        if link is not None:
-            await repo.add_message(
-                OutgoingMessage(
-                    idempotency_key=f"{event.event_id}:{link.chat_id}",
-                    user_id=event.user_id,
-                    chat_id=link.chat_id,
-                    text=texts.ROUND_SKIPPED,
-                )
-            )
-        await uow.commit()
-    return link is not None

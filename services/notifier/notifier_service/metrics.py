@@ -1,5 +1,6 @@
 """The notifier's own Prometheus series (the shared ones are in ``unimatch_shared.metrics``):
-what became of each Telegram message (docs/adr/006-telegram-delivery.md)."""
+what became of each Telegram message (docs/adr/006-telegram-delivery.md) and of each mail
+(docs/adr/new-email-delivery.md)."""
 
 from prometheus_client import Counter, Gauge
 
@@ -16,7 +17,16 @@ TELEGRAM_RETRY_AFTER = Counter(
 )
 ANNOUNCEMENTS_SKIPPED_UNLINKED = Counter(
     "unimatch_announcements_skipped_unlinked",
-    "Members of a new group not told because they have no Telegram linked.",
+    "Members of a new group not told on Telegram because they have no Telegram linked (those "
+    "with email on are mailed instead).",
+)
+MAILS = Counter(
+    "unimatch_mails",
+    "Mail delivery attempts by outcome: sent; logged (no SMTP_URL); failed (refused for good, "
+    "or given up); retried (refused for now, tried again later); unreachable (the server could "
+    "not be reached or refused us: the mail stays pending); resent (claimed by a sender that "
+    "stopped before recording what became of it: sent again, with the same Message-ID).",
+    ["outcome"],
 )
 TELEGRAM_LEASE_HELD = Gauge(
     "unimatch_telegram_lease_held",

@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
@@ -20,10 +21,18 @@ from notifier_service.adapters.db.tables import (
 from notifier_service.domain import texts
 from notifier_service.domain.keyboards import block_keyboard
 from notifier_service.domain.widget import is_valid_login
+from notifier_service.mail.compose import MailComposer
 from notifier_service.metrics import ANNOUNCEMENTS_SKIPPED_UNLINKED
 from unimatch_shared.auth import Principal
+from unimatch_shared.channels import effective_channels
 from unimatch_shared.errors import ValidationFailed
-from unimatch_shared.events import PairCreated, ProfileChanged, TelegramLinked, TelegramUnlinked
+from unimatch_shared.events import (
+    PairCreated,
+    ProfileChanged,
+    RoundSkipped,
+    TelegramLinked,
+    TelegramUnlinked,
+)
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import ApplyTelegramLink, CreateProfileReply, TelegramUserReply
 from unimatch_shared.unit_of_work import UnitOfWork
@@ -38,6 +47,19 @@ log = logging.getLogger(__name__)
 
 class ChatTaken(Exception):
     """The Telegram chat is linked to another user already."""
+
+
+def messages_or_mail_for(channels: list[str], linked: bool) -> bool:
+    """Whether a member with these channels in force hears anything at all."""
+    return "email" in channels or ("telegram" in channels and linked)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What consuming one event queued: Telegram messages and mails."""
+
+    messages: int = 0
+    mails: int = 0
 
 
 class CodeOutcome(Enum):
@@ -62,19 +84,26 @@ async def on_profile_changed(uow: UnitOfWork, event: ProfileChanged) -> None:
 
 
 async def on_pair_created(
-    uow: UnitOfWork, event: PairCreated, follow_up_delay: timedelta | None = None
-) -> int:
-    """Record the match, queue one announcement per linked member (with the buttons to
-    block each partner) and schedule the members' follow-ups; returns how many were queued.
+    uow: UnitOfWork,
+    event: PairCreated,
+    mail: MailComposer,
+    follow_up_delay: timedelta | None = None,
+) -> Queued:
+    """Record the match, queue each member's announcement on the channels they chose
+    (docs/adr/new-email-delivery.md): a Telegram message (with the buttons to block each
+    partner) if Telegram is on and linked, a mail if email is on; and schedule the members'
+    follow-ups.
 
-    The messages are written in the same transaction that marks the event consumed, so a
-    crash either keeps both or neither.
+    Everything is written in the same transaction that marks the event consumed, so a crash
+    either keeps both or neither.
     """
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
-            return 0
+            return Queued()
         repo = NotifierRepository(uow.session)
-        links = await repo.links_of([m.id for m in event.members])
+        user_ids = [m.id for m in event.members]
+        links = await repo.links_of(user_ids)
+        recipients = await repo.members_of(user_ids)
         people = {
             m.id: {
                 **m.model_dump(include={"id", "first_name", "last_name", "email"}),
@@ -82,8 +111,9 @@ async def on_pair_created(
             }
             for m in event.members
         }
-        queued = unlinked = 0
-        for user_id in people:
+        messages = mails = unlinked = 0
+        for member in event.members:
+            user_id = member.id
             partners = [person for other, person in people.items() if other != user_id]
             await repo.add_match(
                 PairView(
@@ -95,25 +125,37 @@ async def on_pair_created(
                     shared_hobbies=event.shared_hobbies,
                 )
             )
+            known = recipients.get(user_id)
             link = links.get(user_id)
+            channels = effective_channels(known.channels if known else None, link is not None)
             if link is None:
                 unlinked += 1
-                log.info(
-                    "user %d has no Telegram linked; not told about group %d",
-                    user_id,
-                    event.group_id,
+            elif "telegram" in channels:
+                await repo.add_message(
+                    OutgoingMessage(
+                        idempotency_key=f"{event.event_id}:{link.chat_id}",
+                        user_id=user_id,
+                        chat_id=link.chat_id,
+                        text=texts.announcement(partners, event.shared_hobbies),
+                        reply_markup=block_keyboard(event.group_id, partners),
+                    )
                 )
-                continue
-            await repo.add_message(
-                OutgoingMessage(
-                    idempotency_key=f"{event.event_id}:{link.chat_id}",
-                    user_id=user_id,
-                    chat_id=link.chat_id,
-                    text=texts.announcement(partners, event.shared_hobbies),
-                    reply_markup=block_keyboard(event.group_id, partners),
+                messages += 1
+            if "email" in channels:
+                await repo.add_mail(
+                    await mail.announcement(
+                        repo,
+                        event.event_id,
+                        user_id,
+                        known.email if known else member.email,
+                        member.first_name,
+                        partners,
+                        event.shared_hobbies,
+                    )
                 )
-            )
-            queued += 1
+                mails += 1
+            if not messages_or_mail_for(channels, link is not None):
+                log.info("user %d is told about group %d on no channel", user_id, event.group_id)
         if follow_up_delay is not None:  # "did you meet?", to every member
             bot_repo = BotRepository(uow.session)
             for user_id in people:
@@ -127,7 +169,39 @@ async def on_pair_created(
                 )
         await uow.commit()
     ANNOUNCEMENTS_SKIPPED_UNLINKED.inc(unlinked)
-    return queued
+    return Queued(messages, mails)
+
+
+async def on_round_skipped(uow: UnitOfWork, event: RoundSkipped, mail: MailComposer) -> Queued:
+    """Tell the member that this round found them no group, on their channels (as an
+    announcement would go)."""
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return Queued()
+        repo = NotifierRepository(uow.session)
+        link = (await repo.links_of([event.user_id])).get(event.user_id)
+        known = await repo.member(event.user_id)
+        channels = effective_channels(known.channels if known else None, link is not None)
+        messages = mails = 0
+        if link is not None and "telegram" in channels:
+            await repo.add_message(
+                OutgoingMessage(
+                    idempotency_key=f"{event.event_id}:{link.chat_id}",
+                    user_id=event.user_id,
+                    chat_id=link.chat_id,
+                    text=texts.ROUND_SKIPPED,
+                )
+            )
+            messages = 1
+        if known is not None and "email" in channels:
+            await repo.add_mail(
+                await mail.round_skipped(
+                    repo, event.event_id, event.user_id, known.email, known.first_name
+                )
+            )
+            mails = 1
+        await uow.commit()
+    return Queued(messages, mails)
 
 
 async def link_chat(

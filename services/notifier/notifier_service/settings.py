@@ -1,9 +1,18 @@
 import hashlib
-from typing import ClassVar
+from email.headerregistry import Address
+from email.utils import parseaddr
+from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, UrlConstraints, field_validator, model_validator
+from pydantic_core import Url
 
 from unimatch_shared.settings import ServiceSettings
+
+SmtpUrl = Annotated[Url, UrlConstraints(allowed_schemes=["smtp", "smtps"], host_required=True)]
+
+
+def _no_trailing_slash(url: str) -> str:
+    return url.rstrip("/")
 
 
 class NotifierSettings(ServiceSettings):
@@ -28,6 +37,21 @@ class NotifierSettings(ServiceSettings):
     telegram_rate_margin_seconds: float = 0.03
     telegram_send_concurrency: int = 8
     link_code_ttl_seconds: int = 15 * 60
+    # Mail (docs/adr/new-email-delivery.md). Unset: mails are recorded and logged, never sent
+    # (`make run` sets it to its local mailbox). smtp:// (STARTTLS when the server offers it)
+    # or smtps://, with the user and password in the URL.
+    smtp_url: SmtpUrl | None = None
+    mail_from: str = "UniMatch <noreply@unimatch.local>"
+    # Where the links in mails point: the gateway as users reach it.
+    unimatch_public_url: Annotated[str, AfterValidator(_no_trailing_slash)] = (
+        "http://localhost:8000"
+    )
+    mail_messages_per_second: int = Field(default=10, ge=1)
+    # A mail a server refuses for now (4xx) is tried again after 2 s, 4 s, ... up to this, and
+    # given up (recorded as failed) after this many attempts.
+    mail_retry_max_delay_seconds: float = Field(default=900.0, gt=0)
+    mail_max_attempts: int = Field(default=30, ge=1)
+    mail_timeout_seconds: float = Field(default=30.0, gt=0)
     # "Did you meet?" goes to each member of a group this long after the round.
     follow_up_delay_seconds: int = Field(default=3 * 24 * 3600, ge=0)
     # How often due follow-ups are looked for.
@@ -41,6 +65,20 @@ class NotifierSettings(ServiceSettings):
                 " (announcements get the rest)"
             )
         return self
+
+    @field_validator("mail_from")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        """``Name <address>`` or a bare address, on one line: it becomes the From header."""
+        name, address = parseaddr(value)
+        if "\r" in value or "\n" in value or "@" not in address:
+            raise ValueError("MAIL_FROM must be an address, optionally with a name")
+        return str(Address(display_name=name, addr_spec=address))
+
+    @property
+    def mail_from_address(self) -> str:
+        """MAIL_FROM's bare address: the envelope sender."""
+        return parseaddr(self.mail_from)[1]
 
     @property
     def webhook_secret(self) -> str:

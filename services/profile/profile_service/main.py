@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from profile_service import service
 from profile_service.adapters.db import views
+from profile_service.adapters.db.unit_of_work import SqlProfileUnitOfWork
 from profile_service.api import meetings, web
 from profile_service.api.catalog import HobbyCatalog
 from profile_service.api.routes import reads, router
@@ -36,6 +37,7 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         MIGRATIONS,
         emits=[ProfileChanged, MeetingFeedback, PartnerBlocked, PartnerUnblocked],
         read_pool=True,
+        unit_of_work=SqlProfileUnitOfWork,
     )
     runtime.messaging.broker.include_router(build_router(runtime))
     catalog = HobbyCatalog()

@@ -9,30 +9,31 @@ no-op. Both kinds of record apply in any arrival order: the latest ``occurred_at
 
 from datetime import UTC
 
-from profile_service.adapters.db.repository import ProfileRepository
 from profile_service.adapters.db.tables import Block, MeetingFeedback
 from profile_service.adapters.db.views import INSTANT_FORMAT
 from profile_service.domain.model import rating_errors
-from profile_service.service import CONSUMER, is_deleted
-from unimatch_shared.errors import APIError, ValidationFailed
+from profile_service.service import CONSUMER
+from profile_service.unit_of_work import ProfileUnitOfWork
+from unimatch_shared.errors import Invalid, NotFound
 from unimatch_shared.events import Event, PartnerBlocked, PartnerUnblocked
 from unimatch_shared.events import MeetingFeedback as Answered
-from unimatch_shared.unit_of_work import UnitOfWork
 
 NEVER_MATCHED = "You were never matched with this user."
-NOT_FOUND = {"detail": "Not found."}
+ANSWER_FIELDS = {"user_id", "round_id", "group_id", "met", "rating", "comment"}
 
 
-async def answer_feedback(uow: UnitOfWork, user_id: int, match_id: int, answer: dict) -> dict:
+async def answer_feedback(
+    uow: ProfileUnitOfWork, user_id: int, match_id: int, answer: dict
+) -> dict:
     """``POST /users/api/pairs/<id>/feedback``: the answer about the group of the caller's
     own match row ``match_id`` (anyone else's is a 404), stored and published."""
     errors = rating_errors(answer["met"], answer["rating"])
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(errors)
     async with uow:
-        match = await ProfileRepository(uow.session).own_match(user_id, match_id)
+        match = await uow.profiles.own_match(user_id, match_id)
         if match is None:
-            raise APIError(404, NOT_FOUND)
+            raise NotFound()
         event = Answered(
             user_id=user_id, round_id=match.round_id, group_id=match.group_id, **answer
         )
@@ -43,24 +44,24 @@ async def answer_feedback(uow: UnitOfWork, user_id: int, match_id: int, answer: 
     return _feedback_view(event)
 
 
-async def on_feedback(uow: UnitOfWork, event: Answered) -> None:
+async def on_feedback(uow: ProfileUnitOfWork, event: Answered) -> None:
     """An answer given in the bot (or this service's own, already applied)."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
-        if not await is_deleted(uow, event.user_id):
+        if not await uow.profiles.is_deleted(event.user_id):
             await _store_feedback(uow, event)
         await uow.commit()
 
 
-async def block_partner(uow: UnitOfWork, user_id: int, partner_id: int) -> dict:
+async def block_partner(uow: ProfileUnitOfWork, user_id: int, partner_id: int) -> dict:
     """``POST /users/api/blocks``: only someone the caller was matched with (a 400 otherwise,
     also for a deleted account). Blocking again changes nothing and publishes nothing."""
     async with uow:
-        names = await ProfileRepository(uow.session).partner_names(user_id, partner_id)
-        if names is None or await is_deleted(uow, partner_id):
-            raise ValidationFailed({"user_id": [NEVER_MATCHED]})
-        block = await uow.session.get(Block, (user_id, partner_id), with_for_update=True)
+        names = await uow.profiles.partner_names(user_id, partner_id)
+        if names is None or await uow.profiles.is_deleted(partner_id):
+            raise Invalid({"user_id": [NEVER_MATCHED]})
+        block = await uow.profiles.block(user_id, partner_id)
         if block is None or not block.blocked:
             event = PartnerBlocked(user_id=user_id, blocked_user_id=partner_id)
             await _claim(uow, event)
@@ -79,12 +80,12 @@ async def block_partner(uow: UnitOfWork, user_id: int, partner_id: int) -> dict:
     }
 
 
-async def unblock_partner(uow: UnitOfWork, user_id: int, partner_id: int) -> None:
+async def unblock_partner(uow: ProfileUnitOfWork, user_id: int, partner_id: int) -> None:
     """``DELETE /users/api/blocks/<user_id>``: a 404 unless that block is in place."""
     async with uow:
-        block = await uow.session.get(Block, (user_id, partner_id), with_for_update=True)
+        block = await uow.profiles.block(user_id, partner_id)
         if block is None or not block.blocked:
-            raise APIError(404, NOT_FOUND)
+            raise NotFound()
         event = PartnerUnblocked(user_id=user_id, blocked_user_id=partner_id)
         await _claim(uow, event)
         await _store_block(uow, event)
@@ -92,39 +93,31 @@ async def unblock_partner(uow: UnitOfWork, user_id: int, partner_id: int) -> Non
         await uow.commit()
 
 
-async def on_block_change(uow: UnitOfWork, event: PartnerBlocked | PartnerUnblocked) -> None:
+async def on_block_change(uow: ProfileUnitOfWork, event: PartnerBlocked | PartnerUnblocked) -> None:
     """A block made or lifted in the bot (or this service's own, already applied)."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
         if not (
-            await is_deleted(uow, event.user_id) or await is_deleted(uow, event.blocked_user_id)
+            await uow.profiles.is_deleted(event.user_id)
+            or await uow.profiles.is_deleted(event.blocked_user_id)
         ):
             await _store_block(uow, event)
         await uow.commit()
 
 
-async def _claim(uow: UnitOfWork, event: Event) -> None:
+async def _claim(uow: ProfileUnitOfWork, event: Event) -> None:
     """Mark this service's own event as applied, in the transaction applying it."""
     await uow.first_delivery(CONSUMER, event.event_id)
 
 
-async def _store_feedback(uow: UnitOfWork, event: Answered) -> None:
-    await ProfileRepository(uow.session).save_feedback(
-        MeetingFeedback(
-            user_id=event.user_id,
-            round_id=event.round_id,
-            group_id=event.group_id,
-            met=event.met,
-            rating=event.rating,
-            comment=event.comment,
-            answered_at=event.occurred_at,
-        )
-    )
+async def _store_feedback(uow: ProfileUnitOfWork, event: Answered) -> None:
+    answer = event.model_dump(include=ANSWER_FIELDS)
+    await uow.profiles.save_feedback(MeetingFeedback(**answer, answered_at=event.occurred_at))
 
 
-async def _store_block(uow: UnitOfWork, event: PartnerBlocked | PartnerUnblocked) -> None:
-    await ProfileRepository(uow.session).save_block(
+async def _store_block(uow: ProfileUnitOfWork, event: PartnerBlocked | PartnerUnblocked) -> None:
+    await uow.profiles.save_block(
         Block(
             user_id=event.user_id,
             blocked_user_id=event.blocked_user_id,

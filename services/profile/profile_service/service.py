@@ -1,15 +1,13 @@
 """The profile service layer: each use case is one function over a unit of work."""
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from psycopg_pool import AsyncConnectionPool
 
 from profile_service.adapters.db import views
-from profile_service.adapters.db.repository import ProfileRepository
-from profile_service.adapters.db.tables import DeletedAccount, Match, Profile
 from profile_service.adapters.db.tables import Hobby as HobbyRow
+from profile_service.adapters.db.tables import Match, Profile
 from profile_service.domain.model import (
     DELETED_USER,
     current_and_earlier,
@@ -19,10 +17,13 @@ from profile_service.domain.model import (
     shown_pending_email,
     unknown_hobby_errors,
 )
-from unimatch_shared.errors import APIError, Throttled, ValidationFailed
+from profile_service.unit_of_work import ProfileUnitOfWork, Requester
+from unimatch_shared.channels import effective_channels, without_email
+from unimatch_shared.errors import Invalid, NotFound, TryLater
 from unimatch_shared.events import (
     AccountDeleted,
     AccountEmailChanged,
+    EmailUnsubscribed,
     Hobby,
     PairCreated,
     ProfileChanged,
@@ -30,36 +31,33 @@ from unimatch_shared.events import (
     TelegramUnlinked,
     UserRegistered,
 )
-from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import (
     AccountsExist,
-    AccountsExistReply,
     CreateProfile,
     CreateProfileReply,
-    EmailChangeReply,
     HobbyCatalogReply,
     RequestEmailChange,
     SetHobbies,
     SetPause,
 )
-from unimatch_shared.unit_of_work import UnitOfWork
 
 CONSUMER = "profile"
 # What a sign-up gives profile besides the hobbies.
 PROFILE_FIELDS = {"first_name", "last_name", "age", "birth", "tg_link"}
 
 
-def _not_found() -> APIError:
-    return APIError(404, {"detail": "Not found."})
-
-
 def _today() -> date:
     return datetime.now(UTC).date()
 
 
+def _channels(profile: Profile) -> list[str]:
+    """The channels in force: as chosen, or the default for the user's Telegram link."""
+    return list(effective_channels(profile.channels, profile.chat_id is not None))
+
+
 def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
     """docs/api.md, The user object, plus the pause state of My profile and (additive) the
-    web surface's ``birth`` and ``tg_link``."""
+    web surface's ``birth`` and ``tg_link``, and the channels in force."""
     return {
         "id": profile.user_id,
         "first_name": profile.first_name,
@@ -73,6 +71,7 @@ def _user_view(profile: Profile, hobby_ids: list[int]) -> dict:
         "paused_until": profile.paused_until,
         "birth": profile.birth,
         "tg_link": profile.tg_link,
+        "channels": _channels(profile),
         "pending_email": _pending_email(profile),
     }
 
@@ -95,11 +94,12 @@ def _web_user_view(profile: Profile, hobbies: list[HobbyRow]) -> dict:
         "image": None,
         "hobby": [{"id": h.id, "name": h.name} for h in hobbies],
         "tg_link": profile.tg_link,
+        "channels": _channels(profile),
         "pending_email": _pending_email(profile),
     }
 
 
-def _announce(uow: UnitOfWork, profile: Profile, hobbies: list[HobbyRow]) -> None:
+def _announce(uow: ProfileUnitOfWork, profile: Profile, hobbies: list[HobbyRow]) -> None:
     """Tell matching what it needs about this participant (confirmed profiles only)."""
     if not profile.confirmed:
         return
@@ -112,23 +112,24 @@ def _announce(uow: UnitOfWork, profile: Profile, hobbies: list[HobbyRow]) -> Non
             hobbies=[Hobby(id=h.id, name=h.name) for h in hobbies],
             paused=profile.paused,
             paused_until=profile.paused_until,
+            channels=profile.channels,
         )
     )
 
 
-async def create_profile(uow: UnitOfWork, request: CreateProfile) -> CreateProfileReply:
-    """Sign-up's synchronous step: validate hobbies, store the (unconfirmed) profile."""
+async def create_profile(uow: ProfileUnitOfWork, request: CreateProfile) -> CreateProfileReply:
+    """Sign-up's synchronous step: validate hobbies, store the (unconfirmed) profile. Unknown
+    hobbies are the reply's ``errors``, which auth answers as its sign-up's 400."""
     async with uow:
-        repo = ProfileRepository(uow.session)
+        repo = uow.profiles
         errors = unknown_hobby_errors(request.hobby, await repo.existing_hobby_ids(request.hobby))
         if errors:
             return CreateProfileReply(errors=errors)
-        profile = await repo.get(request.user_id, for_update=True) or Profile(
-            user_id=request.user_id, email=request.email
-        )
+        stored = await repo.get(request.user_id, for_update=True)
+        profile = stored or Profile(user_id=request.user_id, email=request.email)
         profile.sqlmodel_update(request.model_dump(include=PROFILE_FIELDS))
-        uow.session.add(profile)
-        await uow.session.flush()
+        if stored is None:
+            await repo.add(profile)
         await repo.replace_hobbies(profile.user_id, request.hobby)
         hobbies = await repo.hobbies_of(profile.user_id)
         user = _user_view(profile, [h.id for h in hobbies])
@@ -141,25 +142,25 @@ async def read_me(reads: AsyncConnectionPool, user_id: int) -> dict:
     """``GET /users/api/me``: the user view from the read pool, without the ORM."""
     fields = await views.profile_fields(reads, user_id)
     if fields is None:
-        raise _not_found()
+        raise NotFound()
     hobby_ids = fields.pop("hobby")
     return _user_view(Profile.model_construct(**fields), hobby_ids)
 
 
-async def get_me(uow: UnitOfWork, user_id: int) -> dict:
+async def get_me(uow: ProfileUnitOfWork, user_id: int) -> dict:
     async with uow:
-        repo = ProfileRepository(uow.session)
-        profile = await repo.get(user_id)
+        profile = await uow.profiles.get(user_id)
         if profile is None:
-            raise _not_found()
-        return _user_view(profile, [h.id for h in await repo.hobbies_of(profile.user_id)])
+            raise NotFound()
+        return _user_view(profile, [h.id for h in await uow.profiles.hobbies_of(user_id)])
 
 
 async def update_me(
-    uow: UnitOfWork, messaging: Messaging, user_id: int, changes: dict, web: bool = False
+    uow: ProfileUnitOfWork, messaging: Requester, user_id: int, changes: dict, web: bool = False
 ) -> dict:
-    """Edit names, age, birth date, Telegram nick and hobbies; a given hobby list replaces
-    the old one. Answers the user as the seed surface shows it, or as the web one does.
+    """Edit names, age, birth date, Telegram nick, hobbies and channels; a given hobby list
+    replaces the old one; channels ``None`` go back to the default. Answers the user as the
+    seed surface shows it, or as the web one does.
 
     A given email goes to auth, which owns it: another address is mailed a confirmation
     link and shows as ``pending_email`` until it is followed (docs/adr/new-password-reset.md).
@@ -169,28 +170,25 @@ async def update_me(
     """
     email = changes.pop("email", None)
     async with uow:
-        repo = ProfileRepository(uow.session)
+        repo = uow.profiles
         profile = await repo.get(user_id, for_update=True)
         if profile is None:
-            raise _not_found()
+            raise NotFound()
         hobby = changes.pop("hobby", None)
         if hobby is not None:
             errors = unknown_hobby_errors(hobby, await repo.existing_hobby_ids(hobby))
             if errors:
-                raise ValidationFailed(errors)
+                raise Invalid(errors)
             await repo.replace_hobbies(user_id, hobby)
         if email is not None:
-            reply = await messaging.request(
-                RequestEmailChange(user_id=user_id, email=email), EmailChangeReply
-            )
+            reply = await messaging.request(RequestEmailChange(user_id=user_id, email=email))
             if reply.errors:
-                raise ValidationFailed(reply.errors)
+                raise Invalid(reply.errors)
             if reply.retry_after:
-                raise Throttled(reply.retry_after)
+                raise TryLater(reply.retry_after)
             changes["pending_email"] = reply.pending_email
             changes["pending_email_until"] = reply.pending_until
         profile.sqlmodel_update(changes)
-        uow.session.add(profile)
         hobbies = await repo.hobbies_of(user_id)
         _announce(uow, profile, hobbies)
         if web:
@@ -205,7 +203,8 @@ async def read_web_me(reads: AsyncConnectionPool, user_id: int) -> dict:
     """``GET /api/auth/users/me``."""
     user = await views.web_user(reads, user_id)
     if user is None:
-        raise _not_found()
+        raise NotFound()
+    user["channels"] = effective_channels(user["channels"], user["chat_id"] is not None)
     return user
 
 
@@ -216,19 +215,18 @@ async def read_web_pairs(reads: AsyncConnectionPool, user_id: int) -> dict:
     return {"current_pair": current, "pairs": earlier}
 
 
-async def set_pause(uow: UnitOfWork, user_id: int, paused: bool, until: date | None) -> dict:
+async def set_pause(uow: ProfileUnitOfWork, user_id: int, paused: bool, until: date | None) -> dict:
     if paused:
         errors = pause_until_errors(until, _today())
         if errors:
-            raise ValidationFailed(errors)
+            raise Invalid(errors)
     async with uow:
-        repo = ProfileRepository(uow.session)
+        repo = uow.profiles
         profile = await repo.get(user_id, for_update=True)
         if profile is None:
-            raise _not_found()
+            raise NotFound()
         profile.paused = paused
         profile.paused_until = until if paused else None
-        uow.session.add(profile)
         hobbies = await repo.hobbies_of(user_id)
         _announce(uow, profile, hobbies)
         view = _user_view(profile, [h.id for h in hobbies])
@@ -236,16 +234,21 @@ async def set_pause(uow: UnitOfWork, user_id: int, paused: bool, until: date | N
     return view
 
 
-async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
+async def set_pause_on_request(uow: ProfileUnitOfWork, request: SetPause) -> dict:
+    """The bot's /pause and /resume."""
+    return await set_pause(uow, request.user_id, request.paused, request.until)
+
+
+async def on_user_registered(uow: ProfileUnitOfWork, event: UserRegistered) -> None:
     """Confirm the profile sign-up stored (or create it, for accounts made by operators);
     nothing for an account deleted meanwhile."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
-        if await is_deleted(uow, event.user_id):
+        repo = uow.profiles
+        if await repo.is_deleted(event.user_id):
             await uow.commit()
             return
-        repo = ProfileRepository(uow.session)
         profile = await repo.get(event.user_id, for_update=True)
         if profile is None:
             profile = Profile(
@@ -253,23 +256,21 @@ async def on_user_registered(uow: UnitOfWork, event: UserRegistered) -> None:
                 email=event.email,
                 **event.model_dump(include=PROFILE_FIELDS),
             )
-            uow.session.add(profile)
-            await uow.session.flush()
+            await repo.add(profile)
             known = await repo.existing_hobby_ids(event.hobby)
             await repo.replace_hobbies(event.user_id, [h for h in event.hobby if h in known])
         profile.confirmed = True
-        uow.session.add(profile)
         _announce(uow, profile, await repo.hobbies_of(profile.user_id))
         await uow.commit()
 
 
-async def on_account_email_changed(uow: UnitOfWork, event: AccountEmailChanged) -> None:
+async def on_account_email_changed(uow: ProfileUnitOfWork, event: AccountEmailChanged) -> None:
     """Auth confirmed a new email: show it, no longer as pending, and tell matching (group
     members see each other's email). A change older than the one applied is stale."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
-        repo = ProfileRepository(uow.session)
+        repo = uow.profiles
         profile = await repo.get(event.user_id, for_update=True)
         if profile is not None and (
             profile.email_changed_at is None or event.occurred_at > profile.email_changed_at
@@ -278,19 +279,18 @@ async def on_account_email_changed(uow: UnitOfWork, event: AccountEmailChanged) 
             profile.email_changed_at = event.occurred_at
             if profile.pending_email == event.email:
                 profile.pending_email = profile.pending_email_until = None
-            uow.session.add(profile)
             _announce(uow, profile, await repo.hobbies_of(profile.user_id))
         await uow.commit()
 
 
-async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> None:
+async def on_pair_created(uow: ProfileUnitOfWork, event: PairCreated) -> None:
     """Each member's history gains their partners; a member whose account was deleted
     meanwhile gets no history, and appears in the others' as the deleted user does."""
     members = {member.id: member.model_dump() for member in event.members}
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
-        repo = ProfileRepository(uow.session)
+        repo = uow.profiles
         deleted = await repo.deleted_among(list(members))
         for user_id in deleted:
             members[user_id].update(DELETED_USER)
@@ -314,31 +314,26 @@ async def on_pair_created(uow: UnitOfWork, event: PairCreated) -> None:
         await uow.commit()
 
 
-async def on_account_deleted(uow: UnitOfWork, event: AccountDeleted) -> None:
+async def on_account_deleted(uow: ProfileUnitOfWork, event: AccountDeleted) -> None:
     """Forget the person: their profile, hobbies, history, answers and blocks (both ways).
     Past partners keep their rows, with the deleted user in the partner's place
     (``DELETED_USER``; docs/api.md)."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
-        await ProfileRepository(uow.session).forget(event.user_id, event.occurred_at)
+        await uow.profiles.forget(event.user_id, event.occurred_at)
         await uow.commit()
 
 
-async def is_deleted(uow: UnitOfWork, user_id: int) -> bool:
-    return await uow.session.get(DeletedAccount, user_id) is not None
-
-
-async def on_telegram_linked(uow: UnitOfWork, event: TelegramLinked) -> None:
+async def on_telegram_linked(uow: ProfileUnitOfWork, event: TelegramLinked) -> None:
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
-        profile = await ProfileRepository(uow.session).get(event.user_id, for_update=True)
+        profile = await uow.profiles.get(event.user_id, for_update=True)
         if profile is not None and _newer_telegram_change(profile, event):
             profile.chat_id = event.chat_id
             profile.telegram_username = event.username
             profile.telegram_changed_at = event.occurred_at
-            uow.session.add(profile)
         await uow.commit()
 
 
@@ -348,51 +343,46 @@ def _newer_telegram_change(profile: Profile, event: TelegramLinked | TelegramUnl
     return profile.telegram_changed_at is None or event.occurred_at > profile.telegram_changed_at
 
 
-async def apply_telegram_link(uow: UnitOfWork, event: TelegramLinked) -> CreateProfileReply:
+async def apply_telegram_link(uow: ProfileUnitOfWork, event: TelegramLinked) -> dict:
     """The notifier's synchronous step when linking: apply its event now, so the profile shows
     ``chat_id`` at once; the same event arriving later over JetStream is then a no-op."""
     await on_telegram_linked(uow, event)
-    return await _as_reply(get_me(uow, event.user_id))
-
-
-async def set_pause_on_request(uow: UnitOfWork, request: SetPause) -> CreateProfileReply:
-    """The bot's /pause and /resume."""
-    return await _as_reply(set_pause(uow, request.user_id, request.paused, request.until))
+    return await get_me(uow, event.user_id)
 
 
 async def set_hobbies_on_request(
-    uow: UnitOfWork, messaging: Messaging, request: SetHobbies
-) -> CreateProfileReply:
+    uow: ProfileUnitOfWork, messaging: Requester, request: SetHobbies
+) -> dict:
     """The bot's hobby picker: the chosen list replaces the old one."""
-    return await _as_reply(update_me(uow, messaging, request.user_id, {"hobby": request.hobby}))
+    return await update_me(uow, messaging, request.user_id, {"hobby": request.hobby})
 
 
-async def profile_on_request(uow: UnitOfWork, user_id: int) -> CreateProfileReply:
-    """The bot's /profile."""
-    return await _as_reply(get_me(uow, user_id))
-
-
-async def hobby_catalog(uow: UnitOfWork) -> HobbyCatalogReply:
+async def hobby_catalog(uow: ProfileUnitOfWork) -> HobbyCatalogReply:
     """The bot's hobby picker: every hobby, by id."""
     async with uow:
-        hobbies = await ProfileRepository(uow.session).all_hobbies()
+        hobbies = await uow.profiles.all_hobbies()
     return HobbyCatalogReply(hobbies=[Hobby(id=h.id, name=h.name) for h in hobbies])
 
 
-async def _as_reply(user_view: Awaitable[dict]) -> CreateProfileReply:
-    """A use case's user view, or its refusal, as a request's reply."""
-    try:
-        return CreateProfileReply(user=await user_view)
-    except APIError as exc:
-        errors = {k: v if isinstance(v, list) else [v] for k, v in exc.body.items()}
-        return CreateProfileReply(errors=errors)
-
-
-async def on_telegram_unlinked(uow: UnitOfWork, event: TelegramUnlinked) -> None:
+async def on_email_unsubscribed(uow: ProfileUnitOfWork, event: EmailUnsubscribed) -> None:
+    """The unsubscribe link in a mail was followed: email leaves the user's channels (what
+    was in force, so a default becomes an explicit choice), and the notifier hears of it."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return
-        profile = await ProfileRepository(uow.session).get(event.user_id, for_update=True)
+        repo = uow.profiles
+        profile = await repo.get(event.user_id, for_update=True)
+        if profile is not None and "email" in _channels(profile):
+            profile.channels = without_email(profile.channels, profile.chat_id is not None)
+            _announce(uow, profile, await repo.hobbies_of(profile.user_id))
+        await uow.commit()
+
+
+async def on_telegram_unlinked(uow: ProfileUnitOfWork, event: TelegramUnlinked) -> None:
+    async with uow:
+        if not await uow.first_delivery(CONSUMER, event.event_id):
+            return
+        profile = await uow.profiles.get(event.user_id, for_update=True)
         if (
             profile is not None
             and profile.chat_id == event.chat_id
@@ -401,7 +391,6 @@ async def on_telegram_unlinked(uow: UnitOfWork, event: TelegramUnlinked) -> None
             profile.chat_id = None
             profile.telegram_username = None
             profile.telegram_changed_at = event.occurred_at
-            uow.session.add(profile)
         await uow.commit()
 
 
@@ -412,7 +401,10 @@ class Swept:
 
 
 async def purge_unconfirmed(
-    uow: UnitOfWork, messaging: Messaging, ttl: timedelta, batch: int = AccountsExist.MAX_USER_IDS
+    uow: ProfileUnitOfWork,
+    messaging: Requester,
+    ttl: timedelta,
+    batch: int = AccountsExist.MAX_USER_IDS,
 ) -> Swept:
     """Drop sign-up profiles whose account never committed (ADR 001), after asking auth.
 
@@ -426,19 +418,18 @@ async def purge_unconfirmed(
     while True:
         cutoff = datetime.now(UTC) - ttl
         async with uow:
-            candidates = await ProfileRepository(uow.session).unconfirmed_before(cutoff, batch)
+            candidates = await uow.profiles.unconfirmed_before(cutoff, batch)
         if not candidates:
             break
-        reply = await messaging.request(AccountsExist(user_ids=candidates), AccountsExistReply)
+        reply = await messaging.request(AccountsExist(user_ids=candidates))
         existing = set(reply.existing) & set(candidates)
         async with uow:
-            repo = ProfileRepository(uow.session)
+            repo = uow.profiles
             # Rows a user.registered confirmed meanwhile are left alone.
             profiles = await repo.lock_unconfirmed(candidates, cutoff)
             for profile in profiles:
                 if profile.user_id in existing:
                     profile.confirmed = True
-                    uow.session.add(profile)
                     _announce(uow, profile, await repo.hobbies_of(profile.user_id))
             orphans = [p.user_id for p in profiles if p.user_id not in existing]
             removed += await repo.delete_profiles(orphans) if orphans else 0

@@ -1,13 +1,15 @@
 """Fixtures for the notifier's integration tests: a database of its own per test (so chat links
-and queued messages never leak between tests), an event prefix of its own, and the stand-in
-Bot API server."""
+and queued messages never leak between tests), an event prefix of its own, the stand-in
+Bot API server, and a real SMTP server for the mail tests."""
 
 import nats
 import pytest
 
 from notifier_service.settings import NotifierSettings
-from tests.support.helpers import ACK_WAIT_SECONDS, fresh_database
+from tests.support.helpers import ACK_WAIT_SECONDS
+from tests.support.mail_catcher import MailCatcher
 from tests.support.telegram_stub import TOKEN, TelegramStub
+from unimatch_stack.infra import fresh_database
 from unimatch_stack.testinfra import SessionInfra
 
 
@@ -43,3 +45,22 @@ async def nc(env):
     client = await nats.connect(env.nats_url)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def catcher():
+    async with MailCatcher() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_settings(notifier_settings, catcher) -> NotifierSettings:
+    """The notifier sending mail to ``catcher``, fast (the pacing has tests of its own)."""
+    return NotifierSettings(
+        **notifier_settings.model_dump(
+            exclude={"smtp_url", "mail_messages_per_second", "unimatch_public_url"}
+        ),
+        smtp_url=catcher.url,
+        mail_messages_per_second=200,
+        unimatch_public_url="https://unimatch.example.org/",
+    )

@@ -177,3 +177,25 @@ async def test_leave_deletes_the_account_after_a_confirmation(env, settings, tel
         question = asked(petr)[0]
         await petr.press(question, "Не получится")
         assert "Спасибо" in question.text
+
+
+async def test_a_member_who_answered_on_the_web_is_not_asked(env, notifier_settings, telegram, nc):
+    settings = notifier_settings.model_copy(
+        update={"follow_up_delay_seconds": 2, "follow_up_poll_seconds": 0.1}
+    )
+    js = nc.jetstream()
+    async with running_app(create_app(settings)):
+        await link_chats(env.database_url, {61: 9301, 62: 9302})
+        await publish(js, env.event_prefix, pair_created(71, (61, "Ося"), (62, "Пая")))
+        # Before the follow-up is due, 61 answers on the web (profile publishes the answer).
+        await publish(
+            js, env.event_prefix, MeetingFeedback(user_id=61, round_id=1, group_id=71, met="yes")
+        )
+        pay = BotChat(telegram, 9302, "Пая")
+        await eventually(lambda: asked(pay), "the member who did not answer is asked")
+        await asyncio.sleep(QUIET_SECONDS)
+        assert not asked(BotChat(telegram, 9301, "Ося"))
+        statuses = await query(
+            env.database_url, "notifier", "select user_id, status from follow_up order by user_id"
+        )
+        assert statuses == [(61, "answered"), (62, "asked")]

@@ -6,10 +6,17 @@ Each answers ``204`` with no body on success. A reset request answers the same w
 not the email is an account's.
 """
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from auth_service import mailed_links
-from auth_service.api.dependencies import caller_address
+from auth_service.api.dependencies import (
+    ClientAddress,
+    LiveSessions,
+    Passwords,
+    Reads,
+    Settings,
+    UoW,
+)
 from auth_service.api.schemas import EmailChangeConfirm, PasswordResetConfirm, PasswordResetRequest
 from auth_service.api.web_schemas import (
     WebEmailChangeConfirm,
@@ -30,73 +37,78 @@ WEB_INVALID = {400: {"model": WebErrorBody, "description": "Invalid input, or in
 WEB_THROTTLED = {429: {"model": WebErrorBody, "description": "Too many requests (`Retry-After`)"}}
 
 
-async def _request_reset(request: Request, email: str) -> Response:
-    runtime = request.app.state.runtime
-    await mailed_links.request_password_reset(
-        runtime.unit_of_work(),
-        email,
-        caller_address(request),
-        runtime.settings.password_reset_token_lifetime,
-    )
-    return Response(status_code=204)
+async def _request_reset(uow: UoW, settings: Settings, client: ClientAddress, email: str) -> None:
+    lifetime = settings.password_reset_token_lifetime
+    await mailed_links.request_password_reset(uow, email, client, lifetime)
 
 
-async def _reset(request: Request, uid: str, token: str, new_password: str) -> Response:
-    runtime = request.app.state.runtime
-    await mailed_links.reset_password(
-        runtime.unit_of_work(),
-        runtime.live_sessions,
-        request.app.state.passwords,
-        runtime.reads,
-        uid,
-        token,
-        new_password,
-    )
-    return Response(status_code=204)
-
-
-async def _confirm_email(request: Request, token: str) -> Response:
-    await mailed_links.confirm_email_change(request.app.state.runtime.unit_of_work(), token)
-    return Response(status_code=204)
+async def _reset(
+    uow: UoW,
+    store: LiveSessions,
+    passwords: Passwords,
+    reads: Reads,
+    uid: str,
+    token: str,
+    new_password: str,
+) -> None:
+    await mailed_links.reset_password(uow, store, passwords, reads, uid, token, new_password)
 
 
 @router.post("/password-reset", status_code=204, responses=THROTTLED)
-async def request_password_reset(body: PasswordResetRequest, request: Request) -> Response:
+async def request_password_reset(
+    body: PasswordResetRequest, uow: UoW, settings: Settings, client: ClientAddress
+) -> Response:
     """Mail a reset link to the address, if it is an account's. The same ``204`` either way;
     throttled per address and per client."""
-    return await _request_reset(request, body.email)
+    await _request_reset(uow, settings, client, body.email)
+    return Response(status_code=204)
 
 
 @router.post("/password-reset/confirm", status_code=204)
-async def reset_password(body: PasswordResetConfirm, request: Request) -> Response:
+async def reset_password(
+    body: PasswordResetConfirm, uow: UoW, store: LiveSessions, passwords: Passwords, reads: Reads
+) -> Response:
     """Set a new password with the link's ``uid`` and ``token``; every session of the
     account ends."""
-    return await _reset(request, body.uid, body.token, body.new_password)
+    await _reset(uow, store, passwords, reads, body.uid, body.token, body.new_password)
+    return Response(status_code=204)
 
 
 @router.post("/email-change/confirm", status_code=204)
-async def confirm_email_change(body: EmailChangeConfirm, request: Request) -> Response:
+async def confirm_email_change(body: EmailChangeConfirm, uow: UoW) -> Response:
     """Make the address the confirmation link was mailed to the account's email."""
-    return await _confirm_email(request, body.token)
+    await mailed_links.confirm_email_change(uow, body.token)
+    return Response(status_code=204)
 
 
 @web_router.post("/reset_password", status_code=204, responses={**WEB_INVALID, **WEB_THROTTLED})
-async def web_request_password_reset(body: WebPasswordResetRequest, request: Request) -> Response:
-    return await _request_reset(request, body.email)
+async def web_request_password_reset(
+    body: WebPasswordResetRequest, uow: UoW, settings: Settings, client: ClientAddress
+) -> Response:
+    await _request_reset(uow, settings, client, body.email)
+    return Response(status_code=204)
 
 
 @web_router.post("/reset_password_confirm", status_code=204, responses=WEB_INVALID)
-async def web_reset_password(body: WebPasswordResetConfirm, request: Request) -> Response:
+async def web_reset_password(
+    body: WebPasswordResetConfirm,
+    uow: UoW,
+    store: LiveSessions,
+    passwords: Passwords,
+    reads: Reads,
+) -> Response:
     try:
-        return await _reset(request, body.uid, body.token, body.new_password)
+        await _reset(uow, store, passwords, reads, body.uid, body.token, body.new_password)
     except ValidationFailed:
         raise WebError(400, INVALID_RESET_LINK) from None
+    return Response(status_code=204)
 
 
 @web_router.post("/email_change_confirm", status_code=204, responses=WEB_INVALID)
-async def web_confirm_email_change(body: WebEmailChangeConfirm, request: Request) -> Response:
+async def web_confirm_email_change(body: WebEmailChangeConfirm, uow: UoW) -> Response:
     try:
-        return await _confirm_email(request, body.token)
+        await mailed_links.confirm_email_change(uow, body.token)
     except ValidationFailed as exc:
         message = EMAIL_TAKEN if "email" in exc.body else INVALID_EMAIL_LINK
         raise WebError(400, message) from None
+    return Response(status_code=204)

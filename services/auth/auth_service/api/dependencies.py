@@ -1,28 +1,41 @@
-"""What both surfaces' endpoints get from this process: the use cases wired to its runtime."""
+"""What both surfaces' endpoints get from this process, typed: the one place that reads
+``request.app.state`` (docs/adr/new-unit-of-work-and-repositories.md)."""
 
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
 
 from auth_service import service
+from auth_service.adapters.hashing import PasswordWork
 from auth_service.domain.throttle import client_address
+from auth_service.settings import AuthSettings
+from auth_service.web_sessions import WebSessions
+from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import CreateProfileReply
+from unimatch_shared.runtime import from_app_state, from_runtime, unit_of_work
+from unimatch_shared.sessions import SessionStore
+from unimatch_shared.unit_of_work import UnitOfWork
+
+UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
+Settings = Annotated[AuthSettings, Depends(from_runtime("settings"))]
+# The session store every service checks seed tokens against (docs/adr/010).
+LiveSessions = Annotated[SessionStore, Depends(from_runtime("live_sessions"))]
+# The hashing threads (docs/adr/012).
+Passwords = Annotated[PasswordWork, Depends(from_app_state("passwords"))]
+Sessions = Annotated[WebSessions, Depends(from_app_state("web_sessions"))]
+Requests = Annotated[Messaging, Depends(from_runtime("messaging"))]
+Reads = Annotated[AsyncConnectionPool, Depends(from_runtime("reads"))]
 
 
-def register_account(request: Request) -> Callable[..., Awaitable[tuple[CreateProfileReply, str]]]:
+def register_account(
+    uow: UoW, messaging: Requests, store: LiveSessions, passwords: Passwords, reads: Reads
+) -> Callable[..., Awaitable[tuple[CreateProfileReply, str]]]:
     """``service.register`` given this process's database, broker, session store, hashing
     threads and read pool; the endpoint passes the sign-up's own fields."""
-    runtime = request.app.state.runtime
-    return partial(
-        service.register,
-        runtime.unit_of_work(),
-        runtime.messaging,
-        runtime.live_sessions,
-        request.app.state.passwords,
-        runtime.reads,
-    )
+    return partial(service.register, uow, messaging, store, passwords, reads)
 
 
 RegisterAccount = Annotated[
@@ -30,11 +43,14 @@ RegisterAccount = Annotated[
 ]
 
 
-def caller_address(request: Request) -> str:
+def caller_address(request: Request, found: Settings) -> str:
     """The client's address as throttling counts it: the gateway's ``X-Real-IP`` when the
     peer is a trusted proxy (docs/adr/009)."""
     return client_address(
         request.client.host if request.client else "",
         request.headers.get("x-real-ip"),
-        request.app.state.runtime.settings.trusted_networks,
+        found.trusted_networks,
     )
+
+
+ClientAddress = Annotated[str, Depends(caller_address)]

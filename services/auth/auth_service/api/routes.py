@@ -5,7 +5,14 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 
 from auth_service import service
-from auth_service.api.dependencies import RegisterAccount, caller_address
+from auth_service.api.dependencies import (
+    ClientAddress,
+    LiveSessions,
+    Passwords,
+    RegisterAccount,
+    Settings,
+    UoW,
+)
 from auth_service.api.schemas import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse
 from unimatch_shared.auth import CurrentUser
 from unimatch_shared.openapi import THROTTLED
@@ -25,17 +32,23 @@ async def register(body: RegisterRequest, register_account: RegisterAccount) -> 
 @router.post(
     "/auth/token/login", status_code=201, response_model=TokenResponse, responses=THROTTLED
 )
-async def log_in(body: LoginRequest, request: Request, response: Response) -> dict:
+async def log_in(
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    store: LiveSessions,
+    passwords: Passwords,
+    settings: Settings,
+    client: ClientAddress,
+) -> dict:
     """Also sets the device cookie that lets this client past the throttling others cause
     (docs/adr/009-login-throttling.md); an addition to the contract's response."""
-    runtime = request.app.state.runtime
-    settings = runtime.settings
-    client = caller_address(request)
     lifetime = timedelta(days=settings.login_device_days)
     login = await service.log_in(
-        runtime.unit_of_work(),
-        runtime.live_sessions,
-        request.app.state.passwords,
+        uow,
+        store,
+        passwords,
         body.email,
         body.password,
         client,
@@ -55,7 +68,6 @@ async def log_in(body: LoginRequest, request: Request, response: Response) -> di
 
 
 @router.post("/auth/token/logout", status_code=204)
-async def log_out(user: CurrentUser, request: Request) -> Response:
-    runtime = request.app.state.runtime
-    await service.log_out(runtime.unit_of_work(), runtime.live_sessions, user.token)
+async def log_out(user: CurrentUser, uow: UoW, store: LiveSessions) -> Response:
+    await service.log_out(uow, store, user.token)
     return Response(status_code=204)

@@ -9,7 +9,15 @@ the ``refresh_token`` cookie, sent back only to the refresh and logout paths
 from fastapi import APIRouter, Body, Request, Response
 
 from auth_service import service
-from auth_service.api.dependencies import RegisterAccount, caller_address
+from auth_service.api.dependencies import (
+    ClientAddress,
+    LiveSessions,
+    Passwords,
+    RegisterAccount,
+    Requests,
+    Sessions,
+    UoW,
+)
 from auth_service.api.web_schemas import (
     AccessResponse,
     RefreshRequest,
@@ -44,18 +52,13 @@ NOT_CONFIGURED = {503: {"model": WebErrorBody, "description": "No Telegram bot c
 THROTTLED = {429: {"model": WebErrorBody, "description": "Too many attempts (`Retry-After`)"}}
 
 
-def _sessions(request: Request) -> WebSessions:
-    return request.app.state.web_sessions
-
-
 def _secure_cookie(request: Request) -> bool:
     """Secure, unless the site is plain-HTTP localhost (a browser would drop it there)."""
     scheme = request.headers.get("x-forwarded-proto") or request.url.scheme
     return not (scheme == "http" and request.url.hostname in LOCAL_HOSTS)
 
 
-def _answer(request: Request, response: Response, tokens: WebTokens) -> dict:
-    sessions = _sessions(request)
+def _answer(sessions: WebSessions, request: Request, response: Response, tokens: WebTokens) -> dict:
     response.set_cookie(
         REFRESH_COOKIE,
         tokens.refresh,
@@ -70,17 +73,23 @@ def _answer(request: Request, response: Response, tokens: WebTokens) -> dict:
 
 
 @router.post("/token", response_model=AccessResponse, responses={**WEB_ERRORS, **THROTTLED})
-async def obtain_token(body: WebLoginRequest, request: Request, response: Response) -> dict:
+async def obtain_token(
+    body: WebLoginRequest,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    store: LiveSessions,
+    passwords: Passwords,
+    sessions: Sessions,
+    client: ClientAddress,
+) -> dict:
     """Log in: an access token, and the session's refresh token in the cookie. Throttled
     like the seed login (docs/adr/009)."""
-    runtime = request.app.state.runtime
-    sessions = _sessions(request)
-    client = caller_address(request)
     try:
         login = await service.log_in(
-            runtime.unit_of_work(),
-            runtime.live_sessions,
-            request.app.state.passwords,
+            uow,
+            store,
+            passwords,
             body.email,
             body.password,
             client,
@@ -89,17 +98,17 @@ async def obtain_token(body: WebLoginRequest, request: Request, response: Respon
     except ValidationFailed:
         raise WebError(400, BAD_CREDENTIALS) from None
     tokens = WebTokens(sessions.access(login.user_id, login.is_staff), login.token)
-    return _answer(request, response, tokens)
+    return _answer(sessions, request, response, tokens)
 
 
 @router.post("/register", status_code=201, response_model=WebRegisterResponse, responses=WEB_ERRORS)
 async def register(
     body: WebRegisterRequest,
     register_account: RegisterAccount,
+    sessions: Sessions,
     request: Request,
     response: Response,
 ) -> dict:
-    sessions = _sessions(request)
     profile = body.model_dump(include={"first_name", "last_name", "birth", "hobby", "tg_link"})
     try:
         reply, refresh = await register_account(
@@ -109,18 +118,23 @@ async def register(
         raise WebError(400, EMAIL_TAKEN if "email" in exc.body else UNKNOWN_HOBBY) from None
     user = reply.web_user
     tokens = WebTokens(sessions.access(user["id"], False), refresh)
-    return {"user": user, **_answer(request, response, tokens)}
+    return {"user": user, **_answer(sessions, request, response, tokens)}
 
 
 @router.post("/tg-auth", response_model=AccessResponse, responses={**WEB_ERRORS, **NOT_CONFIGURED})
-async def telegram_login(body: TelegramLogin, request: Request, response: Response) -> dict:
+async def telegram_login(
+    body: TelegramLogin,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    messaging: Requests,
+    sessions: Sessions,
+) -> dict:
     """Log in with the Telegram Login Widget's payload: the user linked to that Telegram
     account, or a new account without a password; answers like ``/api/token``."""
-    runtime = request.app.state.runtime
-    sessions = _sessions(request)
     try:
         account, refresh_token = await service.log_in_with_telegram(
-            runtime.unit_of_work(), runtime.messaging, body, sessions.open
+            uow, messaging, body, sessions.open
         )
     except ValidationFailed:
         raise WebError(400, INVALID_TELEGRAM) from None
@@ -129,31 +143,33 @@ async def telegram_login(body: TelegramLogin, request: Request, response: Respon
             raise WebError(503, TELEGRAM_NOT_CONFIGURED, exc.headers) from None
         raise
     tokens = WebTokens(sessions.access(account.id, account.is_staff), refresh_token)
-    return _answer(request, response, tokens)
+    return _answer(sessions, request, response, tokens)
 
 
 @router.post("/token/refresh", response_model=AccessResponse, responses=WEB_ERRORS)
-async def refresh(request: Request, response: Response) -> dict:
+async def refresh(request: Request, response: Response, uow: UoW, sessions: Sessions) -> dict:
     """Rotate the cookie's refresh token (no body). Repeats within the grace get the same
     new cookie; a spent token used later ends its session (docs/adr/015)."""
     presented = request.cookies.get(REFRESH_COOKIE)
     if not presented:
         raise WebNotAuthenticated()
-    runtime = request.app.state.runtime
-    tokens = await _sessions(request).refresh(runtime.unit_of_work(), presented)
-    return _answer(request, response, tokens)
+    tokens = await sessions.refresh(uow, presented)
+    return _answer(sessions, request, response, tokens)
 
 
 @router.post("/token/blacklist", responses=WEB_ERRORS)
 async def log_out(
-    request: Request, response: Response, body: RefreshRequest | None = Body(default=None)
+    request: Request,
+    response: Response,
+    uow: UoW,
+    sessions: Sessions,
+    body: RefreshRequest | None = Body(default=None),
 ) -> dict:
     """End the session of the refresh token in the body (``{"refresh"}``) or the cookie."""
     presented = (body.refresh if body else None) or request.cookies.get(REFRESH_COOKIE)
     if not presented:
         raise WebError(400, NO_REFRESH)
-    runtime = request.app.state.runtime
-    await _sessions(request).end(runtime.unit_of_work(), presented)
+    await sessions.end(uow, presented)
     response.delete_cookie(
         REFRESH_COOKIE, path=COOKIE_PATH, secure=_secure_cookie(request), httponly=True
     )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from faststream.nats import NatsRouter
 
 from matching_service import service
+from matching_service.adapters.db.unit_of_work import SqlMatchingUnitOfWork
 from matching_service.domain.schedule import Schedule
 from unimatch_shared.consumers import MessageHandlers
 from unimatch_shared.events import (
@@ -20,7 +21,7 @@ from unimatch_shared.rpc import NextRound, NextRoundReply
 from unimatch_shared.runtime import ServiceRuntime
 
 
-def build_router(runtime: ServiceRuntime, schedule: Schedule) -> NatsRouter:
+def build_router(runtime: ServiceRuntime[SqlMatchingUnitOfWork], schedule: Schedule) -> NatsRouter:
     handlers = MessageHandlers(runtime.messaging, service.CONSUMER)
 
     @handlers.answer(NextRound)

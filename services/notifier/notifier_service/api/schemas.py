@@ -8,3 +8,7 @@ from pydantic import BaseModel
 class DeepLinkOut(BaseModel):
     url: str
     expires_at: datetime
+
+
+class UnsubscribedOut(BaseModel):
+    unsubscribed: bool

@@ -15,6 +15,7 @@ those would go out twice.
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 from notifier_service.metrics import TELEGRAM_LEASE_HELD
 from notifier_service.settings import NotifierSettings
@@ -37,9 +38,14 @@ def telegram_lease(settings: NotifierSettings) -> Lease:
 
 
 def talk_to_telegram_under_lease(
-    runtime: ServiceRuntime, lease: Lease, sender: Sender, telegram: TelegramBot | None
+    runtime: ServiceRuntime,
+    lease: Lease,
+    sender: Sender,
+    telegram: TelegramBot | None,
+    also: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> None:
-    """While the service runs: wait for the lease, then deliver and receive until it is lost."""
+    """While the service runs: wait for the lease, then deliver and receive until it is lost;
+    ``also``: other loops that must run on one instance only, under the same lease."""
 
     async def deliver() -> None:
         await asyncio.sleep(SETTLE_SECONDS)
@@ -50,6 +56,8 @@ def talk_to_telegram_under_lease(
             group.create_task(deliver())
             if telegram is not None:  # in webhook mode this only registers the webhook
                 group.create_task(telegram.receive_updates())
+            for loop in also:
+                group.create_task(loop())
 
     async def hold() -> None:
         await lease.hold(duties)

@@ -6,7 +6,6 @@ to send confirms the lease first (telegram/lease.py, client.py).
 """
 
 import asyncio
-import contextlib
 import logging
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
@@ -14,6 +13,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from notifier_service import service
 from notifier_service.adapters.db.tables import OutgoingMessage
+from notifier_service.delivery import OutboxLoop, grow_backoff
 from notifier_service.metrics import TELEGRAM_MESSAGES
 from notifier_service.telegram.client import MAX_BACKOFF_SECONDS, TelegramBot
 from unimatch_shared.lease import LeaseLost
@@ -22,12 +22,14 @@ from unimatch_shared.runtime import ServiceRuntime
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-IDLE_POLL_SECONDS = 1.0
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
-class Sender:
+class Sender(OutboxLoop):
+    name = "message sender"
+
     def __init__(self, runtime: ServiceRuntime, telegram: TelegramBot | None, concurrency: int):
+        super().__init__()
         self._runtime = runtime
         self._telegram = telegram
         self._slots = asyncio.Semaphore(concurrency)
@@ -35,31 +37,7 @@ class Sender:
         self._busy_chats: set[int] = set()
         # Marked since the last query began: that query may still have seen them pending.
         self._finished: set[int] = set()
-        self._wake = asyncio.Event()
         self._backoff = 0.0
-
-    def notify(self) -> None:
-        """New messages were committed: look now rather than at the next poll."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Deliver until cancelled; then let deliveries under way finish and be marked."""
-        try:
-            while True:
-                self._wake.clear()
-                try:
-                    started = await self._dispatch()
-                except Exception:
-                    log.warning("message sender: reading the outbox failed", exc_info=True)
-                    started = 0
-                if not started:
-                    # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
-                    # cancellation that arrives as the event fires, hanging the shutdown.
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(IDLE_POLL_SECONDS):
-                            await self._wake.wait()
-        finally:
-            await self._finish_in_flight()
 
     async def _finish_in_flight(self) -> None:
         """Give sends under way a moment to be accepted and marked; cancel the rest (still
@@ -141,7 +119,7 @@ class Sender:
             log.warning("Telegram refused message %d for good: %s", message.id, exc)
             return "failed"
         except TelegramAPIError as exc:  # network, server, token trouble: try again later
-            self._backoff = min(max(self._backoff * 2, 1.0), MAX_BACKOFF_SECONDS)
+            self._backoff = grow_backoff(self._backoff, MAX_BACKOFF_SECONDS)
             log.warning("sending failed (%s); backing off %.0fs", exc, self._backoff)
             return None
         self._backoff = 0.0

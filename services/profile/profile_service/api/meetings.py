@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from profile_service import meetings
 from profile_service.adapters.db import views
+from profile_service.api.dependencies import UoW, read_pool
 from profile_service.api.schemas import BlockIn, BlockOut, FeedbackIn, FeedbackOut
 from unimatch_shared.auth import CurrentUser
 from unimatch_shared.fields import RowId
@@ -16,36 +17,30 @@ reads = APIRouter(prefix="/users/api", route_class=LeanRead)
 router = APIRouter(prefix="/users/api")
 
 
-def _uow(request: Request):
-    return request.app.state.runtime.unit_of_work()
-
-
 @router.post(
     "/pairs/{match_id}/feedback",
     status_code=201,
     response_model=FeedbackOut,
     responses=NOT_FOUND,
 )
-async def answer_feedback(
-    match_id: RowId, body: FeedbackIn, user: CurrentUser, request: Request
-) -> dict:
+async def answer_feedback(match_id: RowId, body: FeedbackIn, user: CurrentUser, uow: UoW) -> dict:
     """``match_id`` is the ``id`` of a row of the caller's own ``GET /users/api/pairs``;
     answering again replaces the answer."""
-    return await meetings.answer_feedback(_uow(request), user.user_id, match_id, body.model_dump())
+    return await meetings.answer_feedback(uow, user.user_id, match_id, body.model_dump())
 
 
 @reads.get("/blocks", response_model=list[BlockOut])
 async def my_blocks(user: CurrentUser, request: Request) -> Response:
-    return json_response(await views.blocks_json(request.app.state.runtime.reads, user.user_id))
+    return json_response(await views.blocks_json(read_pool(request), user.user_id))
 
 
 @router.post("/blocks", status_code=201, response_model=BlockOut)
-async def block(body: BlockIn, user: CurrentUser, request: Request) -> dict:
+async def block(body: BlockIn, user: CurrentUser, uow: UoW) -> dict:
     """Never group the caller with this past partner again; the partner is not told."""
-    return await meetings.block_partner(_uow(request), user.user_id, body.user_id)
+    return await meetings.block_partner(uow, user.user_id, body.user_id)
 
 
 @router.delete("/blocks/{user_id}", status_code=204, responses=NOT_FOUND)
-async def unblock(user_id: RowId, user: CurrentUser, request: Request) -> Response:
-    await meetings.unblock_partner(_uow(request), user.user_id, user_id)
+async def unblock(user_id: RowId, user: CurrentUser, uow: UoW) -> Response:
+    await meetings.unblock_partner(uow, user.user_id, user_id)
     return Response(status_code=204)

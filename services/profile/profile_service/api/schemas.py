@@ -3,8 +3,9 @@
 from datetime import date, datetime
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_validator
 
+from unimatch_shared.channels import CHANNELS, Channel
 from unimatch_shared.fields import (
     Age,
     Comment,
@@ -19,6 +20,26 @@ from unimatch_shared.fields import (
 from unimatch_shared.schemas import HobbyOut, UserOut, WebUserOut
 
 
+def _known_channels(value: list[str], message: str) -> list[str]:
+    """Repeats dropped, in the canonical order; an unknown name refused with ``message``."""
+    for channel in value:
+        if channel not in CHANNELS:
+            raise ValueError(message.format(channel=channel))
+    return [channel for channel in CHANNELS if channel in value]
+
+
+def _seed_channels(value: list[str]) -> list[str]:
+    return _known_channels(value, '"{channel}" is not a valid choice.')
+
+
+def _web_channels(value: list[str]) -> list[str]:
+    return _known_channels(value, "«{channel}» — нет такого канала (есть telegram и email)")
+
+
+Channels = Annotated[list[str], Field(max_length=10), AfterValidator(_seed_channels)]
+WebChannels = Annotated[list[str], Field(max_length=10), AfterValidator(_web_channels)]
+
+
 class MeOut(UserOut):
     """The user object plus the pause state and the email awaiting confirmation
     (additive)."""
@@ -27,13 +48,17 @@ class MeOut(UserOut):
     paused_until: date | None
     birth: date | None
     tg_link: str
+    # Where the user hears about matches: as chosen, else Telegram when linked, else email.
+    channels: list[Channel]
     pending_email: str | None
 
 
 class WebMeOut(WebUserOut):
-    """The web user plus the email awaiting confirmation (additive)."""
+    """The web user plus (additive) the email awaiting confirmation, and the channels in
+    force as ``MeOut`` shows them."""
 
     pending_email: str | None
+    channels: list[Channel]
 
 
 class MeUpdate(BaseModel):
@@ -45,6 +70,8 @@ class MeUpdate(BaseModel):
     last_name: PersonName | None = None
     age: Age | None = None
     hobby: HobbyIds | None = None
+    # None: back to the default.
+    channels: Channels | None = None
     # Another address is mailed a confirmation link; the email changes when it is followed.
     # ``null`` is ignored, as the field was before.
     email: Text | None = None
@@ -143,6 +170,8 @@ class WebMeUpdate(BaseModel):
     birth: date | None = None
     hobby: WebHobbyIds | None = None
     tg_link: TgLink | None = None
+    # None: back to the default.
+    channels: WebChannels | None = None
     email: Text | None = None
 
     @field_validator("first_name", "last_name", "hobby", "tg_link", mode="before")

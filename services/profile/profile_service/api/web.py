@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from profile_service import service
 from profile_service.adapters.db import views
+from profile_service.api.dependencies import Requests, UoW, hobby_catalog, read_pool
 from profile_service.api.schemas import (
     HobbyOut,
     HobbyTotalOut,
@@ -15,7 +16,7 @@ from profile_service.api.schemas import (
     WebMeUpdate,
     WebPairsOut,
 )
-from unimatch_shared.errors import EMAIL_TAKEN, ValidationFailed
+from unimatch_shared.errors import EMAIL_TAKEN, Invalid
 from unimatch_shared.lean import LeanRead, json_response
 from unimatch_shared.openapi import Responses, WebErrorBody
 from unimatch_shared.web import WebError, WebUser
@@ -30,38 +31,31 @@ WEB_EMAIL_TAKEN = "Пользователь с таким email уже суще�
 INVALID_EMAIL = "Email: некорректный адрес"
 
 
-def _reads(request: Request):
-    return request.app.state.runtime.reads
-
-
 @reads.get("/hobby/all", response_model=list[HobbyOut])
 async def all_hobbies(request: Request) -> Response:
     """Public: the sign-up form shows it before anyone logs in."""
-    return request.app.state.hobby_catalog.response(request.headers.get("if-none-match"))
+    return hobby_catalog(request).response(request.headers.get("if-none-match"))
 
 
 @reads.get("/hobby/total", response_model=HobbyTotalOut)
 async def hobby_total(user: WebUser, request: Request) -> Response:
-    return json_response(await views.hobby_total_json(_reads(request), user.user_id))
+    return json_response(await views.hobby_total_json(read_pool(request), user.user_id))
 
 
 @reads.get("/auth/users/me", response_model=WebMeOut)
 async def read_me(user: WebUser, request: Request) -> Response:
-    return json_response(await service.read_web_me(_reads(request), user.user_id))
+    return json_response(await service.read_web_me(read_pool(request), user.user_id))
 
 
 @router.patch("/auth/users/me", response_model=WebMeOut, responses=THROTTLED)
-async def update_me(body: WebMeUpdate, user: WebUser, request: Request) -> dict:
+async def update_me(body: WebMeUpdate, user: WebUser, uow: UoW, messaging: Requests) -> dict:
     """An ``email`` other than the account's is mailed a confirmation link and shows as
     ``pending_email`` until it is followed."""
     changes = body.model_dump(exclude_unset=True)
-    runtime = request.app.state.runtime
     try:
-        return await service.update_me(
-            runtime.unit_of_work(), runtime.messaging, user.user_id, changes, web=True
-        )
-    except ValidationFailed as exc:
-        raise WebError(400, _web_message(exc.body)) from None
+        return await service.update_me(uow, messaging, user.user_id, changes, web=True)
+    except Invalid as refusal:
+        raise WebError(400, _web_message(refusal.errors)) from None
 
 
 def _web_message(errors: dict) -> str:
@@ -72,4 +66,4 @@ def _web_message(errors: dict) -> str:
 
 @reads.get("/pairs", response_model=WebPairsOut)
 async def my_matches(user: WebUser, request: Request) -> Response:
-    return json_response(await service.read_web_pairs(_reads(request), user.user_id))
+    return json_response(await service.read_web_pairs(read_pool(request), user.user_id))

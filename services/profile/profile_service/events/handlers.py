@@ -1,13 +1,18 @@
 """What profile consumes (events, durably) and answers (sign-up's, linking's and the bot's
 requests)."""
 
+from collections.abc import Awaitable
+
 from faststream.nats import NatsRouter
 
 from profile_service import meetings, service
+from profile_service.adapters.db.unit_of_work import SqlProfileUnitOfWork
 from unimatch_shared.consumers import MessageHandlers
+from unimatch_shared.errors import DomainError, reply_errors
 from unimatch_shared.events import (
     AccountDeleted,
     AccountEmailChanged,
+    EmailUnsubscribed,
     MeetingFeedback,
     PairCreated,
     PartnerBlocked,
@@ -23,13 +28,23 @@ from unimatch_shared.rpc import (
     HobbyCatalogReply,
     HobbyCatalogRequest,
     ProfileOf,
+    ProfileReply,
     SetHobbies,
     SetPause,
 )
 from unimatch_shared.runtime import ServiceRuntime
 
 
-def build_router(runtime: ServiceRuntime) -> NatsRouter:
+async def _profile_reply(user_view: Awaitable[dict]) -> ProfileReply:
+    """A use case's user view, or its refusal, as the reply: where requests' answers map
+    domain errors."""
+    try:
+        return ProfileReply(user=await user_view)
+    except DomainError as refusal:
+        return ProfileReply(errors=reply_errors(refusal))
+
+
+def build_router(runtime: ServiceRuntime[SqlProfileUnitOfWork]) -> NatsRouter:
     handlers = MessageHandlers(runtime.messaging, service.CONSUMER)
 
     @handlers.answer(CreateProfile)
@@ -37,22 +52,24 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
         return await service.create_profile(runtime.unit_of_work(), request)
 
     @handlers.answer(ApplyTelegramLink)
-    async def apply_telegram_link(request: ApplyTelegramLink) -> CreateProfileReply:
-        return await service.apply_telegram_link(runtime.unit_of_work(), request.event)
+    async def apply_telegram_link(request: ApplyTelegramLink) -> ProfileReply:
+        return await _profile_reply(
+            service.apply_telegram_link(runtime.unit_of_work(), request.event)
+        )
 
     @handlers.answer(SetPause)
-    async def set_pause(request: SetPause) -> CreateProfileReply:
-        return await service.set_pause_on_request(runtime.unit_of_work(), request)
+    async def set_pause(request: SetPause) -> ProfileReply:
+        return await _profile_reply(service.set_pause_on_request(runtime.unit_of_work(), request))
 
     @handlers.answer(SetHobbies)
-    async def set_hobbies(request: SetHobbies) -> CreateProfileReply:
-        return await service.set_hobbies_on_request(
-            runtime.unit_of_work(), runtime.messaging, request
+    async def set_hobbies(request: SetHobbies) -> ProfileReply:
+        return await _profile_reply(
+            service.set_hobbies_on_request(runtime.unit_of_work(), runtime.messaging, request)
         )
 
     @handlers.answer(ProfileOf)
-    async def profile_of(request: ProfileOf) -> CreateProfileReply:
-        return await service.profile_on_request(runtime.unit_of_work(), request.user_id)
+    async def profile_of(request: ProfileOf) -> ProfileReply:
+        return await _profile_reply(service.get_me(runtime.unit_of_work(), request.user_id))
 
     @handlers.answer(HobbyCatalogRequest)
     async def hobby_catalog(request: HobbyCatalogRequest) -> HobbyCatalogReply:
@@ -73,6 +90,10 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
     @handlers.consumer(TelegramUnlinked)
     async def telegram_unlinked(event: TelegramUnlinked) -> None:
         await service.on_telegram_unlinked(runtime.unit_of_work(), event)
+
+    @handlers.consumer(EmailUnsubscribed)
+    async def email_unsubscribed(event: EmailUnsubscribed) -> None:
+        await service.on_email_unsubscribed(runtime.unit_of_work(), event)
 
     @handlers.consumer(AccountEmailChanged)
     async def account_email_changed(event: AccountEmailChanged) -> None:

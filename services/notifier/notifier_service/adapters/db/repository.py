@@ -11,9 +11,14 @@ from notifier_service.adapters.db.tables import (
     ChatLink,
     LinkCode,
     Member,
+    OutgoingMail,
     OutgoingMessage,
     PairView,
+    SigningKey,
 )
+
+# Kinds of mail that tell about matches: sent only to users with email on, unsubscribable.
+NOTIFICATION_KINDS = ("announcement", "round_skipped")
 
 
 class NotifierRepository:
@@ -69,6 +74,27 @@ class NotifierRepository:
     async def user_id_by_email(self, email: str) -> int | None:
         query = select(Member.user_id).where(func.lower(Member.email) == email.strip().lower())
         return (await self.session.exec(query)).first()
+
+    async def members_of(self, user_ids: list[int]) -> dict[int, Member]:
+        rows = await self.session.exec(select(Member).where(col(Member.user_id).in_(user_ids)))
+        return {member.user_id: member for member in rows.all()}
+
+    async def member(self, user_id: int, for_update: bool = False) -> Member | None:
+        query = select(Member).where(Member.user_id == user_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.exec(query)).first()
+
+    async def change_member_email(self, user_id: int, email: str, changed_at: datetime) -> None:
+        """The account's confirmed new address, unless a newer change is already stored."""
+        await self.session.exec(
+            update(Member)
+            .where(col(Member.user_id) == user_id, col(Member.changed_at) <= changed_at)
+            .values(email=email, changed_at=changed_at)
+        )
+
+    async def delete_member(self, user_id: int) -> None:
+        await self.session.exec(delete(Member).where(col(Member.user_id) == user_id))
 
     async def upsert_member(self, member: Member) -> None:
         """Store the member unless a newer change is already stored."""
@@ -126,3 +152,63 @@ class NotifierRepository:
             .where(col(OutgoingMessage.chat_id) == chat_id, OutgoingMessage.status == "pending")
             .values(status="blocked")
         )
+
+    # the mail outbox
+    async def add_mail(self, mail: OutgoingMail) -> None:
+        """Queue a mail unless one with the same idempotency key exists."""
+        values = mail.model_dump(exclude={"id"})
+        await self.session.exec(insert(OutgoingMail).values(**values).on_conflict_do_nothing())
+
+    async def claim_mail(self) -> OutgoingMail | None:
+        """Mark the oldest mail that is due ``sending`` and return it (None if none is due).
+        ``SKIP LOCKED``: a claim never waits on another's."""
+        due = (
+            select(OutgoingMail.id)
+            .where(OutgoingMail.status == "pending", OutgoingMail.next_attempt_at <= func.now())
+            .order_by(col(OutgoingMail.next_attempt_at), col(OutgoingMail.id))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        result = await self.session.exec(
+            update(OutgoingMail)
+            .where(col(OutgoingMail.id) == due)
+            .values(status="sending")
+            .returning(OutgoingMail)
+        )
+        return result.scalars().first()
+
+    async def release_claims(self) -> int:
+        """Claims a stopped sender left behind go back to pending; how many."""
+        result = await self.session.exec(
+            update(OutgoingMail)
+            .where(OutgoingMail.status == "sending")
+            .values(status="pending")
+            .returning(OutgoingMail.id)
+        )
+        return len(result.all())
+
+    async def update_mail(self, mail_id: int, **values: object) -> None:
+        """Record what became of a claimed mail (only while still claimed)."""
+        await self.session.exec(
+            update(OutgoingMail)
+            .where(col(OutgoingMail.id) == mail_id, OutgoingMail.status == "sending")
+            .values(**values)
+        )
+
+    async def cancel_mails(self, user_id: int, kinds: tuple[str, ...] | None = None) -> None:
+        """Drop the user's mails not yet sent: those of ``kinds``, or all (an account deleted).
+        Email turned off cancels ``NOTIFICATION_KINDS``: mails the user asked for (a reset
+        link) still go."""
+        query = update(OutgoingMail).where(
+            col(OutgoingMail.user_id) == user_id, OutgoingMail.status == "pending"
+        )
+        if kinds is not None:
+            query = query.where(col(OutgoingMail.kind).in_(kinds))
+        await self.session.exec(query.values(status="cancelled"))
+
+    # keys
+    async def signing_key(self, name: str) -> bytes:
+        """The key ``name`` (made by the migration that created the table)."""
+        query = select(SigningKey.secret).where(SigningKey.name == name)
+        return (await self.session.exec(query)).one()

@@ -1,5 +1,6 @@
 """The notifier schema: chat links, deep-link codes, read models of other services' events,
-the outbox of Telegram messages, and the bot's conversations, follow-ups and blocks."""
+the outboxes of Telegram messages and of mails, the key signing unsubscribe links, and the
+bot's conversations, follow-ups and blocks."""
 
 from datetime import UTC, datetime
 
@@ -16,6 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql_text  # a column here is called text
 from sqlmodel import Field, SQLModel
+
+from unimatch_shared.channels import Channel
 
 
 def _now() -> datetime:
@@ -45,7 +48,8 @@ class LinkCode(SQLModel, table=True):
 
 
 class Member(SQLModel, table=True):
-    """Read model of ``profile.changed``: enough to find a user by email."""
+    """Read model of ``profile.changed``: enough to find a user by email, and where to tell
+    them about matches (the mail recipient)."""
 
     __tablename__ = "member"
 
@@ -53,6 +57,8 @@ class Member(SQLModel, table=True):
     email: str = Field(index=True, max_length=254)
     first_name: str = Field(default="", max_length=150)
     last_name: str = Field(default="", max_length=150)
+    # The channels the user chose; None: the default (unimatch_shared.channels).
+    channels: list[Channel] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     changed_at: datetime
 
 
@@ -100,6 +106,56 @@ class OutgoingMessage(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
+class OutgoingMail(SQLModel, table=True):
+    """The outbox of mails, rendered when queued; ``idempotency_key`` is "<event id>:<user id>"
+    (or ":<address>" where no user is known), so a redelivered event queues nothing new.
+
+    status: pending -> sending (claimed by the sender) -> sent (the server accepted it) |
+    logged (no SMTP_URL) | failed (refused for good, or too many temporary refusals; the
+    reason in ``last_error``) | cancelled (email turned off before it went).
+    """
+
+    __tablename__ = "outgoing_mail"
+    # What the sender polls: pending mails due now, in id order.
+    __table_args__ = (
+        Index(
+            "outgoing_mail_pending",
+            "next_attempt_at",
+            "id",
+            postgresql_where=sql_text("status = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    idempotency_key: str = Field(unique=True, max_length=400)
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # announcement, round_skipped (email channel; unsubscribable) | password_reset, email_change
+    kind: str = Field(max_length=32)
+    recipient: str = Field(max_length=320)
+    display_name: str = Field(default="", max_length=310)
+    subject: str = Field(sa_type=Text)
+    text_body: str = Field(sa_type=Text)
+    html_body: str = Field(sa_type=Text)
+    # Made when queued, so every attempt carries the same one.
+    message_id: str = Field(max_length=200)
+    unsubscribe_url: str | None = Field(default=None, sa_type=Text)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=_now)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=_now)
+    sent_at: datetime | None = None
+
+
+class SigningKey(SQLModel, table=True):
+    """Secrets made on first start and kept: ``unsubscribe`` signs unsubscribe links."""
+
+    __tablename__ = "signing_key"
+
+    name: str = Field(primary_key=True, max_length=32)
+    secret: bytes
+
+
 class Conversation(SQLModel, table=True):
     """Where a chat is in a multi-step exchange with the bot (joining, changing hobbies, a
     meeting's comment): one row per chat, changed in one transaction with each step, so an
@@ -121,7 +177,8 @@ class Conversation(SQLModel, table=True):
 class FollowUp(SQLModel, table=True):
     """ "Did you meet?" for one member of one group, due some time after the round.
 
-    status: scheduled -> asked (queued in the message outbox) | skipped (no Telegram then);
+    status: scheduled -> asked (queued in the message outbox) | skipped (no Telegram then)
+    | answered (the member answered elsewhere first, e.g. on the web);
     ``met`` and ``rating`` hold the answer given so far (a repeated answer publishes nothing).
     """
 

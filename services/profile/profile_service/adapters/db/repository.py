@@ -17,6 +17,7 @@ from profile_service.adapters.db.tables import (
     ProfileHobby,
 )
 from profile_service.domain.model import DELETED_USER
+from unimatch_shared.db import save_latest
 
 _INTEGER = range(-(2**31), 2**31)  # PostgreSQL's integer
 
@@ -30,6 +31,11 @@ class ProfileRepository:
         storable = [hobby_id for hobby_id in ids if hobby_id in _INTEGER]
         found = await self.session.exec(select(Hobby.id).where(col(Hobby.id).in_(storable)))
         return set(found.all())
+
+    async def add(self, profile: Profile) -> None:
+        """Store a new profile (flushed: its hobbies refer to it)."""
+        self.session.add(profile)
+        await self.session.flush()
 
     async def all_hobbies(self) -> list[Hobby]:
         return list((await self.session.exec(select(Hobby).order_by(col(Hobby.id)))).all())
@@ -60,7 +66,7 @@ class ProfileRepository:
         values = match.model_dump(exclude={"id"})
         await self.session.exec(insert(Match).values(**values).on_conflict_do_nothing())
 
-    async def unconfirmed_before(self, cutoff, limit: int) -> list[int]:
+    async def unconfirmed_before(self, cutoff: datetime, limit: int) -> list[int]:
         """Users of unconfirmed profiles created before ``cutoff``, oldest first."""
         query = (
             select(Profile.user_id)
@@ -70,7 +76,7 @@ class ProfileRepository:
         )
         return list((await self.session.exec(query)).all())
 
-    async def lock_unconfirmed(self, user_ids: list[int], cutoff) -> list[Profile]:
+    async def lock_unconfirmed(self, user_ids: list[int], cutoff: datetime) -> list[Profile]:
         """These users' profiles, locked, if still unconfirmed and created before ``cutoff``."""
         query = (
             select(Profile)
@@ -106,26 +112,19 @@ class ProfileRepository:
 
     async def save_feedback(self, answer: MeetingFeedback) -> None:
         """Insert, or replace an older answer about the same group (by ``answered_at``)."""
-        upsert = insert(MeetingFeedback).values(**answer.model_dump())
-        changed = {c: upsert.excluded[c] for c in ("met", "rating", "comment", "answered_at")}
-        await self.session.exec(
-            upsert.on_conflict_do_update(
-                index_elements=["user_id", "round_id", "group_id"],
-                set_=changed,
-                where=col(MeetingFeedback.answered_at) <= upsert.excluded.answered_at,
-            )
-        )
+        key = ["user_id", "round_id", "group_id"]
+        await save_latest(self.session, answer, key, "answered_at")
 
     async def save_block(self, block: Block) -> None:
         """Insert, or replace an older state of the same block (by ``changed_at``)."""
-        upsert = insert(Block).values(**block.model_dump())
-        await self.session.exec(
-            upsert.on_conflict_do_update(
-                index_elements=["user_id", "blocked_user_id"],
-                set_={"blocked": upsert.excluded.blocked, "changed_at": upsert.excluded.changed_at},
-                where=col(Block.changed_at) <= upsert.excluded.changed_at,
-            )
-        )
+        await save_latest(self.session, block, ["user_id", "blocked_user_id"], "changed_at")
+
+    async def block(self, user_id: int, blocked_user_id: int) -> Block | None:
+        """The user's block of that user, locked, whether in place or lifted."""
+        return await self.session.get(Block, (user_id, blocked_user_id), with_for_update=True)
+
+    async def is_deleted(self, user_id: int) -> bool:
+        return await self.session.get(DeletedAccount, user_id) is not None
 
     async def deleted_among(self, user_ids: list[int]) -> set[int]:
         """Which of these users' accounts were deleted."""

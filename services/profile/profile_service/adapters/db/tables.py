@@ -17,6 +17,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from unimatch_shared.channels import Channel
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -47,6 +49,9 @@ class Profile(SQLModel, table=True):
     telegram_changed_at: datetime | None = None
     paused: bool = False
     paused_until: date | None = None
+    # Where the user hears about matches ("telegram", "email"); None: never chosen, the
+    # default (unimatch_shared.channels).
+    channels: list[Channel] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     confirmed: bool = False
     created_at: datetime = Field(default_factory=_now)
     # A new email awaiting confirmation by auth until its link expires

@@ -48,7 +48,7 @@ WHERE ph.user_id = %s
 
 _PROFILE = """
 SELECT p.user_id, p.email, p.first_name, p.last_name, p.age, p.chat_id, p.paused,
-       p.paused_until, p.confirmed, p.birth, p.tg_link, p.pending_email,
+       p.paused_until, p.confirmed, p.birth, p.tg_link, p.channels, p.pending_email,
        p.pending_email_until,
        array(SELECT hobby_id FROM profile_hobby WHERE user_id = p.user_id ORDER BY hobby_id)
            AS hobby
@@ -94,6 +94,7 @@ _HOBBY_OBJECTS = """coalesce((
 _WEB_USER = f"""
 SELECT p.user_id AS id, p.first_name, p.last_name, p.email, p.birth, p.chat_id,
        NULL AS image, {_HOBBY_OBJECTS.format(user="p.user_id")} AS hobby, p.tg_link,
+       p.channels,
        CASE WHEN p.pending_email_until > now() THEN p.pending_email END AS pending_email
 FROM profile p WHERE p.user_id = %s
 """
@@ -128,7 +129,8 @@ WHERE m.user_id = %s
 
 
 async def web_user(reads: AsyncConnectionPool, user_id: int) -> dict | None:
-    """``GET /api/auth/users/me``'s body; None if there is no profile."""
+    """``GET /api/auth/users/me``'s body, ``channels`` as chosen (None: never chosen); None if
+    there is no profile."""
     return await _one(reads, _WEB_USER, user_id, row_factory=dict_row)
 
 
