@@ -448,3 +448,18 @@ def test_gateway_upstreams_match_services_and_caddyfile():
         assert host in BUILT
         assert SERVICES[host]["environment"]["PORT"] == port
     assert set(GATEWAY["depends_on"]) == set(BUILT)
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_instances_come_from_configuration_and_the_gateway_finds_every_replica(name):
+    """`<SERVICE>_INSTANCES` (else `UNIMATCH_INSTANCES`, else one) replicas, as under `make
+    run`; the gateway asks Docker's DNS for every replica's address (an A record each) on the
+    service's port (docs/adr/new-several-instances.md)."""
+    assert SERVICES[name]["deploy"]["replicas"] == (
+        f"${{{name.upper()}_INSTANCES:-${{UNIMATCH_INSTANCES:-1}}}}"
+    )
+    port = SERVICES[name]["environment"]["PORT"]
+    assert GATEWAY["environment"][f"{name.upper()}_DISCOVERY"] == f"dynamic a {name} {port}"
+    caddyfile = (ROOT / "gateway" / "Caddyfile").read_text()
+    assert f"{{${name.upper()}_DISCOVERY}}" in caddyfile
+    assert "container_name" not in SERVICES[name]  # a fixed name allows one replica only

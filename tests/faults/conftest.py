@@ -195,10 +195,12 @@ def fault_system(
     telegram_options: Mapping[str, object] | None = None,
     env: Mapping[str, str] | None = None,
     nats_nodes: int = 1,
+    instances: Mapping[str, int] | None = None,
 ) -> Iterator[FaultSystem]:
     """Start everything (``own_database``: services given a PostgreSQL server of their own;
-    ``nats_nodes`` above 1: a JetStream cluster, streams replicated on up to three nodes);
-    stop every process at the end, even on failure."""
+    ``nats_nodes`` above 1: a JetStream cluster, streams replicated on up to three nodes;
+    ``instances``: how many of a service, one unless named); stop every process at the end,
+    even on failure."""
     with ExitStack() as cleanup:
         servers = {
             name: EmbeddedPostgres(var_dir / f"pg-{name}", port=0)
@@ -228,6 +230,7 @@ def fault_system(
             telegram.stub.url,
             env=env,
             service_env={name: {"DATABASE_URL": urls[name]} for name in own_database},
+            instances=instances,
         )
         cleanup.callback(stack.stop)
         stack.start()

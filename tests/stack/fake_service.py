@@ -2,12 +2,15 @@
 
 Serves /healthz, /readyz and /openapi.json like the real services, and answers every other
 request by echoing who it is and what it received, so tests can check gateway routing and the
-environment the supervisor passes.
+environment the supervisor passes. ``?sleep=<seconds>`` makes it wait that long before
+answering (a request in flight when the test kills the instance).
 """
 
+import asyncio
 import json
 import os
 import sys
+from urllib.parse import parse_qs
 
 import uvicorn
 
@@ -24,6 +27,9 @@ async def app(scope, receive, send):
         message = await receive()
         body += message.get("body", b"")
         more = message.get("more_body", False)
+    sleep = parse_qs(scope["query_string"].decode()).get("sleep")
+    if sleep:
+        await asyncio.sleep(float(sleep[0]))
     if scope["path"] == "/openapi.json":
         payload = {"openapi": "3.1.0", "info": {"title": NAME, "version": "0"}, "paths": {}}
     else:

@@ -10,6 +10,8 @@ import re
 import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,7 +20,8 @@ import nats
 import psycopg
 import pytest
 
-from unimatch_stack import testinfra
+from tests.support.helpers import eventually
+from unimatch_stack import run, testinfra
 from unimatch_stack.infra import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -62,7 +65,9 @@ def gateway(stack):
 # --- gateway -------------------------------------------------------------------------------
 
 
-def test_caddyfile_validates(tmp_path):
+@pytest.mark.parametrize("compose", [False, True])
+def test_caddyfile_validates(tmp_path, compose):
+    """As make run configures it, and as compose does (replicas found by DNS)."""
     env = {
         **os.environ,
         "UNIMATCH_PORT": "18000",
@@ -71,6 +76,11 @@ def test_caddyfile_validates(tmp_path):
         "XDG_CONFIG_HOME": str(tmp_path),
         "XDG_DATA_HOME": str(tmp_path),
         **{spec.upstream_env: f"{spec.name}:{spec.port}" for spec in SERVICES},
+        **{
+            f"{spec.name.upper()}_DISCOVERY": f"dynamic a {spec.name} {spec.port}"
+            for spec in SERVICES
+            if compose
+        },
     }
     result = subprocess.run(
         [
@@ -262,12 +272,126 @@ def test_one_service_can_be_stopped_and_restarted(stack, gateway, kill):
     stack.stop_service("profile", kill=kill)
     assert not stack.processes["profile"].running
     down = gateway.get("/users/api/me")
-    assert down.status_code == 502
+    assert down.status_code == 503
     assert down.json() == {"detail": "Service unavailable."}
+    assert down.headers["retry-after"] == "1"
     assert gateway.get("/auth/login").status_code == 200  # the others are unaffected
 
     stack.start_service("profile")
     assert gateway.get("/users/api/me").json()["service"] == "profile"
+
+
+# --- several instances of each service (docs/adr/new-several-instances.md) -----------------
+
+
+@pytest.fixture(scope="module")
+def twin_stack(tmp_path_factory):
+    """Two fake instances of every service behind the real gateway."""
+    ports = iter(free_ports(2 * len(NAMES)))
+    with fake_stack(
+        tmp_path_factory.mktemp("twins"),
+        service_ports={name: [next(ports), next(ports)] for name in NAMES},
+    ) as running:
+        yield running
+
+
+def served_by(response: httpx.Response) -> str:
+    return response.json()["env"]["PORT"]
+
+
+def test_make_run_reads_instance_counts_per_service(monkeypatch):
+    for spec in SERVICES:
+        for variable in ("INSTANCES", "PORT"):
+            monkeypatch.delenv(f"{spec.name.upper()}_{variable}", raising=False)
+    monkeypatch.setenv("UNIMATCH_INSTANCES", "2")
+    monkeypatch.setenv("AUTH_INSTANCES", "3")
+    monkeypatch.setenv("NOTIFIER_PORT", "9104")
+    assert run._service_ports() == {
+        "auth": [8101, 8201, 8301],
+        "profile": [8102, 8202],
+        "matching": [8103, 8203],
+        "notifier": [9104, 9204],
+    }
+    monkeypatch.setenv("PROFILE_INSTANCES", "0")
+    with pytest.raises(StackError, match="profile: the instance count"):
+        run._service_ports()
+
+
+def test_instances_get_their_own_ports_logs_and_metrics_folders(twin_stack):
+    for name in NAMES:
+        first, second = twin_stack.instances(name)
+        assert (first.name, second.name) == (name, f"{name}-2")
+        assert first.port != second.port
+        assert second.log_path.name == f"{name}-2.log"
+        folders = {p.env["PROMETHEUS_MULTIPROC_DIR"] for p in (first, second)}
+        assert len(folders) == 2
+    upstreams = twin_stack.processes["gateway"].env["PROFILE_UPSTREAM"].split()
+    assert upstreams == [f"127.0.0.1:{p.port}" for p in twin_stack.instances("profile")]
+
+
+def test_gateway_balances_across_instances(twin_stack):
+    with httpx.Client(base_url=twin_stack.gateway_url, timeout=10) as gateway:
+        for path in ("/auth/login", "/users/api/me", "/users/api/days-to-match", "/telegram/x"):
+            ports = {served_by(gateway.get(path)) for _ in range(20)}
+            assert len(ports) == 2, path
+
+
+def spread(pool, send, path: str) -> list:
+    """Four slow requests (1.5 s), started 50 ms apart so that the gateway's least-busy
+    choice puts two on each instance; returns once all four are in flight."""
+    in_flight = []
+    for _ in range(4):
+        in_flight.append(pool.submit(send, path, params={"sleep": "1.5"}))
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return in_flight
+
+
+def test_killed_instance_costs_no_request(twin_stack):
+    """Killed, an instance refuses connections: the gateway sends every request, POSTs too,
+    to the other one (nothing was sent yet); a GET cut off mid-request is retried there."""
+    first, second = twin_stack.instances("matching")
+    with httpx.Client(base_url=twin_stack.gateway_url, timeout=20) as gateway:
+        with ThreadPoolExecutor(4) as pool:
+            in_flight = spread(pool, gateway.get, "/matching/slow")
+            twin_stack.stop_service("matching-2", kill=True)
+            cut_off = [future.result() for future in in_flight]
+        try:
+            assert [r.status_code for r in cut_off] == [200] * 4
+            assert {served_by(r) for r in cut_off} == {str(first.port)}
+            for _ in range(20):
+                for response in (gateway.get("/matching/x"), gateway.post("/matching/x")):
+                    assert response.status_code == 200
+                    assert served_by(response) == str(first.port)
+        finally:
+            twin_stack.start_service("matching-2")
+        # Back and ready, it is probed healthy and gets requests again.
+        eventually(
+            lambda: str(second.port) in {served_by(gateway.get("/matching/x")) for _ in range(10)},
+            "the restarted instance gets requests again",
+            interval=0.2,
+        )
+
+
+def test_post_cut_off_by_a_dying_instance_is_a_clear_503(twin_stack):
+    """A POST may have been applied before its instance died, so it is not replayed: the
+    caller gets 503 with Retry-After and decides (docs/api.md, Errors)."""
+    first, second = twin_stack.instances("profile")
+    with httpx.Client(base_url=twin_stack.gateway_url, timeout=20) as gateway:
+        with ThreadPoolExecutor(4) as pool:
+            in_flight = spread(pool, gateway.post, "/users/api/me")
+            twin_stack.stop_service("profile-2", kill=True)
+            answers = [future.result() for future in in_flight]
+        try:
+            assert sorted(r.status_code for r in answers) == [200, 200, 503, 503]
+            for response in answers:
+                if response.status_code == 503:
+                    assert response.json() == {"detail": "Service unavailable."}
+                    assert response.headers["retry-after"] == "1"
+                else:
+                    assert served_by(response) == str(first.port)
+        finally:
+            twin_stack.start_service("profile-2")
 
 
 def test_stack_reports_a_service_that_dies_and_stops_the_rest(tmp_path):

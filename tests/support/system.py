@@ -19,16 +19,23 @@ def system_stack(
     telegram_url: str,
     env: Mapping[str, str] | None = None,
     service_env: Mapping[str, Mapping[str, str]] | None = None,
+    instances: Mapping[str, int] | None = None,
 ) -> Stack:
     """The four services and the gateway on free ports, with a staff account and a bot that
-    talks to the stand-in Bot API at ``telegram_url``."""
-    *service_ports, gateway_port = free_ports(len(SERVICES) + 1)
+    talks to the stand-in Bot API at ``telegram_url``; ``instances``: how many of a service
+    (one unless named)."""
+    counts = [(instances or {}).get(spec.name, 1) for spec in SERVICES]
+    *service_ports, gateway_port = free_ports(sum(counts) + 1)
+    ports = iter(service_ports)
     return Stack(
         var_dir,
         database_url,
         nats_url,
         gateway_port=gateway_port,
-        service_ports={spec.name: port for spec, port in zip(SERVICES, service_ports, strict=True)},
+        service_ports={
+            spec.name: [next(ports) for _ in range(count)]
+            for spec, count in zip(SERVICES, counts, strict=True)
+        },
         extra_env={
             "UNIMATCH_EVENT_PREFIX": event_prefix,
             "UNIMATCH_ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),

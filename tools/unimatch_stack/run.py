@@ -16,13 +16,40 @@ from pathlib import Path
 from unimatch_stack.credentials import merge
 from unimatch_stack.infra import InfraError, local_infra, nats_nodes
 from unimatch_stack.mailbox import local_mailbox
-from unimatch_stack.supervisor import DEFAULT_GATEWAY_PORT, SERVICES, Stack, StackError
+from unimatch_stack.supervisor import (
+    DEFAULT_GATEWAY_PORT,
+    SERVICES,
+    Stack,
+    StackError,
+    instance_ports,
+)
 
 
-def _service_ports() -> dict[str, int]:
-    """Per-service overrides, e.g. PROFILE_PORT=9102."""
+def _instances(service: str) -> int:
+    """How many instances of a service to run: AUTH_INSTANCES=3, else UNIMATCH_INSTANCES (every
+    service), else one."""
+    value = os.environ.get(f"{service.upper()}_INSTANCES") or os.environ.get(
+        "UNIMATCH_INSTANCES", "1"
+    )
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise StackError(
+            f"{service}: the instance count must be a whole number >= 1, not {value!r}"
+        )
+    return count
+
+
+def _service_ports() -> dict[str, list[int]]:
+    """Each instance's port: the first from e.g. PROFILE_PORT=9102 (else the default), the
+    others 100 apart (9202, 9302, ...)."""
     return {
-        spec.name: int(os.environ.get(f"{spec.name.upper()}_PORT", spec.port)) for spec in SERVICES
+        spec.name: instance_ports(
+            int(os.environ.get(f"{spec.name.upper()}_PORT", spec.port)), _instances(spec.name)
+        )
+        for spec in SERVICES
     }
 
 
@@ -53,14 +80,16 @@ def _mail_env(smtp_url: str, gateway_port: int) -> dict[str, str]:
 
 def _banner(stack: Stack, var_dir: Path, local_mail: bool) -> str:
     url = stack.gateway_url
+    instances = [process for spec in SERVICES for process in stack.instances(spec.name)]
+    width = max(9, *(len(process.name) for process in instances))
     return "\n".join(
         [
             "UniMatch is up.",
-            f"  API docs:  {url}/docs",
-            f"  Gateway:   {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
-            *(f"  {spec.name:<9}  {stack.service_url(spec.name)}" for spec in SERVICES),
-            f"  Logs:      {var_dir / 'log'}",
-            f"  Mail:      {var_dir / 'mail' if local_mail else 'through SMTP_URL'}",
+            f"  {'API docs:':<{width}}  {url}/docs",
+            f"  {'Gateway:':<{width}}  {url}  (/auth/*, /users/*, /matching/*, /telegram/*)",
+            *(f"  {p.name:<{width}}  {stack.service_url(p.name)}" for p in instances),
+            f"  {'Logs:':<{width}}  {var_dir / 'log'}",
+            f"  {'Mail:':<{width}}  {var_dir / 'mail' if local_mail else 'through SMTP_URL'}",
             "Press Ctrl-C to stop.",
         ]
     )
@@ -97,6 +126,7 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _raise_keyboard_interrupt)
     try:
+        service_ports = _service_ports()
         with (
             local_infra(var_dir) as infra,
             local_mailbox(var_dir) as smtp_url,
@@ -105,7 +135,7 @@ def main() -> int:
                 infra.database_url,
                 infra.nats_url,
                 gateway_port,
-                _service_ports(),
+                service_ports,
                 extra_env={**_cluster_env(), **_mail_env(smtp_url, gateway_port)},
                 service_env=merge(infra.service_env, _service_env()),
             ) as stack,

@@ -2,6 +2,11 @@
 
 Every process gets its own session (so a Ctrl-C in the terminal reaches only the supervisor,
 which then stops things in order) and its own log file, `<var_dir>/log/<name>.log`.
+
+A service may run as several instances: separate processes on separate ports, each with its
+own workers, killable one by one; the gateway balances across them
+(docs/adr/new-several-instances.md). The first instance is named after the service
+(`auth`), the others `auth-2`, `auth-3`, ...
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from unimatch_stack.infra import find_binary, log_tail, port_in_use
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GATEWAY_DIR = REPO_ROOT / "gateway"
 DEFAULT_GATEWAY_PORT = 8000
+# Instance n of a service listens INSTANCE_PORT_STEP * (n - 1) above the first: auth on 8101,
+# 8201, 8301, ... (make run); tests give every instance a free port instead.
+INSTANCE_PORT_STEP = 100
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,22 @@ SERVICES = (
     ServiceSpec("notifier", "notifier_service", 8104),
 )
 GATEWAY = "gateway"
+
+
+def instance_ports(first: int, count: int) -> list[int]:
+    """The ports of a service's ``count`` instances, the first on ``first``."""
+    if count < 1:
+        raise ValueError(f"a service needs at least one instance, not {count}")
+    return [first + INSTANCE_PORT_STEP * n for n in range(count)]
+
+
+def instance_name(service: str, number: int) -> str:
+    """``auth`` for the first instance, ``auth-2`` for the second, ..."""
+    return service if number == 1 else f"{service}-{number}"
+
+
+def _port_lists(ports: Mapping[str, int | Sequence[int]]) -> dict[str, list[int]]:
+    return {name: [p] if isinstance(p, int) else list(p) for name, p in ports.items()}
 
 
 class StackError(RuntimeError):
@@ -155,12 +179,14 @@ def gateway_threads() -> str:
 def gateway_process(
     var_dir: Path,
     port: int,
-    service_ports: Mapping[str, int],
+    service_ports: Mapping[str, int | Sequence[int]],
     gateway_dir: Path = GATEWAY_DIR,
     env: Mapping[str, str] | None = None,
 ) -> ManagedProcess:
-    """Caddy in front of the services at `service_ports`; the parent's environment (e.g.
-    UNIMATCH_CORS_ORIGINS, UNIMATCH_WEB_DIST) and `env` reach the Caddyfile."""
+    """Caddy in front of the services at `service_ports` (a port, or one per instance: Caddy
+    balances across them); the parent's environment (e.g. UNIMATCH_CORS_ORIGINS,
+    UNIMATCH_WEB_DIST) and `env` reach the Caddyfile."""
+    ports = _port_lists(service_ports)
     gateway_env = {
         **os.environ,
         "UNIMATCH_PORT": str(port),
@@ -171,7 +197,11 @@ def gateway_process(
         "XDG_CONFIG_HOME": str(var_dir / "caddy"),
         "XDG_DATA_HOME": str(var_dir / "caddy"),
         "GOMAXPROCS": gateway_threads(),
-        **{spec.upstream_env: f"127.0.0.1:{service_ports[spec.name]}" for spec in SERVICES},
+        # Several upstreams are one space-separated value: Caddy reads them as a list.
+        **{
+            spec.upstream_env: " ".join(f"127.0.0.1:{p}" for p in ports[spec.name])
+            for spec in SERVICES
+        },
         **(env or {}),
     }
     web_dist = gateway_env.pop("UNIMATCH_WEB_DIST", "")
@@ -195,9 +225,11 @@ def gateway_process(
 class Stack:
     """The four services plus the gateway, started and stopped together.
 
-    `commands` replaces the command line of individual services (tests run fakes with it);
-    `extra_env` is added to every service's environment, on top of the parent's, and
-    `service_env` to one service's, on top of that: e.g.
+    `service_ports` gives a service's port, or a list of ports: one instance on each
+    (`processes["auth"]`, `processes["auth-2"]`, ...). `commands` replaces the command line
+    of individual services (tests run fakes with it); `extra_env` is added to every
+    service's environment, on top of the parent's, and `service_env` to one service's (all
+    its instances), on top of that: e.g.
     `service_env={"profile": {"DATABASE_URL": other_url}}` gives profile a server of its own.
     """
 
@@ -207,7 +239,7 @@ class Stack:
         database_url: str,
         nats_url: str,
         gateway_port: int = DEFAULT_GATEWAY_PORT,
-        service_ports: Mapping[str, int] | None = None,
+        service_ports: Mapping[str, int | Sequence[int]] | None = None,
         extra_env: Mapping[str, str] | None = None,
         commands: Mapping[str, Sequence[str]] | None = None,
         ready_timeout: float = 60.0,
@@ -215,7 +247,7 @@ class Stack:
         service_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         var_dir = Path(var_dir).resolve()
-        ports = {spec.name: spec.port for spec in SERVICES} | dict(service_ports or {})
+        ports = _port_lists({spec.name: spec.port for spec in SERVICES} | dict(service_ports or {}))
         commands = dict(commands or {})
         service_env = dict(service_env or {})
         unknown = set(service_env) - {spec.name for spec in SERVICES}
@@ -224,29 +256,29 @@ class Stack:
         self.ready_timeout = ready_timeout
         self.gateway_port = gateway_port
         self.processes: dict[str, ManagedProcess] = {}
+        self._instances: dict[str, list[str]] = {}
         for spec in SERVICES:
-            env = {
-                **os.environ,
-                "PYTHONUNBUFFERED": "1",
-                "PORT": str(ports[spec.name]),
-                "DATABASE_URL": database_url,
-                "NATS_URL": nats_url,
-                # Where auth keeps its signing key (docs/adr/015).
-                "UNIMATCH_VAR_DIR": str(var_dir),
-                # Where a service's worker processes pool their metrics (serve.py).
-                "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "metrics" / spec.name),
-                **(extra_env or {}),
-                **service_env.get(spec.name, {}),
-            }
             argv = commands.get(spec.name, [sys.executable, "-m", spec.module])
-            self.processes[spec.name] = ManagedProcess(
-                spec.name,
-                argv,
-                env,
-                ports[spec.name],
-                "/readyz",
-                var_dir / "log" / f"{spec.name}.log",
-            )
+            names = [instance_name(spec.name, n) for n in range(1, len(ports[spec.name]) + 1)]
+            self._instances[spec.name] = names
+            for name, port in zip(names, ports[spec.name], strict=True):
+                env = {
+                    **os.environ,
+                    "PYTHONUNBUFFERED": "1",
+                    "PORT": str(port),
+                    "DATABASE_URL": database_url,
+                    "NATS_URL": nats_url,
+                    # Where auth keeps its signing key (docs/adr/015), shared by its instances.
+                    "UNIMATCH_VAR_DIR": str(var_dir),
+                    # Where an instance's worker processes pool their metrics (serve.py): one
+                    # folder per instance, since each empties its own at start.
+                    "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "metrics" / name),
+                    **(extra_env or {}),
+                    **service_env.get(spec.name, {}),
+                }
+                self.processes[name] = ManagedProcess(
+                    name, argv, env, port, "/readyz", var_dir / "log" / f"{name}.log"
+                )
         self.processes[GATEWAY] = gateway_process(var_dir, gateway_port, ports, gateway_dir)
 
     @property
@@ -254,12 +286,20 @@ class Stack:
         return f"http://localhost:{self.gateway_port}"
 
     def service_url(self, name: str) -> str:
+        """One process's own address (``auth``: the first instance, ``auth-2``: the second)."""
         return f"http://127.0.0.1:{self.processes[name].port}"
+
+    def instances(self, service: str) -> list[ManagedProcess]:
+        """Every instance of one service, the first first."""
+        return [self.processes[name] for name in self._instances[service]]
+
+    def _service_processes(self) -> list[ManagedProcess]:
+        return [p for spec in SERVICES for p in self.instances(spec.name)]
 
     def start(self) -> None:
         """Start the services, wait until all are ready, then the gateway; all or nothing."""
         try:
-            services = [self.processes[spec.name] for spec in SERVICES]
+            services = self._service_processes()
             for process in services:
                 process.start()
             deadline = time.monotonic() + self.ready_timeout
@@ -272,12 +312,13 @@ class Stack:
 
     def stop(self) -> None:
         """Services first (they may still be talking to each other), then the gateway."""
-        for spec in SERVICES:
-            self.processes[spec.name].stop()
+        for process in self._service_processes():
+            process.stop()
         self.processes[GATEWAY].stop()
 
     def start_service(self, name: str) -> None:
-        """(Re)start one process by name ("auth", ..., "gateway") and wait until it is ready."""
+        """(Re)start one process by name ("auth", "auth-2", ..., "gateway") and wait until it
+        is ready."""
         process = self.processes[name]
         process.start()
         process.wait_ready(time.monotonic() + self.ready_timeout)

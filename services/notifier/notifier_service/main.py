@@ -14,6 +14,7 @@ from notifier_service.mail.compose import MailComposer
 from notifier_service.mail.sender import MailSender
 from notifier_service.settings import NotifierSettings
 from notifier_service.telegram.client import TelegramBot
+from notifier_service.telegram.lease import talk_to_telegram_under_lease, telegram_lease
 from notifier_service.telegram.sender import Sender
 from unimatch_shared.events import (
     EmailUnsubscribed,
@@ -41,17 +42,21 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             EmailUnsubscribed,
         ],
     )
-    telegram = TelegramBot(settings, runtime) if settings.telegram_bot_token else None
+    # Of several instances, only the lease holder sends and polls (telegram/lease.py).
+    lease = telegram_lease(settings)
+    telegram = (
+        TelegramBot(settings, runtime, fence=lease.held) if settings.telegram_bot_token else None
+    )
     sender = Sender(runtime, telegram, settings.telegram_send_concurrency)
     mail = MailComposer(settings.unimatch_public_url, settings.mail_from)
     mail_sender = MailSender(runtime, settings)
     runtime.messaging.broker.include_router(build_router(runtime, sender, mail_sender, mail))
-    runtime.run_in_background("message-sender", sender.run)
-    runtime.run_in_background("mail-sender", mail_sender.run)
+    # The mail sender too: at start it releases every claim, safe only with one sender.
+    talk_to_telegram_under_lease(runtime, lease, sender, telegram, also=[mail_sender.run])
+    # Every instance may queue the follow-ups: the outbox's idempotency key keeps one each.
     follow_ups = FollowUpScheduler(runtime, sender, settings.follow_up_poll_seconds)
     runtime.run_in_background("follow-ups", follow_ups.run)
     if telegram is not None:
-        runtime.run_in_background("telegram-updates", telegram.receive_updates)
         runtime.on_stop.append(telegram.close)
     app = create_service_app(
         runtime,
@@ -62,5 +67,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.telegram = telegram
+    app.state.telegram_lease = lease
     app.state.mail = mail
     return app

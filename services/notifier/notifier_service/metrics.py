@@ -2,7 +2,7 @@
 what became of each Telegram message (docs/adr/006-telegram-delivery.md) and of each mail
 (docs/adr/new-email-delivery.md)."""
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 TELEGRAM_MESSAGES = Counter(
     "unimatch_telegram_messages",
@@ -27,4 +27,9 @@ MAILS = Counter(
     "not be reached or refused us: the mail stays pending); resent (claimed by a sender that "
     "stopped before recording what became of it: sent again, with the same Message-ID).",
     ["outcome"],
+)
+TELEGRAM_LEASE_HELD = Gauge(
+    "unimatch_telegram_lease_held",
+    "1 while this instance holds the Telegram lease: it alone delivers messages and polls.",
+    multiprocess_mode="mostrecent",
 )

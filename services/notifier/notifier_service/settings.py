@@ -16,7 +16,8 @@ def _no_trailing_slash(url: str) -> str:
 
 
 class NotifierSettings(ServiceSettings):
-    # One process: the Telegram poller and the sender must not run twice (ADR 006).
+    # One worker process per instance (ADR 006); of several instances, the Telegram lease picks
+    # the one that polls and sends (docs/adr/new-several-instances.md).
     MAX_WORKERS: ClassVar[int | None] = 1
     port: int = 8104
     # Unset: messages are recorded and logged, never sent (docs/api.md, Configuration).

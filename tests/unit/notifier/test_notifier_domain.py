@@ -146,6 +146,34 @@ async def test_acquire_waits_for_the_slot():
     assert limiter.delay(3) > 0.9
 
 
+async def test_acquire_takes_the_slot_after_before_taking_and_only_if_still_free():
+    """What runs before taking (the lease's fence, a database round trip) comes before the
+    slot is taken, so its delay never sits between the slot and the send; a slot another
+    sender took meanwhile is waited for again."""
+    limiter = RateLimiter(per_second=1, chat_interval=0.0, margin=0.0)
+    free_when_asked = []
+
+    async def check() -> None:
+        free_when_asked.append(limiter.delay(1) == 0)
+        if len(free_when_asked) == 1:
+            limiter.take(2)  # another sender took the only slot meanwhile
+
+    await limiter.acquire(1, before_taking=check)
+    assert free_when_asked == [True, True]  # asked again once the slot was free again
+    assert limiter.delay(3) > 0.9  # and the slot taken after the second check
+
+
+async def test_acquire_takes_nothing_when_before_taking_refuses():
+    limiter = RateLimiter(per_second=1, chat_interval=0.0, margin=0.0)
+
+    async def refuse() -> None:
+        raise PermissionError("lease lost")
+
+    with pytest.raises(PermissionError):
+        await limiter.acquire(1, before_taking=refuse)
+    assert limiter.delay(1) == 0
+
+
 def test_replies_and_announcements_each_have_their_share():
     clock = Clock()
     limiter = RateLimiter(per_second=30, margin=0.0, clock=clock, replies_per_second=5)

@@ -2,6 +2,7 @@
 configuration, or made on first start and kept in a file every worker reads."""
 
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -27,12 +28,13 @@ def load_signing_key(pem: str | None, path: Path) -> Ed25519PrivateKey:
 
 def _create(path: Path) -> None:
     """Write a new key atomically: the workers starting together all end up with the one
-    that was linked into place first."""
+    that was linked into place first. Each draft has a name of its own: instances in
+    containers sharing the folder (compose replicas) may have the same process ids."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     pem = Ed25519PrivateKey.generate().private_bytes(
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
     )
-    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
     descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)

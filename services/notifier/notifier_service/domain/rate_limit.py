@@ -15,7 +15,7 @@ per-chat interval and a 429's pause apply to both kinds.
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 # Forget chats idle for longer than their interval once this many are remembered.
@@ -72,7 +72,21 @@ class RateLimiter:
         """Telegram said "retry after": nothing goes out until then."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    async def acquire(self, chat_id: int, kind: Kind = Kind.ANNOUNCEMENT) -> None:
-        while (wait := self.delay(chat_id, kind)) > 0:
-            await asyncio.sleep(wait)
+    async def acquire(
+        self,
+        chat_id: int,
+        kind: Kind = Kind.ANNOUNCEMENT,
+        before_taking: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Wait for a slot and take it. ``before_taking`` (which may raise) is awaited once a
+        slot is free and before it is taken, so however long it takes, the slot is taken just
+        before the message goes and the window measures what Telegram sees."""
+        while True:
+            while (wait := self.delay(chat_id, kind)) > 0:
+                await asyncio.sleep(wait)
+            if before_taking is None:
+                break
+            await before_taking()
+            if self.delay(chat_id, kind) == 0:  # still free after the wait
+                break
         self.take(chat_id, kind)

@@ -4,10 +4,13 @@ polling, or a webhook when ``TELEGRAM_WEBHOOK_URL`` is set).
 
 Two ``Bot`` objects share the token and one rate limiter: ``bot`` sends announcements (the
 sender), ``reply_bot`` receives updates, so the Dispatcher's handlers answer through it and
-their replies draw on the replies' share of the budget (``TELEGRAM_REPLIES_PER_SECOND``)."""
+their replies draw on the replies' share of the budget (``TELEGRAM_REPLIES_PER_SECOND``).
+Each announcement is fenced: right before every attempt to send it, the Telegram lease is
+confirmed (docs/adr/new-several-instances.md)."""
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -25,19 +28,29 @@ from notifier_service.domain.rate_limit import Kind, RateLimiter
 from notifier_service.metrics import TELEGRAM_RETRY_AFTER
 from notifier_service.settings import NotifierSettings
 from notifier_service.telegram.commands import build_dispatcher
+from unimatch_shared.lease import LeaseLost
 from unimatch_shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0
 
 
+Fence = Callable[[], Awaitable[bool]]
+
+
 class Throttle(BaseRequestMiddleware):
     """Every message (and edit) waits for the rate limiter, within its kind's share; a 429
-    pauses all sending for Telegram's ``retry_after`` and the same request is tried again."""
+    pauses all sending for Telegram's ``retry_after`` and the same request is tried again.
+    With a ``fence``, each attempt goes only if it still answers True (else ``LeaseLost``)."""
 
-    def __init__(self, limiter: RateLimiter, kind: Kind):
+    def __init__(self, limiter: RateLimiter, kind: Kind, fence: Fence | None = None):
         self._limiter = limiter
         self._kind = kind
+        self._fence = fence
+
+    async def _confirm_lease(self) -> None:
+        if self._fence is not None and not await self._fence():
+            raise LeaseLost()
 
     async def __call__(
         self,
@@ -47,7 +60,9 @@ class Throttle(BaseRequestMiddleware):
     ) -> TelegramType:
         while True:
             if isinstance(method, SendMessage | EditMessageText) and method.chat_id is not None:
-                await self._limiter.acquire(method.chat_id, self._kind)
+                await self._limiter.acquire(
+                    method.chat_id, self._kind, self._confirm_lease if self._fence else None
+                )
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
@@ -57,7 +72,10 @@ class Throttle(BaseRequestMiddleware):
 
 
 class TelegramBot:
-    def __init__(self, settings: NotifierSettings, runtime: ServiceRuntime):
+    def __init__(
+        self, settings: NotifierSettings, runtime: ServiceRuntime, fence: Fence | None = None
+    ):
+        """``fence``: asked before each announcement goes (the Telegram lease is held)."""
         self._settings = settings
         self.limiter = RateLimiter(
             per_second=settings.telegram_messages_per_second,
@@ -65,14 +83,14 @@ class TelegramBot:
             margin=settings.telegram_rate_margin_seconds,
             replies_per_second=settings.telegram_replies_per_second,
         )
-        self.bot = self._bot(Kind.ANNOUNCEMENT)
+        self.bot = self._bot(Kind.ANNOUNCEMENT, fence)
         self.reply_bot = self._bot(Kind.REPLY)
         self.dispatcher = build_dispatcher(runtime)
 
-    def _bot(self, kind: Kind) -> Bot:
+    def _bot(self, kind: Kind, fence: Fence | None = None) -> Bot:
         settings = self._settings
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-        session.middleware(Throttle(self.limiter, kind))
+        session.middleware(Throttle(self.limiter, kind, fence))
         # Every text is HTML, whatever people supplied in it escaped (domain/texts.py).
         html = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
         return Bot(settings.telegram_bot_token, session=session, default=html)

@@ -1,6 +1,8 @@
 """Delivers the message outbox: oldest first, one message per chat at a time, a few chats in
 parallel, within Telegram's limits. A row is marked sent only after Telegram accepted it, right
 away, so a crash can resend at most the messages in flight (docs/adr/006-telegram-delivery.md).
+Of several notifier instances only the holder of the Telegram lease runs it, and each attempt
+to send confirms the lease first (telegram/lease.py, client.py).
 """
 
 import asyncio
@@ -14,6 +16,7 @@ from notifier_service.adapters.db.tables import OutgoingMessage
 from notifier_service.delivery import OutboxLoop, grow_backoff
 from notifier_service.metrics import TELEGRAM_MESSAGES
 from notifier_service.telegram.client import MAX_BACKOFF_SECONDS, TelegramBot
+from unimatch_shared.lease import LeaseLost
 from unimatch_shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -105,6 +108,9 @@ class Sender(OutboxLoop):
             await self._telegram.bot.send_message(
                 message.chat_id, message.text, reply_markup=markup
             )
+        except LeaseLost:  # another instance sends it; this one is stopping
+            log.info("message %d left pending: the Telegram lease is lost", message.id)
+            return None
         except TelegramForbiddenError:
             log.info("chat %d blocked the bot; unlinking it", message.chat_id)
             await service.chat_blocked(self._runtime.unit_of_work(), message)
