@@ -355,7 +355,7 @@ def test_secrets_reach_only_the_service_that_uses_them():
 
 @pytest.mark.parametrize("name", BUILT)
 def test_service_urls_point_at_compose_servers(name):
-    """Each service logs in as itself (docs/adr/new-service-credentials.md), with the password
+    """Each service logs in as itself (docs/adr/018-service-credentials.md), with the password
     its server was given (tests/test_compose_credentials.py checks the rest)."""
     env = SERVICES[name]["environment"]
     database = urlsplit(env["DATABASE_URL"])
@@ -454,7 +454,7 @@ def test_gateway_upstreams_match_services_and_caddyfile():
 def test_instances_come_from_configuration_and_the_gateway_finds_every_replica(name):
     """`<SERVICE>_INSTANCES` (else `UNIMATCH_INSTANCES`, else one) replicas, as under `make
     run`; the gateway asks Docker's DNS for every replica's address (an A record each) on the
-    service's port (docs/adr/new-several-instances.md)."""
+    service's port (docs/adr/024-several-instances.md)."""
     assert SERVICES[name]["deploy"]["replicas"] == (
         f"${{{name.upper()}_INSTANCES:-${{UNIMATCH_INSTANCES:-1}}}}"
     )

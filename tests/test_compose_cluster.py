@@ -57,7 +57,7 @@ def test_services_take_the_replica_count_from_the_operator():
 
 
 def test_every_node_knows_the_same_users_as_the_single_server():
-    """Services log in as their own users (docs/adr/new-service-credentials.md) wherever they
+    """Services log in as their own users (docs/adr/018-service-credentials.md) wherever they
     connect: every node reads the same configuration with the same passwords."""
     single = SERVICES["nats"]
     config = single["command"][single["command"].index("-c") + 1]

@@ -1,4 +1,4 @@
-"""compose's per-service credentials (docs/adr/new-service-credentials.md): nats-server's
+"""compose's per-service credentials (docs/adr/018-service-credentials.md): nats-server's
 configuration is the one the table in unimatch_shared/access.py generates and nats-server
 accepts it with compose's variables; PostgreSQL's initialisation makes every service's role."""
 

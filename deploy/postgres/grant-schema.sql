@@ -1,4 +1,4 @@
--- One service's own role, owning its schema and nothing else (docs/adr/new-service-credentials.md).
+-- One service's own role, owning its schema and nothing else (docs/adr/018-service-credentials.md).
 -- Idempotent: creates the role or resets its password; creates the schema owned by it, or hands
 -- over a schema (and every table, view, sequence and type in it) made earlier by another owner;
 -- lets no one but the roles granted here, and superusers, connect to the database.

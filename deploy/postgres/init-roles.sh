@@ -1,5 +1,5 @@
 #!/bin/sh
-# compose's PostgreSQL: each service's own role owning its schema (docs/adr/new-service-credentials.md).
+# compose's PostgreSQL: each service's own role owning its schema (docs/adr/018-service-credentials.md).
 # Runs when the container initialises an empty volume (docker-entrypoint-initdb.d). For a volume
 # made before, run it once: docker compose exec postgres sh /docker-entrypoint-initdb.d/10-unimatch-roles.sh
 # Passwords: <SERVICE>_DATABASE_PASSWORD, as docker-compose.yml gives them to the services.

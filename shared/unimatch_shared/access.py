@@ -1,5 +1,5 @@
 """Who may say what on NATS: the one table every service's NATS permissions come from
-(docs/adr/new-service-credentials.md).
+(docs/adr/018-service-credentials.md).
 
 ``EVENT_ROUTES`` names, for every event, the services that publish it and those that consume
 it; ``RPC_ROUTES``, for every request, the services that ask and the one that answers;

@@ -1,7 +1,7 @@
 """Where a user hears about their matches: the channels they chose, or the default.
 
 Profile shows the result in ``me`` and the notifier sends by it, so both read a choice the
-same way (docs/adr/new-email-delivery.md).
+same way (docs/adr/021-email-delivery.md).
 """
 
 from collections.abc import Iterable

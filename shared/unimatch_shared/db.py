@@ -79,7 +79,7 @@ def run_migrations(
         with engine.begin() as connection:
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
             # Made here only where no one made it for the service (its own role then owns
-            # it, docs/adr/new-service-credentials.md): a role without rights on the
+            # it, docs/adr/018-service-credentials.md): a role without rights on the
             # database may not even ask for CREATE SCHEMA IF NOT EXISTS.
             if connection.scalar(text("SELECT to_regnamespace(:s)"), {"s": f'"{schema}"'}) is None:
                 connection.execute(text(f'CREATE SCHEMA "{schema}"'))

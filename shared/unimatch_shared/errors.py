@@ -73,7 +73,7 @@ class Throttled(APIError):
 class DomainError(Exception):
     """A use case's refusal, in no surface's words: the HTTP API answers it through
     ``as_api_error`` (installed below) and request-reply responders through
-    ``reply_errors``, each in that one place (docs/adr/new-unit-of-work-and-repositories.md)."""
+    ``reply_errors``, each in that one place (docs/adr/023-unit-of-work-and-repositories.md)."""
 
 
 class NotFound(DomainError):

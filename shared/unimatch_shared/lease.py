@@ -1,7 +1,7 @@
 """A lease: one process at a time, among every instance of a service, does some work.
 
 The lease is a PostgreSQL session-level advisory lock held on a connection of its own
-(docs/adr/new-several-instances.md). Whoever takes the lock runs the work; the others try
+(docs/adr/024-several-instances.md). Whoever takes the lock runs the work; the others try
 again every ``retry_seconds``. The holder confirms the lock every ``check_seconds`` (a query
 on that connection) and stops the work as soon as it cannot: the lock may be gone. When the
 holder dies, PostgreSQL ends its session and frees the lock at once (its socket is closed by

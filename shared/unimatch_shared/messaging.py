@@ -3,7 +3,7 @@
 One stream holds every event subject. It is declared here, with the full subject list from
 ``events.ALL_EVENTS``, by every service at start-up, so no service can narrow it by accident.
 Streams and KV buckets are kept in ``UNIMATCH_STREAM_REPLICAS`` copies, applied at start-up
-to existing ones too (docs/adr/new-nats-cluster.md).
+to existing ones too (docs/adr/022-nats-cluster.md).
 """
 
 import logging
@@ -169,7 +169,7 @@ class Messaging:
         """A KV bucket's configuration, in as many copies as the streams. Direct gets (any
         replica answers a read) only with one copy: a follower may lag behind a write or a
         delete just acknowledged, so replicated buckets are read through the stream leader
-        (docs/adr/010, docs/adr/new-nats-cluster.md)."""
+        (docs/adr/010, docs/adr/022-nats-cluster.md)."""
         return KeyValueConfig(
             bucket=bucket,
             replicas=self.stream_replicas,

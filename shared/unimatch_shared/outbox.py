@@ -9,7 +9,7 @@ connection (so the stream stores them in that order), then awaits the batch's ac
 and marks the acknowledged rows. Consumers do not rely on the order (docs/adr/014).
 
 Hand-written on purpose: FastStream publishes, but cannot make an event part of the database
-transaction that caused it (docs/adr/new-libraries-where-they-fit.md).
+transaction that caused it (docs/adr/025-libraries-where-they-fit.md).
 """
 
 import asyncio

@@ -207,7 +207,7 @@ class JoinByTelegram(Request[JoinByTelegramReply]):
     Telegram user, its profile and ``user.registered``, as a sign-up does (ADR 001). One
     account per Telegram user: asked again (a retry after a crash), auth answers the account
     it made before, or the one a widget login made. The notifier links the chat on the reply
-    (docs/adr/new-telegram-conversations.md). Replies ``JoinByTelegramReply``."""
+    (docs/adr/020-telegram-conversations.md). Replies ``JoinByTelegramReply``."""
 
     SUBJECT: ClassVar[str] = "rpc.auth.join-by-telegram"
 

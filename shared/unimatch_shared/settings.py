@@ -43,11 +43,11 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     database_url: str = "postgresql://postgres@127.0.0.1:5432/unimatch"
     # Credentials go in the URLs: nats://user:password@host:port, and PostgreSQL's own
-    # (docs/adr/new-service-credentials.md); TLS towards PostgreSQL is DATABASE_URL's
+    # (docs/adr/018-service-credentials.md); TLS towards PostgreSQL is DATABASE_URL's
     # ``sslmode``/``sslrootcert``/``sslcert``/``sslkey``, libpq's own parameters.
     # Several servers of one cluster are separated by commas (nats://n1:4222,nats://n2:4222):
     # the client connects to any of them and moves to another when its server goes away
-    # (docs/adr/new-nats-cluster.md).
+    # (docs/adr/022-nats-cluster.md).
     nats_url: str = "nats://127.0.0.1:4222"
     # TLS towards NATS: the CA that signed the server's certificate (verified, host name
     # included), and a client certificate and key if the server asks for one. Any of them,

@@ -1,6 +1,6 @@
 """The contract through the compose stack's gateway, and a service container restarted under
 it losing nothing: accounts, sessions, match history, and the events published around the
-restart (docs/adr/new-compose-without-registries.md)."""
+restart (docs/adr/019-compose-without-registries.md)."""
 
 import time
 from functools import partial

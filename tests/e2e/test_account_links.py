@@ -1,5 +1,5 @@
 """Password reset and email change through the gateway, on both surfaces
-(docs/api.md, "Password reset", "Confirm a new email"; docs/adr/new-password-reset.md).
+(docs/api.md, "Password reset", "Confirm a new email"; docs/adr/016-password-reset.md).
 
 The notifier mails the links; these tests stop at the event it is given: the token is read
 from the JetStream stream, as the notifier reads it.

@@ -1,4 +1,4 @@
-"""Several instances of every service (docs/adr/new-several-instances.md): one instance of
+"""Several instances of every service (docs/adr/024-several-instances.md): one instance of
 each SIGKILLed under load costs no read and loses no sign-up (each account reaches profile,
 matching and the notifier); the notifier instance holding the Telegram lease SIGKILLed
 mid-burst loses and repeats no message.

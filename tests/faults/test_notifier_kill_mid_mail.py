@@ -1,5 +1,5 @@
 """The notifier SIGKILLed in the middle of a batch of mails, then restarted: no mail lost and
-none sent twice (docs/faults.md, docs/adr/new-email-delivery.md).
+none sent twice (docs/faults.md, docs/adr/021-email-delivery.md).
 
 The mail server is `make run`'s own (``unimatch_stack.mailbox``: a real aiosmtpd server
 keeping each mail as an `.eml` file), told to hold one mail's transaction at RCPT — after the

@@ -1,5 +1,5 @@
 """Streams and KV buckets on a three-node JetStream cluster of the test's own
-(docs/adr/new-nats-cluster.md).
+(docs/adr/022-nats-cluster.md).
 
 Made with one copy, they get three once the services run with ``UNIMATCH_STREAM_REPLICAS=3``
 (the durable consumers with them), and replicated buckets are read through the stream leader.

@@ -1,4 +1,4 @@
-"""Each service's own NATS user and database role (docs/adr/new-service-credentials.md): the
+"""Each service's own NATS user and database role (docs/adr/018-service-credentials.md): the
 four services work with nothing more, and each is refused what belongs to another.
 
 The NATS users need a nats-server of our own (the session's may be one from the environment,

@@ -1,5 +1,5 @@
 """TLS towards NATS and PostgreSQL is a matter of configuration (README, Configuration;
-docs/adr/new-service-credentials.md): the settings reach every client the services build, and
+docs/adr/018-service-credentials.md): the settings reach every client the services build, and
 a real handshake with a server whose certificate a throwaway CA signed succeeds, while a
 wrong CA or a missing client certificate is refused."""
 

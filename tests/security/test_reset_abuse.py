@@ -1,4 +1,4 @@
-"""Hostile callers of the password reset through the gateway (docs/adr/new-password-reset.md):
+"""Hostile callers of the password reset through the gateway (docs/adr/016-password-reset.md):
 what a request reveals about accounts, links used twice or late, floods of requests.
 
 The token a mail would carry is read from the JetStream stream, where the notifier reads it.

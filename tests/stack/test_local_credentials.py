@@ -1,5 +1,5 @@
 """`make run` and the test sessions give each service its own database role and NATS user
-(docs/adr/new-service-credentials.md), with passwords kept private and reused across runs."""
+(docs/adr/018-service-credentials.md), with passwords kept private and reused across runs."""
 
 import json
 import stat

@@ -281,7 +281,7 @@ def test_one_service_can_be_stopped_and_restarted(stack, gateway, kill):
     assert gateway.get("/users/api/me").json()["service"] == "profile"
 
 
-# --- several instances of each service (docs/adr/new-several-instances.md) -----------------
+# --- several instances of each service (docs/adr/024-several-instances.md) -----------------
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """In-memory stand-ins for the shared plumbing a use case touches: the unit of work's outbox
-and inbox, and request-reply (docs/adr/new-unit-of-work-and-repositories.md).
+and inbox, and request-reply (docs/adr/023-unit-of-work-and-repositories.md).
 
 ``FakeUnitOfWork`` publishes emitted events and records inbox claims only on ``commit()``,
 as the outbox and inbox do.

@@ -7,5 +7,5 @@
 - `compose`: what `make test-compose` needs before docker-compose.yml can come up (engine,
   Compose v2, base images or their stand-ins), and `Project` to drive it.
 - `credentials`, `db_roles`: each service's own NATS user and database role (nats-server's
-  generated configuration, `make nats-config`; docs/adr/new-service-credentials.md).
+  generated configuration, `make nats-config`; docs/adr/018-service-credentials.md).
 """

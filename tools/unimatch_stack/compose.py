@@ -9,7 +9,7 @@ docker-compose.yml can come up here, and say plainly what is missing when it can
   libc) is downloaded with apt into ./var/compose and run from there.
 - Every base image the compose file and its Dockerfiles name: used if the engine has it,
   pulled if a registry answers, else built here under the same name from Debian's packages
-  (tools/compose_standins/, docs/adr/new-compose-without-registries.md). The compose file is
+  (tools/compose_standins/, docs/adr/019-compose-without-registries.md). The compose file is
   never rewritten.
 
 Exit status 0 when the stack can be brought up, 2 with an explanation when not.

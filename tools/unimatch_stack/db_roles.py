@@ -1,5 +1,5 @@
 """Each service's own PostgreSQL role: it owns the service's schema and has no rights on the
-others' (docs/adr/new-service-credentials.md).
+others' (docs/adr/018-service-credentials.md).
 
 ``grant_schemas`` runs ``deploy/postgres/grant-schema.sql`` once per service — the same SQL
 compose's PostgreSQL runs at initialisation (``deploy/postgres/init-roles.sh``) — as a role

@@ -49,7 +49,7 @@ class Infra:
     database_url: str
     nats_url: str
     # Per service, what replaces those: its own database role and NATS user, where we run
-    # the servers (docs/adr/new-service-credentials.md).
+    # the servers (docs/adr/018-service-credentials.md).
     service_env: credentials.ServiceEnv = field(default_factory=dict)
 
 

@@ -5,7 +5,7 @@ which then stops things in order) and its own log file, `<var_dir>/log/<name>.lo
 
 A service may run as several instances: separate processes on separate ports, each with its
 own workers, killable one by one; the gateway balances across them
-(docs/adr/new-several-instances.md). The first instance is named after the service
+(docs/adr/024-several-instances.md). The first instance is named after the service
 (`auth`), the others `auth-2`, `auth-3`, ...
 """
 

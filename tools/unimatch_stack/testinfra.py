@@ -11,7 +11,7 @@ Whatever the source, the session gets a fresh database (dropped afterwards) and 
 UNIMATCH_EVENT_PREFIX, so parallel sessions and leftovers never see each other's data or events.
 
 Services started as a whole system (``service_env``) use their own credentials as under
-`make run` (docs/adr/new-service-credentials.md): a database role per service, made for the
+`make run` (docs/adr/018-service-credentials.md): a database role per service, made for the
 session when the server lets us create roles (dropped with the database), and, on an embedded
 NATS, a user per service; ``database_url``/``nats_url`` stay the administrator's, for the
 tests themselves. A NATS from the environment or Docker is used without users.

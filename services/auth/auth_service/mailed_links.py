@@ -1,5 +1,5 @@
 """Use cases behind the links auth has mailed: a password reset, and the confirmation of a new
-email address (docs/adr/new-password-reset.md).
+email address (docs/adr/016-password-reset.md).
 
 Auth makes the single-use token and keeps only its SHA-256; the token itself travels in an
 event (``password_reset.requested``, ``email_change.requested``), written to the outbox in

@@ -365,7 +365,7 @@ async def join_by_telegram(
 
     Idempotent per Telegram user, so the notifier may ask again after a crash: the account
     made for them before (``telegram_id``), or the one a widget login made (its placeholder
-    email), is answered instead (docs/adr/new-telegram-conversations.md).
+    email), is answered instead (docs/adr/020-telegram-conversations.md).
     """
     placeholder = telegram_email(request.telegram_id)
     try:

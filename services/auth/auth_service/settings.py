@@ -55,7 +55,7 @@ class AuthSettings(ServiceSettings):
     # A refresh token presented again this soon after its rotation gets the same answer
     # (the front end refreshes several requests at once); later, it revokes its session.
     unimatch_refresh_reuse_grace_seconds: float = Field(default=10, ge=0)
-    # Mailed links (docs/adr/new-password-reset.md): how long a password-reset link and an
+    # Mailed links (docs/adr/016-password-reset.md): how long a password-reset link and an
     # email-change confirmation link work.
     unimatch_password_reset_token_minutes: float = Field(default=60, gt=0)
     unimatch_email_change_token_minutes: float = Field(default=24 * 60, gt=0)

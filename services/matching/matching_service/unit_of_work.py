@@ -1,6 +1,6 @@
 """What matching's use cases need of storage, as protocols: PostgreSQL provides them when the
 service runs (``adapters/db``), in-memory fakes in the unit tests
-(docs/adr/new-unit-of-work-and-repositories.md)."""
+(docs/adr/023-unit-of-work-and-repositories.md)."""
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime

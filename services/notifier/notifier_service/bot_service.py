@@ -1,7 +1,7 @@
 """The bot's conversations as use cases: joining, /profile, /leave, the meeting follow-up and
 the block button. Each step is one transaction on the chat's ``conversation`` row, so a step
 is taken once (buttons carry the step's version) and an interrupted conversation resumes
-where it stopped (docs/adr/new-telegram-conversations.md).
+where it stopped (docs/adr/020-telegram-conversations.md).
 
 Steps answer a ``Screen``: what to show (the pressed message is edited, a typed answer gets a
 new message) and what to say on the button itself."""

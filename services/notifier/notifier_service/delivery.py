@@ -1,7 +1,7 @@
 """What the notifier's two senders (Telegram messages, mails) share: the loop that drains an
 outbox table, sleeping while it is empty until new rows are committed or a poll comes due,
 and letting deliveries under way finish when the service stops (docs/adr/006, and
-docs/adr/new-email-delivery.md)."""
+docs/adr/021-email-delivery.md)."""
 
 import asyncio
 import contextlib

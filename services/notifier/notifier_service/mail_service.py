@@ -1,4 +1,4 @@
-"""The notifier's mail use cases (docs/adr/new-email-delivery.md): mails queued from events in
+"""The notifier's mail use cases (docs/adr/021-email-delivery.md): mails queued from events in
 the transaction that consumes them, the recipients' read model, the one-click unsubscribe,
 and the sender's claims on the mail outbox. What goes to members on their channels (Telegram
 and mail together: announcements, round skipped) is in ``service``; forgetting a deleted

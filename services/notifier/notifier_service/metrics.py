@@ -1,6 +1,6 @@
 """The notifier's own Prometheus series (the shared ones are in ``unimatch_shared.metrics``):
 what became of each Telegram message (docs/adr/006-telegram-delivery.md) and of each mail
-(docs/adr/new-email-delivery.md)."""
+(docs/adr/021-email-delivery.md)."""
 
 from prometheus_client import Counter, Gauge
 

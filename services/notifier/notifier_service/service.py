@@ -90,7 +90,7 @@ async def on_pair_created(
     follow_up_delay: timedelta | None = None,
 ) -> Queued:
     """Record the match, queue each member's announcement on the channels they chose
-    (docs/adr/new-email-delivery.md): a Telegram message (with the buttons to block each
+    (docs/adr/021-email-delivery.md): a Telegram message (with the buttons to block each
     partner) if Telegram is on and linked, a mail if email is on; and schedule the members'
     follow-ups.
 

@@ -17,7 +17,7 @@ def _no_trailing_slash(url: str) -> str:
 
 class NotifierSettings(ServiceSettings):
     # One worker process per instance (ADR 006); of several instances, the Telegram lease picks
-    # the one that polls and sends (docs/adr/new-several-instances.md).
+    # the one that polls and sends (docs/adr/024-several-instances.md).
     MAX_WORKERS: ClassVar[int | None] = 1
     port: int = 8104
     # Unset: messages are recorded and logged, never sent (docs/api.md, Configuration).
@@ -37,7 +37,7 @@ class NotifierSettings(ServiceSettings):
     telegram_rate_margin_seconds: float = 0.03
     telegram_send_concurrency: int = 8
     link_code_ttl_seconds: int = 15 * 60
-    # Mail (docs/adr/new-email-delivery.md). Unset: mails are recorded and logged, never sent
+    # Mail (docs/adr/021-email-delivery.md). Unset: mails are recorded and logged, never sent
     # (`make run` sets it to its local mailbox). smtp:// (STARTTLS when the server offers it)
     # or smtps://, with the user and password in the URL.
     smtp_url: SmtpUrl | None = None

@@ -4,7 +4,7 @@ REST API (here) or from the bot (its events, applied by the consumers below).
 The REST use cases apply their own event at once and claim it in the inbox in the same
 transaction, so the caller's next read shows it and its delivery back to profile is a
 no-op. Both kinds of record apply in any arrival order: the latest ``occurred_at`` wins
-(docs/adr/new-blocks-and-feedback.md).
+(docs/adr/017-blocks-and-feedback.md).
 """
 
 from datetime import UTC

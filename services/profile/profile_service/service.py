@@ -163,7 +163,7 @@ async def update_me(
     seed surface shows it, or as the web one does.
 
     A given email goes to auth, which owns it: another address is mailed a confirmation
-    link and shows as ``pending_email`` until it is followed (docs/adr/new-password-reset.md).
+    link and shows as ``pending_email`` until it is followed (docs/adr/016-password-reset.md).
     Auth is asked last, inside this transaction, so an edit refused here or there changes
     nothing; should this commit fail after auth's, the link still works and its event
     brings the new email here.

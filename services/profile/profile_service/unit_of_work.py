@@ -1,6 +1,6 @@
 """What profile's use cases need of storage and messaging, as protocols: PostgreSQL and NATS
 provide them when the service runs (``adapters/db``, ``Messaging``), in-memory fakes in the
-unit tests (docs/adr/new-unit-of-work-and-repositories.md)."""
+unit tests (docs/adr/023-unit-of-work-and-repositories.md)."""
 
 from datetime import datetime
 from typing import Protocol, Self, TypeVar

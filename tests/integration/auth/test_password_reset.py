@@ -1,5 +1,5 @@
 """Password reset and email change in auth, in-process against real PostgreSQL and NATS
-(docs/adr/new-password-reset.md), checked at the event level: the token a mail would carry
+(docs/adr/016-password-reset.md), checked at the event level: the token a mail would carry
 is read from auth's outbox, where the notifier's copy of the event comes from.
 
 The app runs behind httpx's ASGI transport, whose peer is 127.0.0.1 (a trusted proxy), so

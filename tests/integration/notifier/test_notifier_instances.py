@@ -1,4 +1,4 @@
-"""Two notifier instances on one database (docs/adr/new-several-instances.md): only the
+"""Two notifier instances on one database (docs/adr/024-several-instances.md): only the
 holder of the Telegram lease sends; when its lease session dies mid-burst, it stops at once
 (the fence), the other takes over, and every message arrives exactly once."""
 

@@ -1,6 +1,6 @@
 """Mail: announcements on the channels each user chose, the one-click unsubscribe, the mails
 other services ask for, and delivery through a real SMTP server (aiosmtpd, started by the
-test) that goes down, refuses for now or for good (docs/adr/new-email-delivery.md)."""
+test) that goes down, refuses for now or for good (docs/adr/021-email-delivery.md)."""
 
 import asyncio
 from collections import Counter

@@ -1,4 +1,4 @@
-"""A change of email through profile's ``me`` (docs/adr/new-password-reset.md): profile asks
+"""A change of email through profile's ``me`` (docs/adr/016-password-reset.md): profile asks
 auth, shows the address as pending, and takes it on when auth's ``account.email_changed``
 arrives. Auth and profile run in-process on one database and NATS namespace; the token a
 mail would carry is read from auth's outbox."""

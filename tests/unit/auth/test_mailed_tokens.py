@@ -1,5 +1,5 @@
 """Rules of the tokens auth mails (auth_service.domain.mailed_tokens,
-docs/adr/new-password-reset.md)."""
+docs/adr/016-password-reset.md)."""
 
 from datetime import UTC, datetime, timedelta
 

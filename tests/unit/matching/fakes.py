@@ -1,5 +1,5 @@
 """An in-memory stand-in for matching's repository, so each use case runs without
-PostgreSQL (docs/adr/new-unit-of-work-and-repositories.md). ``clock`` is the database's
+PostgreSQL (docs/adr/023-unit-of-work-and-repositories.md). ``clock`` is the database's
 clock: a test sets ``now``."""
 
 from collections.abc import Sequence

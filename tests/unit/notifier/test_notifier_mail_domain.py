@@ -1,5 +1,5 @@
 """Mail rules without a server: header-safe text, what SMTP replies mean, the unsubscribe
-token, the rendered mails and the message put on the wire (docs/adr/new-email-delivery.md)."""
+token, the rendered mails and the message put on the wire (docs/adr/021-email-delivery.md)."""
 
 from datetime import UTC, datetime
 from email import message_from_bytes, policy

@@ -1,5 +1,5 @@
 """An in-memory stand-in for profile's repository, so each use case runs in microseconds
-without PostgreSQL (docs/adr/new-unit-of-work-and-repositories.md). Its rows are plain
+without PostgreSQL (docs/adr/023-unit-of-work-and-repositories.md). Its rows are plain
 objects, changed in place: a test of a refusal checks that nothing was committed."""
 
 from datetime import UTC, datetime

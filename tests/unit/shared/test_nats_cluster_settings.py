@@ -1,4 +1,4 @@
-"""NATS as a cluster (docs/adr/new-nats-cluster.md): NATS_URL may name several servers, the
+"""NATS as a cluster (docs/adr/022-nats-cluster.md): NATS_URL may name several servers, the
 streams' replica count is a setting, and `make run` can start a local cluster."""
 
 import pytest

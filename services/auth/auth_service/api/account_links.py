@@ -1,6 +1,6 @@
 """Password reset and email-change confirmation, on both surfaces (docs/api.md, "Password
 reset" and Web surface): what the links auth has mailed lead to
-(docs/adr/new-password-reset.md).
+(docs/adr/016-password-reset.md).
 
 Each answers ``204`` with no body on success. A reset request answers the same whether or
 not the email is an account's.

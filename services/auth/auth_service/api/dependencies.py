@@ -1,5 +1,5 @@
 """What both surfaces' endpoints get from this process, typed: the one place that reads
-``request.app.state`` (docs/adr/new-unit-of-work-and-repositories.md)."""
+``request.app.state`` (docs/adr/023-unit-of-work-and-repositories.md)."""
 
 from collections.abc import Awaitable, Callable
 from functools import partial

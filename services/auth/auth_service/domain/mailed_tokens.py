@@ -1,5 +1,5 @@
 """Single-use tokens auth mails to an account's owner: a password reset, and the confirmation
-of a new email address (docs/adr/new-password-reset.md). Pure: no I/O, no clock.
+of a new email address (docs/adr/016-password-reset.md). Pure: no I/O, no clock.
 
 A token is 256 random bits, URL-safe; auth keeps only its SHA-256 (like session tokens), so
 a copy of the database opens nothing. It works once, until it expires, and only for what it

@@ -17,7 +17,7 @@ never put in one group, even if that leaves someone out of the round. Its key is
 same *avoid* set as the pairs that met before, so every step that pairs repeat-free avoids
 it at no extra cost; the few steps that may pair people who met (leftovers, the trio) check
 ``blocked`` as well. Its value, ``-block_unit``, is below any grouping's, and the exact
-path's graphs leave it out (docs/adr/new-blocks-and-feedback.md).
+path's graphs leave it out (docs/adr/017-blocks-and-feedback.md).
 """
 
 from __future__ import annotations

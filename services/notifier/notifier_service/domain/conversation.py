@@ -1,5 +1,5 @@
 """The bot's conversations as plain data: their states, what their buttons carry, and the
-checks on what people type (docs/adr/new-telegram-conversations.md). No I/O."""
+checks on what people type (docs/adr/020-telegram-conversations.md). No I/O."""
 
 import re
 import unicodedata

@@ -1,5 +1,5 @@
 """Mail rules that need no server: header-safe text, what an SMTP reply means, and the signed
-token of the one-click unsubscribe link (docs/adr/new-email-delivery.md)."""
+token of the one-click unsubscribe link (docs/adr/021-email-delivery.md)."""
 
 import base64
 import hashlib

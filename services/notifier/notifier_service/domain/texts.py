@@ -115,7 +115,7 @@ def paused(until: date | None) -> str:
     return f"Пауза включена: вы не участвуете в подборе пар{when}."
 
 
-# The bot's conversations (docs/adr/new-telegram-conversations.md). Button labels are plain
+# The bot's conversations (docs/adr/020-telegram-conversations.md). Button labels are plain
 # text (Telegram does not parse them), cut to fit.
 BUTTON_LABEL_MAX = 40
 JOIN_OFFER = (

@@ -3,7 +3,7 @@ first, at most ``MAIL_MESSAGES_PER_SECOND``.
 
 A mail is claimed (``sending``, committed) before it goes out and its outcome recorded right
 after the server's answer. A sender that stops in between leaves the claim: the next start
-sends that one mail again, with the same Message-ID (docs/adr/new-email-delivery.md).
+sends that one mail again, with the same Message-ID (docs/adr/021-email-delivery.md).
 """
 
 import asyncio

@@ -6,7 +6,7 @@ Two ``Bot`` objects share the token and one rate limiter: ``bot`` sends announce
 sender), ``reply_bot`` receives updates, so the Dispatcher's handlers answer through it and
 their replies draw on the replies' share of the budget (``TELEGRAM_REPLIES_PER_SECOND``).
 Each announcement is fenced: right before every attempt to send it, the Telegram lease is
-confirmed (docs/adr/new-several-instances.md)."""
+confirmed (docs/adr/024-several-instances.md)."""
 
 import asyncio
 import logging

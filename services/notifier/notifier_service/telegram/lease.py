@@ -1,5 +1,5 @@
 """Which notifier instance talks to Telegram: the holder of the ``telegram`` lease
-(docs/adr/new-several-instances.md).
+(docs/adr/024-several-instances.md).
 
 Every instance consumes events, queues messages and serves HTTP; only the lease holder
 delivers the message outbox and polls for updates. So one process sends, the 30 msg/s budget

@@ -159,7 +159,7 @@ class SigningKey(SQLModel, table=True):
 class Conversation(SQLModel, table=True):
     """Where a chat is in a multi-step exchange with the bot (joining, changing hobbies, a
     meeting's comment): one row per chat, changed in one transaction with each step, so an
-    exchange survives restarts (docs/adr/new-telegram-conversations.md).
+    exchange survives restarts (docs/adr/020-telegram-conversations.md).
 
     ``version`` is carried by the buttons of the step shown; a press with another version is
     stale (a double tap, an old message).

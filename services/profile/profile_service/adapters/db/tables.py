@@ -55,7 +55,7 @@ class Profile(SQLModel, table=True):
     confirmed: bool = False
     created_at: datetime = Field(default_factory=_now)
     # A new email awaiting confirmation by auth until its link expires
-    # (docs/adr/new-password-reset.md); ``email`` changes when account.email_changed
+    # (docs/adr/016-password-reset.md); ``email`` changes when account.email_changed
     # arrives, whose ``occurred_at`` is kept: an older one is stale.
     pending_email: str | None = Field(default=None, max_length=254)
     pending_email_until: datetime | None = None

@@ -1,5 +1,5 @@
 """Mailed tokens (password reset, email change) and the reset requests throttled
-(docs/adr/new-password-reset.md).
+(docs/adr/016-password-reset.md).
 
 Revision ID: 0007
 """

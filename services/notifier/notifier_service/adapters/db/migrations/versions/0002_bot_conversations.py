@@ -1,5 +1,5 @@
 """The bot's conversations, meeting follow-ups and blocks; inline keyboards in the message
-outbox (docs/adr/new-telegram-conversations.md).
+outbox (docs/adr/020-telegram-conversations.md).
 
 Revision ID: 0002
 """

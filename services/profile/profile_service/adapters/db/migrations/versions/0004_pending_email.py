@@ -1,5 +1,5 @@
 """Profiles: an email awaiting confirmation (until its link expires), and when the email
-last changed (docs/adr/new-password-reset.md).
+last changed (docs/adr/016-password-reset.md).
 
 Revision ID: 0004
 """
