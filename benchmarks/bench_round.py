@@ -26,9 +26,10 @@ import psycopg
 
 from benchmarks.workload import generate
 from matching_service import service
+from matching_service.adapters.db.unit_of_work import SqlMatchingUnitOfWork
 from matching_service.main import MIGRATIONS
 from matching_service.settings import MatchingSettings
-from unimatch_shared.events import PairCreated
+from unimatch_shared.events import PairCreated, RoundSkipped
 from unimatch_shared.runtime import ServiceRuntime
 from unimatch_stack.testinfra import session_infra
 
@@ -86,7 +87,13 @@ async def measure(users: int, rounds: int) -> list[dict]:
             unimatch_event_prefix=infra.event_prefix,
             log_level="WARNING",
         )
-        runtime = ServiceRuntime("matching", settings, MIGRATIONS, emits=[PairCreated])
+        runtime = ServiceRuntime(
+            "matching",
+            settings,
+            MIGRATIONS,
+            emits=[PairCreated, RoundSkipped],
+            unit_of_work=SqlMatchingUnitOfWork,
+        )
         await runtime.start()
         try:
             await seed_participants(infra.database_url, users)
