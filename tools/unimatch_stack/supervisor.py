@@ -125,7 +125,11 @@ class ManagedProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                # Its own process group (stopped as one, below), not its own session: Linux
+                # schedules each session as one "autogroup" with a core's fair share, which
+                # would let auth's SCHED_IDLE hashing take half the CPU from the read path
+                # under a login flood (docs/adr/012-password-hashing-and-load-shedding.md).
+                process_group=0,
             )
 
     def wait_ready(self, deadline: float) -> None:
@@ -153,7 +157,7 @@ class ManagedProcess:
 
     def _signal(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):  # already gone
-            os.killpg(self.proc.pid, sig)  # the whole session, in case it spawned children
+            os.killpg(self.proc.pid, sig)  # the whole group, in case it spawned children
 
     def _ready(self) -> bool:
         try:
