@@ -520,8 +520,9 @@ def test_session_infra_falls_back_when_docker_cannot_start_the_container(monkeyp
 
 
 @pytest.mark.skipif(not testinfra.docker_available(), reason="needs a running Docker engine")
-def test_session_infra_falls_back_when_a_real_engine_cannot_pull(monkeypatch):
-    """The same through testcontainers and a real engine, with an image no registry has."""
+def test_session_infra_falls_back_when_a_real_engine_cannot_pull(monkeypatch, tmp_path):
+    """The same through testcontainers and a real engine, with an image no registry has
+    (NATS from the environment: one that answers, since the session tidies its streams)."""
     from testcontainers.core.container import DockerContainer
 
     @contextmanager
@@ -531,8 +532,9 @@ def test_session_infra_falls_back_when_a_real_engine_cannot_pull(monkeypatch):
 
     monkeypatch.setattr(testinfra, "_postgres_container", unpullable)
     with (
+        embedded_nats(tmp_path, port=0) as nats_url,
         pytest.warns(UserWarning, match="using the embedded server"),
-        testinfra.session_infra(environ={"NATS_URL": "nats://unused:4222"}) as infra,
+        testinfra.session_infra(environ={"NATS_URL": nats_url}) as infra,
     ):
         assert infra.sources == {"postgres": "embedded", "nats": "env"}
         with psycopg.connect(infra.database_url) as conn:
