@@ -12,6 +12,11 @@ from unimatch_shared.rpc import Notice
 ADR_DIR = Path(__file__).resolve().parents[1] / "docs" / "adr"
 ADRS = sorted(ADR_DIR.glob("[0-9][0-9][0-9]-*.md"))
 SECTIONS = ["## Context", "## Decision", "## Consequences"]
+# A row of ADR 007's table: | `rpc.x.y` | asker(s) → answerer(s) | ...
+REQUEST_ROW = re.compile(
+    r"^\s*\| `(?P<subject>rpc\.[a-z.-]+)` \| (?P<senders>[a-z, ]+) → (?P<receivers>[a-z, ]+) \|",
+    re.MULTILINE,
+)
 
 
 def test_adrs_are_numbered_without_gaps():
@@ -32,11 +37,7 @@ def test_adr_007_names_every_request_with_who_asks_and_who_answers():
     text = next(ADR_DIR.glob("007-*.md")).read_text()
     rows = {
         match["subject"]: (match["senders"], match["receivers"])
-        for match in re.finditer(
-            r"^\s*\| `(?P<subject>rpc\.[a-z.-]+)` \| (?P<senders>[a-z, ]+) → (?P<receivers>[a-z, ]+) \|",
-            text,
-            re.MULTILINE,
-        )
+        for match in REQUEST_ROW.finditer(text)
     }
     for message, route in RPC_ROUTES.items():
         if issubclass(message, Notice):
