@@ -6,17 +6,10 @@ test of a refusal checks that nothing was committed."""
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import count
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from auth_service.adapters.db.tables import (
-    AuthToken,
-    LoginFailure,
-    MailedToken,
-    RefreshToken,
-    ResetRequest,
-    UserAccount,
-    WebSession,
-)
+from auth_service.adapters.db import tables
+from auth_service.adapters.db.tables import UserAccount
 from auth_service.adapters.hashing import OVERLOADED
 from auth_service.domain.errors import EmailTaken
 from auth_service.domain.mailed_tokens import usable
@@ -26,6 +19,15 @@ from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.sessions import Session, StoredSession
 
 T = TypeVar("T")
+Row = TypeVar("Row")
+
+
+def _delete_some(rows: dict[Any, Row], old: Callable[[Row], bool], batch: int) -> int:
+    """Delete up to ``batch`` of ``rows`` that are ``old``; how many went."""
+    gone = [key for key, row in rows.items() if old(row)][:batch]
+    for key in gone:
+        del rows[key]
+    return len(gone)
 
 
 class FakeAccounts:
@@ -79,7 +81,7 @@ class FakeAccounts:
 
 class FakeSeedTokens:
     def __init__(self, accounts: FakeAccounts) -> None:
-        self.rows: dict[str, AuthToken] = {}
+        self.rows: dict[str, tables.AuthToken] = {}
         self._accounts = accounts
         accounts.on_delete.append(self._cascade)
 
@@ -88,7 +90,7 @@ class FakeSeedTokens:
 
     async def add(self, digest: str, user_id: int) -> None:
         assert user_id in self._accounts.rows
-        self.rows[digest] = AuthToken(digest=digest, user_id=user_id)
+        self.rows[digest] = tables.AuthToken(digest=digest, user_id=user_id)
 
     async def delete(self, digest: str) -> None:
         self.rows.pop(digest, None)
@@ -109,24 +111,21 @@ class FakeSeedTokens:
             if t.last_seen_at > since
         ]
 
-    async def lock(self, digest: str) -> AuthToken | None:
+    async def lock(self, digest: str) -> tables.AuthToken | None:
         return self.rows.get(digest)
 
-    async def mark_seen(self, token: AuthToken, at: datetime) -> None:
+    async def mark_seen(self, token: tables.AuthToken, at: datetime) -> None:
         token.last_seen_at = at
 
     async def forget_unseen_since(self, since: datetime, batch: int) -> int:
-        idle = [d for d, t in self.rows.items() if t.last_seen_at <= since][:batch]
-        for digest in idle:
-            del self.rows[digest]
-        return len(idle)
+        return _delete_some(self.rows, lambda t: t.last_seen_at <= since, batch)
 
 
 class FakeAttempts:
     def __init__(self, accounts: FakeAccounts) -> None:
-        self.logins: list[LoginFailure] = []
+        self.logins: list[tables.LoginFailure] = []
         self.devices: dict[tuple[str, int], datetime] = {}  # (digest, user id) -> last login
-        self.resets: list[ResetRequest] = []
+        self.resets: list[tables.ResetRequest] = []
         self._ids = count(1)
         accounts.on_delete.append(self._cascade)
 
@@ -140,15 +139,15 @@ class FakeAttempts:
             if (f.email == email or f.network == network) and f.failed_at > since
         ]
 
-    async def record_login(self, attempt: LoginFailure) -> None:
+    async def record_login(self, attempt: tables.LoginFailure) -> None:
         attempt.id = next(self._ids)
         self.logins.append(attempt)
 
-    async def withdraw_login(self, attempt: LoginFailure) -> None:
+    async def withdraw_login(self, attempt: tables.LoginFailure) -> None:
         self.logins = [f for f in self.logins if f.id != attempt.id]
 
     async def forgive_logins(self, email: str, client: str, device: str | None) -> None:
-        def forgiven(f: LoginFailure) -> bool:
+        def forgiven(f: tables.LoginFailure) -> bool:
             return f.email == email and (f.client == client or bool(device and f.device == device))
 
         self.logins = [f for f in self.logins if not forgiven(f)]
@@ -184,7 +183,7 @@ class FakeAttempts:
             if (r.email == email or r.network == network) and r.requested_at > since
         ]
 
-    async def record_reset_request(self, request: ResetRequest) -> None:
+    async def record_reset_request(self, request: tables.ResetRequest) -> None:
         self.resets.append(request)
 
     async def forget_reset_requests_before(self, cutoff: datetime, batch: int) -> int:
@@ -195,8 +194,8 @@ class FakeAttempts:
 
 class FakeWebSessions:
     def __init__(self, accounts: FakeAccounts) -> None:
-        self.sessions: dict[int, WebSession] = {}
-        self.tokens: dict[str, RefreshToken] = {}
+        self.sessions: dict[int, tables.WebSession] = {}
+        self.tokens: dict[str, tables.RefreshToken] = {}
         self._accounts = accounts
         self._ids = count(1)
         accounts.on_delete.append(self._cascade)
@@ -209,21 +208,21 @@ class FakeWebSessions:
         self.sessions = {i: s for i, s in self.sessions.items() if i not in session_ids}
         self.tokens = {d: t for d, t in self.tokens.items() if t.session_id not in session_ids}
 
-    async def open(self, user_id: int) -> WebSession:
-        session = WebSession(id=next(self._ids), user_id=user_id)
+    async def open(self, user_id: int) -> tables.WebSession:
+        session = tables.WebSession(id=next(self._ids), user_id=user_id)
         self.sessions[session.id] = session  # type: ignore[index]
         return session
 
-    async def add_token(self, token: RefreshToken) -> None:
+    async def add_token(self, token: tables.RefreshToken) -> None:
         assert token.session_id in self.sessions and token.digest not in self.tokens
         self.tokens[token.digest] = token
 
-    async def token(self, digest: str) -> RefreshToken | None:
+    async def token(self, digest: str) -> tables.RefreshToken | None:
         return self.tokens.get(digest)
 
     async def lock_by_token(
         self, digest: str
-    ) -> tuple[RefreshToken, WebSession, UserAccount] | None:
+    ) -> tuple[tables.RefreshToken, tables.WebSession, UserAccount] | None:
         token = self.tokens.get(digest)
         if token is None:
             return None
@@ -239,27 +238,26 @@ class FakeWebSessions:
         live = {t.session_id for t in self.tokens.values() if t.expires_at > now}
         over = [i for i, s in self.sessions.items() if s.ended_at or i not in live][:batch]
         self._forget(set(over))
-        expired = [d for d, t in self.tokens.items() if t.expires_at <= now][:batch]
-        for digest in expired:
-            del self.tokens[digest]
-        return len(over) + len(expired)
+        return len(over) + _delete_some(self.tokens, lambda t: t.expires_at <= now, batch)
 
 
 class FakeMailedTokens:
     def __init__(self, accounts: FakeAccounts) -> None:
-        self.rows: dict[str, MailedToken] = {}
+        self.rows: dict[str, tables.MailedToken] = {}
         accounts.on_delete.append(self._cascade)
 
     def _cascade(self, user_id: int) -> None:
         self.rows = {d: t for d, t in self.rows.items() if t.user_id != user_id}
 
-    async def add(self, token: MailedToken) -> None:
+    async def add(self, token: tables.MailedToken) -> None:
         self.rows[token.digest] = token
 
-    async def lock(self, digest: str) -> MailedToken | None:
+    async def lock(self, digest: str) -> tables.MailedToken | None:
         return self.rows.get(digest)
 
-    async def made_since(self, user_id: int, purpose: str, since: datetime) -> list[MailedToken]:
+    async def made_since(
+        self, user_id: int, purpose: str, since: datetime
+    ) -> list[tables.MailedToken]:
         return [
             t
             for t in self.rows.values()
@@ -272,10 +270,7 @@ class FakeMailedTokens:
                 token.used_at = at
 
     async def forget_expired_before(self, cutoff: datetime, batch: int) -> int:
-        old = [d for d, t in self.rows.items() if t.expires_at <= cutoff][:batch]
-        for digest in old:
-            del self.rows[digest]
-        return len(old)
+        return _delete_some(self.rows, lambda t: t.expires_at <= cutoff, batch)
 
     def usable(self, digest: str, purpose: str, user_id: int) -> bool:
         token = self.rows.get(digest)

@@ -8,7 +8,6 @@ from sqlalchemy import ColumnElement, delete, exists, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth_service.adapters.db.tables import (
     AuthToken,
@@ -22,12 +21,10 @@ from auth_service.adapters.db.tables import (
 )
 from auth_service.domain.errors import EmailTaken
 from auth_service.domain.throttle import Failure
+from unimatch_shared.db import Repository
 
 
-class _Repository:
-    def __init__(self, session: AsyncSession):
-        self.session = session
-
+class _Repository(Repository):
     async def _delete_some(self, key: Any, *conditions: ColumnElement[bool], batch: int) -> int:
         """Delete up to ``batch`` rows (by primary key ``key``) that meet ``conditions``; rows
         another transaction is deleting are skipped, not waited for: no lock order, no
