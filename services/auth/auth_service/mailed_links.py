@@ -215,13 +215,10 @@ async def forget_old_mailed_tokens(uow: AuthUnitOfWork, batch: int = 500) -> int
 
 
 async def _issue(
-    uow: AuthUnitOfWork,
-    purpose: str,
-    user_id: int,
-    expires_at: datetime,
-    new_email: str | None = None,
+    uow: AuthUnitOfWork, purpose: str, user_id: int, until: datetime, new_email: str | None = None
 ) -> str:
-    """A new token of ``purpose``: its digest stored in the caller's transaction."""
+    """A new token of ``purpose``, usable ``until``: its digest stored in the caller's
+    transaction."""
     token = new_mailed_token()
     await uow.mailed_tokens.add(
         MailedToken(
@@ -229,7 +226,7 @@ async def _issue(
             purpose=purpose,
             user_id=user_id,
             new_email=new_email,
-            expires_at=expires_at,
+            expires_at=until,
         )
     )
     return token
