@@ -75,7 +75,7 @@ class FakeAccounts:
         account = UserAccount(
             id=next(self._ids), email=email, password_hash=password_hash, is_staff=is_staff
         )
-        self.rows[account.id] = account  # type: ignore[index]
+        self.rows[account.id] = account
         return account
 
 
@@ -210,7 +210,7 @@ class FakeWebSessions:
 
     async def open(self, user_id: int) -> tables.WebSession:
         session = tables.WebSession(id=next(self._ids), user_id=user_id)
-        self.sessions[session.id] = session  # type: ignore[index]
+        self.sessions[session.id] = session
         return session
 
     async def add_token(self, token: tables.RefreshToken) -> None:

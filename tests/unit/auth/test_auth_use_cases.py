@@ -585,9 +585,12 @@ async def test_a_change_of_email_is_refused(uow, email, refusal):
     account(uow, "taken@example.com")
     with pytest.raises(refusal):
         await request_change(uow, owner.id, email)
+    assert uow.commits == 0 and not uow.published
+
+
+async def test_a_change_of_email_of_no_account_is_refused(uow):
     with pytest.raises(NoAccount):
         await request_change(uow, 404, "new@example.com")
-    assert uow.commits == 0
 
 
 async def test_confirming_changes_the_email_once(uow):
