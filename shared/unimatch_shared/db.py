@@ -60,6 +60,13 @@ def make_read_pool(settings: ServiceSettings, schema: str) -> AsyncConnectionPoo
     )
 
 
+class Repository:
+    """A service's queries, on the session of the unit of work that opened it."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 

@@ -5,7 +5,7 @@ docs/adr/006-telegram-delivery.md for why these exist.
 """
 
 from datetime import date, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -29,6 +29,13 @@ class Request(BaseModel, Generic[Reply]):
                 reply: type[BaseModel] = metadata["args"][0]
                 return reply
         raise TypeError(f"{cls.__name__} names no reply type")
+
+
+class Requester(Protocol):
+    """Request-reply to other services, as use cases need it: ``Messaging``, or a fake in
+    the unit tests."""
+
+    async def request(self, request: Request[Reply]) -> Reply: ...
 
 
 class ProfileReply(BaseModel):

@@ -44,7 +44,7 @@ class Session(BaseModel):
     is_staff: bool = False
 
 
-class _Stored(Session):
+class StoredSession(Session):
     """A session as the bucket holds it: with when auth last wrote it (Unix seconds; 0 for
     entries written before sessions expired)."""
 
@@ -93,7 +93,7 @@ class SessionStore:
             await self._ask_renewal(digest)
         return Session(user_id=stored.user_id, is_staff=stored.is_staff)
 
-    async def entry(self, digest: str) -> tuple[_Stored, int] | None:
+    async def entry(self, digest: str) -> tuple[StoredSession, int] | None:
         """The stored session and its revision, or None."""
         try:
             entry = await self._bucket().get(digest)
@@ -103,11 +103,13 @@ class SessionStore:
             raise ServiceUnavailable() from exc
         # get() fills both from the stored message; nats-py types them optional.
         assert entry.value is not None and entry.revision is not None
-        return _Stored.model_validate_json(entry.value), entry.revision
+        return StoredSession.model_validate_json(entry.value), entry.revision
 
     async def save(self, digest: str, session: Session) -> None:
         """Acknowledged by JetStream when this returns: every reader sees it from now on."""
-        stored = _Stored(user_id=session.user_id, is_staff=session.is_staff, renewed_at=time.time())
+        stored = StoredSession(
+            user_id=session.user_id, is_staff=session.is_staff, renewed_at=time.time()
+        )
         try:
             await self._bucket().put(digest, stored.model_dump_json().encode())
         except (NatsError, TimeoutError) as exc:
@@ -116,7 +118,9 @@ class SessionStore:
     async def renew(self, digest: str, session: Session, revision: int) -> bool:
         """Rewrite the entry (its lifetime starts again) if it is still at ``revision``: never
         brings back one deleted meanwhile. False if it was not."""
-        stored = _Stored(user_id=session.user_id, is_staff=session.is_staff, renewed_at=time.time())
+        stored = StoredSession(
+            user_id=session.user_id, is_staff=session.is_staff, renewed_at=time.time()
+        )
         try:
             await self._bucket().update(digest, stored.model_dump_json().encode(), last=revision)
         except KeyWrongLastSequenceError:

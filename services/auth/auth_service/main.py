@@ -8,9 +8,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from auth_service import mailed_links, service
+from auth_service.adapters.db.unit_of_work import SqlAuthUnitOfWork
+from auth_service.adapters.db.views import PooledLookups
 from auth_service.adapters.hashing import PasswordWork
 from auth_service.adapters.signing_key import load_signing_key
 from auth_service.api import account_links, web
+from auth_service.api.errors import answer_refusals
 from auth_service.api.routes import router
 from auth_service.events.handlers import build_router
 from auth_service.settings import AuthSettings
@@ -37,7 +40,14 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         AccountEmailChanged,
         AccountDeleted,
     ]
-    runtime = ServiceRuntime("auth", settings, MIGRATIONS, emits=emits, read_pool=True)
+    runtime = ServiceRuntime(
+        "auth",
+        settings,
+        MIGRATIONS,
+        emits=emits,
+        read_pool=True,
+        unit_of_work=SqlAuthUnitOfWork,
+    )
     passwords = PasswordWork(
         threads=settings.hashing_threads,
         budget=settings.password_hash_budget_seconds,
@@ -111,6 +121,8 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         description="Accounts and sessions: register, log in, log out, reset a password, "
         "confirm a new email; the web surface's access and refresh tokens.",
     )
+    answer_refusals(app)
     app.state.passwords = passwords
     app.state.web_sessions = web_sessions
+    app.state.lookups = PooledLookups(runtime.reads)
     return app

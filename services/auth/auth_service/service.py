@@ -7,28 +7,27 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import delete, or_
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
-
-from auth_service.adapters.db import views
-from auth_service.adapters.db.tables import AuthToken, LoginFailure, TrustedDevice, UserAccount
-from auth_service.adapters.hashing import OVERLOADED, PasswordWork
+from auth_service.adapters.db.tables import LoginFailure, UserAccount
+from auth_service.adapters.hashing import OVERLOADED
 from auth_service.domain.credentials import (
-    EMAIL_TAKEN,
     InvalidCredential,
     check_password,
     new_token,
     normalize_email,
 )
+from auth_service.domain.errors import (
+    BadCredentials,
+    EmailTaken,
+    ProfileRefused,
+    TelegramLoginRefused,
+    TelegramNotConfigured,
+)
 from auth_service.domain.passwords import NO_PASSWORD, hash_password, verify_password
-from auth_service.domain.throttle import POLICY, Failure, client_of, retry_after
+from auth_service.domain.throttle import POLICY, client_of, retry_after
 from auth_service.mailed_links import password_changed
-from unimatch_shared.errors import ServiceUnavailable, Throttled, ValidationFailed
+from auth_service.unit_of_work import AuthUnitOfWork, Hashing, LiveSessionStore, Lookups
+from unimatch_shared.errors import Invalid, ServiceUnavailable, TryLater
 from unimatch_shared.events import AccountDeleted, UserRegistered
-from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import (
     CreateProfile,
     CreateProfileReply,
@@ -36,15 +35,11 @@ from unimatch_shared.rpc import (
     JoinByTelegram,
     JoinByTelegramReply,
     LinkTelegramUser,
-    TelegramUserReply,
+    Requester,
 )
 from unimatch_shared.schemas import TelegramLogin
-from unimatch_shared.sessions import Session, SessionStore, token_digest
-from unimatch_shared.unit_of_work import UnitOfWork
+from unimatch_shared.sessions import Session, token_digest
 
-BAD_CREDENTIALS = "Unable to log in with provided credentials."
-INVALID_TELEGRAM_LOGIN = "Telegram authorization is invalid or expired."
-TELEGRAM_NOT_CONFIGURED = "The Telegram bot is not configured."
 # How long a login may wait for another login of the same account to finish its check.
 LOGIN_QUEUE_SECONDS = 0.5
 # How long a sign-up refused for a taken email is held before its answer: about what a
@@ -53,15 +48,15 @@ LOGIN_QUEUE_SECONDS = 0.5
 TAKEN_EMAIL_PAUSE_SECONDS = 0.2
 # Opens a session for an account inside the caller's transaction; returns what the client
 # gets to hold (a seed token, or a web session's refresh token).
-SessionOpener = Callable[[UnitOfWork, UserAccount], Awaitable[str]]
+SessionOpener = Callable[[AuthUnitOfWork, UserAccount], Awaitable[str]]
 
 
 async def register(
-    uow: UnitOfWork,
-    messaging: Messaging,
-    sessions: SessionStore,
-    passwords: PasswordWork,
-    reads: AsyncConnectionPool,
+    uow: AuthUnitOfWork,
+    messaging: Requester,
+    sessions: LiveSessionStore,
+    passwords: Hashing,
+    lookups: Lookups,
     email: str,
     password: str,
     profile: dict,
@@ -76,21 +71,17 @@ async def register(
     refuses or is unreachable, the transaction rolls back and nothing of the account remains
     (docs/adr/001-registration-across-contexts.md).
     """
-    if await views.email_taken(reads, email):
+    if await lookups.email_taken(email):
         await asyncio.sleep(TAKEN_EMAIL_PAUSE_SECONDS)  # holds no connection meanwhile
-        raise ValidationFailed({"email": [EMAIL_TAKEN]})
+        raise EmailTaken()
     password_hash = await passwords.run(hash_password, password)
     async with uow:
         account = UserAccount(email=email, password_hash=password_hash)
-        uow.session.add(account)
-        try:
-            await uow.session.flush()
-        except IntegrityError as exc:
-            raise ValidationFailed({"email": [EMAIL_TAKEN]}) from exc
+        await uow.accounts.add(account)
         request = CreateProfile(user_id=account.id, email=email, **profile)
-        reply = await messaging.request(request, CreateProfileReply)
+        reply = await messaging.request(request)
         if reply.errors:
-            raise ValidationFailed(reply.errors)
+            raise ProfileRefused(reply.errors)
         token = await (open_session or _seed_session(sessions))(uow, account)
         uow.emit(UserRegistered(**request.model_dump()))
         await uow.commit()
@@ -110,9 +101,9 @@ DEVICES_PER_ACCOUNT = 20
 
 
 async def log_in(
-    uow: UnitOfWork,
-    sessions: SessionStore,
-    passwords: PasswordWork,
+    uow: AuthUnitOfWork,
+    sessions: LiveSessionStore,
+    passwords: Hashing,
     email: str,
     password: str,
     client: str,
@@ -148,88 +139,44 @@ async def log_in(
         await uow.lock(f"auth.login.email:{key}")
         await uow.lock(f"auth.login.network:{where.network}")
         now = datetime.now(UTC)
-        recent = await uow.session.exec(
-            select(LoginFailure).where(
-                or_(LoginFailure.email == key, LoginFailure.network == where.network),
-                LoginFailure.failed_at > now - POLICY.horizon,
-            )
-        )
-        failures = [Failure(f.email, f.client, f.failed_at, f.network, f.device) for f in recent]
-        account = await _account(uow, key)
+        failures = await uow.attempts.failed_logins(key, where.network, now - POLICY.horizon)
+        account = await uow.accounts.by_email(key)
         trusted = None
         if account and presented:
-            known = await uow.session.get(TrustedDevice, (presented, account.id))
-            if known and known.last_login_at > now - device_lifetime:
+            last_login = await uow.attempts.device_last_login(presented, account.id)
+            if last_login and last_login > now - device_lifetime:
                 trusted = presented
         wait = retry_after(failures, key, where, now, device=trusted)
         if wait:
-            raise Throttled(wait)
+            raise TryLater(wait)
         attempt = LoginFailure(
             email=key, client=where.host, network=where.network, device=trusted, failed_at=now
         )
-        uow.session.add(attempt)
-        await _forget_old_failures(uow, now)
+        await uow.attempts.record_login(attempt)
+        await uow.attempts.forget_logins_before(now - POLICY.horizon)
         await uow.commit()
     stored_hash = account.password_hash if account else None
     try:
         valid, new_hash = await passwords.run(verify_password, password, stored_hash)
     except ServiceUnavailable:
         async with uow:
-            await uow.session.exec(delete(LoginFailure).where(LoginFailure.id == attempt.id))
+            await uow.attempts.withdraw_login(attempt)
             await uow.commit()
         raise
     if not valid:
-        raise ValidationFailed({"non_field_errors": [BAD_CREDENTIALS]})
+        raise BadCredentials()
     async with uow:
-        forgiven = LoginFailure.client == where.host
-        if trusted:
-            forgiven = or_(forgiven, LoginFailure.device == trusted)
-        await uow.session.exec(delete(LoginFailure).where(LoginFailure.email == key, forgiven))
+        await uow.attempts.forgive_logins(key, where.host, trusted)
         if new_hash:
             account.password_hash = new_hash
-            uow.session.add(account)
+            await uow.accounts.save(account)
         token = await (open_session or _seed_session(sessions))(uow, account)
         device = device if presented else new_token()
-        await _trust_device(uow, token_digest(device), account.id, now, device_lifetime)
+        await uow.attempts.trust_device(
+            token_digest(device), account.id, now, device_lifetime, DEVICES_PER_ACCOUNT
+        )
         await uow.commit()
     return Login(token, device, account.id, account.is_staff)
-
-
-async def _trust_device(
-    uow: UnitOfWork, digest: str, user_id: int, now: datetime, lifetime: timedelta
-) -> None:
-    """Note (or renew) that this device logged in; forget the account's devices that have
-    not logged in within ``lifetime``, and all but the newest ``DEVICES_PER_ACCOUNT``."""
-    seen = insert(TrustedDevice).values(digest=digest, user_id=user_id, last_login_at=now)
-    await uow.session.exec(
-        seen.on_conflict_do_update(
-            index_elements=[TrustedDevice.digest, TrustedDevice.user_id],
-            set_={"last_login_at": now},
-        )
-    )
-    kept = (
-        select(TrustedDevice.digest)
-        .where(TrustedDevice.user_id == user_id, TrustedDevice.last_login_at > now - lifetime)
-        .order_by(TrustedDevice.last_login_at.desc())
-        .limit(DEVICES_PER_ACCOUNT)
-    )
-    await uow.session.exec(
-        delete(TrustedDevice).where(
-            TrustedDevice.user_id == user_id, TrustedDevice.digest.not_in(kept)
-        )
-    )
-
-
-async def _forget_old_failures(uow: UnitOfWork, now: datetime) -> None:
-    """Delete up to 100 failures too old to count (more than each attempt adds). Rows another
-    transaction is deleting are skipped, not waited for: no lock order, no deadlock."""
-    old = (
-        select(LoginFailure.id)
-        .where(LoginFailure.failed_at <= now - POLICY.horizon)
-        .limit(100)
-        .with_for_update(skip_locked=True)
-    )
-    await uow.session.exec(delete(LoginFailure).where(LoginFailure.id.in_(old)))
 
 
 class _KeyedLocks:
@@ -266,12 +213,8 @@ class _KeyedLocks:
 _LOGIN_LOCKS = _KeyedLocks()
 
 
-async def _account(uow: UnitOfWork, email: str) -> UserAccount | None:
-    return (await uow.session.exec(select(UserAccount).where(UserAccount.email == email))).first()
-
-
-def _seed_session(sessions: SessionStore) -> SessionOpener:
-    async def open_session(uow: UnitOfWork, account: UserAccount) -> str:
+def _seed_session(sessions: LiveSessionStore) -> SessionOpener:
+    async def open_session(uow: AuthUnitOfWork, account: UserAccount) -> str:
         """A new token: its digest in this transaction and in the session store.
 
         The store is written before the commit, so the token works everywhere the moment the
@@ -279,7 +222,7 @@ def _seed_session(sessions: SessionStore) -> SessionOpener:
         was given."""
         token = new_token()
         digest = token_digest(token)
-        uow.session.add(AuthToken(digest=digest, user_id=account.id))
+        await uow.seed_tokens.add(digest, account.id)
         await sessions.save(digest, Session(user_id=account.id, is_staff=account.is_staff))
         return token
 
@@ -295,7 +238,7 @@ def _login_key(email: str) -> str:
 
 
 async def log_in_with_telegram(
-    uow: UnitOfWork, messaging: Messaging, login: TelegramLogin, open_session: SessionOpener
+    uow: AuthUnitOfWork, messaging: Requester, login: TelegramLogin, open_session: SessionOpener
 ) -> tuple[UserAccount, str]:
     """A web login with the Telegram widget: the account linked to that Telegram account, or
     a new one without a password (docs/api.md, Web surface), and a session opened for it.
@@ -306,13 +249,13 @@ async def log_in_with_telegram(
     refuses, nothing of the account remains. Its email is a placeholder under the reserved
     ``.invalid`` domain, so it can never collide with a real one.
     """
-    found = await messaging.request(FindTelegramUser(login=login), TelegramUserReply)
+    found = await messaging.request(FindTelegramUser(login=login))
     if not found.configured:
-        raise ServiceUnavailable(TELEGRAM_NOT_CONFIGURED)
+        raise TelegramNotConfigured()
     if not found.valid:
-        raise ValidationFailed({"non_field_errors": [INVALID_TELEGRAM_LOGIN]})
+        raise TelegramLoginRefused()
     async with uow:
-        account = await uow.session.get(UserAccount, found.user_id) if found.user_id else None
+        account = await uow.accounts.get(found.user_id) if found.user_id else None
         if account is None:
             account = await _telegram_account(uow, messaging, login)
         token = await open_session(uow, account)
@@ -325,39 +268,42 @@ def telegram_email(telegram_id: int) -> str:
 
 
 async def _telegram_account(
-    uow: UnitOfWork, messaging: Messaging, login: TelegramLogin
+    uow: AuthUnitOfWork, messaging: Requester, login: TelegramLogin
 ) -> UserAccount:
     """The account of an unlinked Telegram login: made before (and unlinked since), or new;
     linked to it now."""
     email = telegram_email(login.id)
-    account = await _account(uow, email)
+    account = await uow.accounts.by_email(email)
     new = account is None
     if new:
         account = UserAccount(email=email, password_hash=NO_PASSWORD)
-        uow.session.add(account)
-        try:
-            await uow.session.flush()
-        except IntegrityError as exc:  # the same Telegram account, logging in twice at once
-            raise ServiceUnavailable(retry_after=1) from exc
+        await _add_racing(uow, account)  # the same Telegram account, logging in twice at once
         names = {
             field: (getattr(login, field) or "")[:150] for field in ("first_name", "last_name")
         }
         request = CreateProfile(user_id=account.id, email=email, **names)
-        reply = await messaging.request(request, CreateProfileReply)
+        reply = await messaging.request(request)
         if reply.errors:
-            raise ValidationFailed(reply.errors)
-    linked = await messaging.request(
-        LinkTelegramUser(user_id=account.id, login=login), TelegramUserReply
-    )
+            raise TelegramLoginRefused(reply.errors)
+    linked = await messaging.request(LinkTelegramUser(user_id=account.id, login=login))
     if not linked.valid or linked.errors:
-        raise ValidationFailed(linked.errors or {"non_field_errors": [INVALID_TELEGRAM_LOGIN]})
+        raise TelegramLoginRefused(linked.errors)
     if new:
         uow.emit(UserRegistered(**request.model_dump()))
     return account
 
 
+async def _add_racing(uow: AuthUnitOfWork, account: UserAccount) -> None:
+    """Add an account whose email can only be taken by a concurrent twin of this very
+    request: that one is answered with a ``503`` to retry (and then finds the account)."""
+    try:
+        await uow.accounts.add(account)
+    except EmailTaken as exc:
+        raise ServiceUnavailable(retry_after=1) from exc
+
+
 async def join_by_telegram(
-    uow: UnitOfWork, messaging: Messaging, request: JoinByTelegram
+    uow: AuthUnitOfWork, messaging: Requester, request: JoinByTelegram
 ) -> JoinByTelegramReply:
     """Someone joining in the bot: their account, made now as a sign-up makes one (ADR 001:
     uncommitted while profile stores the profile; nothing remains if it refuses), without a
@@ -371,30 +317,17 @@ async def join_by_telegram(
     try:
         email = normalize_email(request.email) if request.email else placeholder
     except InvalidCredential as exc:
-        return JoinByTelegramReply(errors={"email": [str(exc)]})
+        raise Invalid({"email": [str(exc)]}) from None
     async with uow:
-        existing = (
-            await uow.session.exec(
-                select(UserAccount).where(
-                    or_(
-                        UserAccount.telegram_id == request.telegram_id,
-                        UserAccount.email == placeholder,
-                    )
-                )
-            )
-        ).first()
+        existing = await uow.accounts.joined_by_telegram(request.telegram_id, placeholder)
         if existing is not None:
             return JoinByTelegramReply(user_id=existing.id)
-        if await _account(uow, email) is not None:
-            return JoinByTelegramReply(errors={"email": [EMAIL_TAKEN]})
+        if await uow.accounts.by_email(email) is not None:
+            raise EmailTaken()
         account = UserAccount(
             email=email, password_hash=NO_PASSWORD, telegram_id=request.telegram_id
         )
-        uow.session.add(account)
-        try:
-            await uow.session.flush()
-        except IntegrityError as exc:  # the same person or email, joining twice at once
-            raise ServiceUnavailable(retry_after=1) from exc
+        await _add_racing(uow, account)  # the same person or email, joining twice at once
         profile = CreateProfile(
             user_id=account.id,
             email=email,
@@ -402,15 +335,15 @@ async def join_by_telegram(
             last_name=request.last_name,
             hobby=request.hobby,
         )
-        reply = await messaging.request(profile, CreateProfileReply)
+        reply = await messaging.request(profile)
         if reply.errors:
-            return JoinByTelegramReply(errors=reply.errors)
+            raise ProfileRefused(reply.errors)
         uow.emit(UserRegistered(**profile.model_dump()))
         await uow.commit()
     return JoinByTelegramReply(user_id=account.id, created=True)
 
 
-async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:
+async def log_out(uow: AuthUnitOfWork, sessions: LiveSessionStore, token: str) -> None:
     """End the session everywhere before answering.
 
     The row is deleted first and the store entry while its lock is held; if the store cannot
@@ -418,12 +351,12 @@ async def log_out(uow: UnitOfWork, sessions: SessionStore, token: str) -> None:
     than half-revoked."""
     digest = token_digest(token)
     async with uow:
-        await uow.session.exec(delete(AuthToken).where(AuthToken.digest == digest))
+        await uow.seed_tokens.delete(digest)
         await sessions.remove(digest)
         await uow.commit()
 
 
-async def delete_account(uow: UnitOfWork, sessions: SessionStore, user_id: int) -> bool:
+async def delete_account(uow: AuthUnitOfWork, sessions: LiveSessionStore, user_id: int) -> bool:
     """The bot's /leave (``DeleteAccount``): the account goes, its sessions end, and
     ``account.deleted`` is published with the deletion, in one transaction; False if there
     was no such account.
@@ -435,21 +368,18 @@ async def delete_account(uow: UnitOfWork, sessions: SessionStore, user_id: int) 
     rows, trusted devices and web sessions with their refresh tokens; an access token
     already handed out lives on until it expires (minutes), finding no profile."""
     async with uow:
-        account = await uow.session.get(UserAccount, user_id, with_for_update=True)
+        account = await uow.accounts.get(user_id, for_update=True)
         if account is None:
             return False
-        digests = await uow.session.exec(
-            select(AuthToken.digest).where(AuthToken.user_id == user_id)
-        )
-        for digest in digests.all():
+        for digest in await uow.seed_tokens.digests_of(user_id):
             await sessions.remove(digest)
-        await uow.session.delete(account)
+        await uow.accounts.delete(account)
         uow.emit(AccountDeleted(user_id=user_id))
         await uow.commit()
     return True
 
 
-async def restore_sessions(uow: UnitOfWork, sessions: SessionStore) -> int:
+async def restore_sessions(uow: AuthUnitOfWork, sessions: LiveSessionStore) -> int:
     """Write every live session of the table to a store that was just created (first start,
     or JetStream's data lost); returns how many. Sessions idle too long stay expired.
 
@@ -457,65 +387,46 @@ async def restore_sessions(uow: UnitOfWork, sessions: SessionStore) -> int:
     deletes its entry: none is restored after being revoked."""
     idle_since = datetime.now(UTC) - timedelta(seconds=sessions.idle_seconds)
     async with uow:
-        rows = await uow.session.exec(
-            select(AuthToken.digest, UserAccount.id, UserAccount.is_staff)
-            .join(UserAccount, AuthToken.user_id == UserAccount.id)
-            .where(AuthToken.last_seen_at > idle_since)
-            .with_for_update(read=True, of=AuthToken)
-        )
         restored = 0
-        for digest, user_id, is_staff in rows:
+        for digest, user_id, is_staff in await uow.seed_tokens.seen_since(idle_since):
             await sessions.save(digest, Session(user_id=user_id, is_staff=is_staff))
             restored += 1
         await uow.commit()
     return restored
 
 
-async def renew_session(uow: UnitOfWork, sessions: SessionStore, digest: str) -> bool:
+async def renew_session(uow: AuthUnitOfWork, sessions: LiveSessionStore, digest: str) -> bool:
     """A reader saw this session in use (``SessionSeen``): start its idle time again, in the
     store and in the table. Nothing for a session logged out or expired meanwhile: the row is
     locked first (a logout waits, or has already deleted it), and the store entry is only
     rewritten at the revision just read, so a deleted one is never brought back."""
     async with uow:
-        row = (
-            await uow.session.exec(
-                select(AuthToken).where(AuthToken.digest == digest).with_for_update()
-            )
-        ).first()
+        row = await uow.seed_tokens.lock(digest)
         found = await sessions.entry(digest) if row else None
         if found is None:
             return False
         stored, revision = found
         if datetime.now(UTC).timestamp() - stored.renewed_at < sessions.renew_after:
             return False  # another instance has just renewed it
-        row.last_seen_at = datetime.now(UTC)
-        uow.session.add(row)
-        await uow.session.flush()
+        await uow.seed_tokens.mark_seen(row, datetime.now(UTC))
         if not await sessions.renew(digest, stored, revision):
             return False
         await uow.commit()
     return True
 
 
-async def forget_idle_sessions(uow: UnitOfWork, idle: timedelta, batch: int = 500) -> int:
+async def forget_idle_sessions(uow: AuthUnitOfWork, idle: timedelta, batch: int = 500) -> int:
     """Delete up to ``batch`` sessions unused for ``idle`` (their store entries have expired on
     their own); rows other workers are deleting are skipped. Returns how many."""
     async with uow:
-        idle_ones = (
-            select(AuthToken.digest)
-            .where(AuthToken.last_seen_at <= datetime.now(UTC) - idle)
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        )
-        deleted = await uow.session.exec(
-            delete(AuthToken).where(AuthToken.digest.in_(idle_ones)).returning(AuthToken.digest)
-        )
-        count = len(deleted.all())
+        count = await uow.seed_tokens.forget_unseen_since(datetime.now(UTC) - idle, batch)
         await uow.commit()
     return count
 
 
-async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, password: str) -> None:
+async def ensure_admin(
+    uow: AuthUnitOfWork, sessions: LiveSessionStore, email: str, password: str
+) -> None:
     """The operator's staff account from UNIMATCH_ADMIN_*: created once, password kept current.
     A changed password ends the account's web sessions and its reset links.
 
@@ -528,23 +439,19 @@ async def ensure_admin(uow: UnitOfWork, sessions: SessionStore, email: str, pass
     password_hash = hash_password(check_password(password))
     async with uow:
         await uow.lock("auth.ensure_admin")
-        account = await _account(uow, email)
+        account = await uow.accounts.by_email(email)
         if account is None:
             account = UserAccount(email=email, password_hash=password_hash, is_staff=True)
-            uow.session.add(account)
-            await uow.session.flush()
+            await uow.accounts.add(account)
             uow.emit(UserRegistered(user_id=account.id, email=email))
         else:
             if not account.is_staff:
-                digests = await uow.session.exec(
-                    select(AuthToken.digest).where(AuthToken.user_id == account.id)
-                )
-                for digest in digests:
+                for digest in await uow.seed_tokens.digests_of(account.id):
                     await sessions.save(digest, Session(user_id=account.id, is_staff=True))
             account.is_staff = True
             unchanged, _ = verify_password(password, account.password_hash)
             if not unchanged:
                 await password_changed(uow, None, account.id)
             account.password_hash = password_hash
-            uow.session.add(account)
+            await uow.accounts.save(account)
         await uow.commit()

@@ -3,7 +3,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, field_validator
-from pydantic_settings import NoDecode
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from auth_service.domain.credentials import InvalidCredential, check_password, normalize_email
 from unimatch_shared.settings import ServiceSettings, default_workers
@@ -17,7 +17,19 @@ def _comma_separated(value: Any) -> Any:
     return value
 
 
+class _Duration:
+    """A setting given as a number of ``unit`` (``"minutes"``), read as a timedelta."""
+
+    def __init__(self, field: str, unit: str):
+        self._field = field
+        self._unit = unit
+
+    def __get__(self, settings: object, owner: type | None = None) -> timedelta:
+        return timedelta(**{self._unit: getattr(settings, self._field)})
+
+
 class AuthSettings(ServiceSettings):
+    model_config = SettingsConfigDict(ignored_types=(_Duration,))
     port: int = 8101
     unimatch_admin_email: str | None = None
     unimatch_admin_password: str | None = None
@@ -89,25 +101,11 @@ class AuthSettings(ServiceSettings):
         default = self.unimatch_var_dir / "jwt" / "signing-key.pem"
         return self.unimatch_jwt_private_key_file or default
 
-    @property
-    def access_token_lifetime(self) -> timedelta:
-        return timedelta(minutes=self.unimatch_access_token_minutes)
-
-    @property
-    def refresh_token_lifetime(self) -> timedelta:
-        return timedelta(days=self.unimatch_refresh_token_days)
-
-    @property
-    def refresh_reuse_grace(self) -> timedelta:
-        return timedelta(seconds=self.unimatch_refresh_reuse_grace_seconds)
-
-    @property
-    def password_reset_token_lifetime(self) -> timedelta:
-        return timedelta(minutes=self.unimatch_password_reset_token_minutes)
-
-    @property
-    def email_change_token_lifetime(self) -> timedelta:
-        return timedelta(minutes=self.unimatch_email_change_token_minutes)
+    access_token_lifetime = _Duration("unimatch_access_token_minutes", "minutes")
+    refresh_token_lifetime = _Duration("unimatch_refresh_token_days", "days")
+    refresh_reuse_grace = _Duration("unimatch_refresh_reuse_grace_seconds", "seconds")
+    password_reset_token_lifetime = _Duration("unimatch_password_reset_token_minutes", "minutes")
+    email_change_token_lifetime = _Duration("unimatch_email_change_token_minutes", "minutes")
 
     @property
     def hashing_threads(self) -> int:

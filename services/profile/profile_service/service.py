@@ -17,7 +17,7 @@ from profile_service.domain.model import (
     shown_pending_email,
     unknown_hobby_errors,
 )
-from profile_service.unit_of_work import ProfileUnitOfWork, Requester
+from profile_service.unit_of_work import ProfileUnitOfWork
 from unimatch_shared.channels import effective_channels, without_email
 from unimatch_shared.errors import Invalid, NotFound, TryLater
 from unimatch_shared.events import (
@@ -37,6 +37,7 @@ from unimatch_shared.rpc import (
     CreateProfileReply,
     HobbyCatalogReply,
     RequestEmailChange,
+    Requester,
     SetHobbies,
     SetPause,
 )

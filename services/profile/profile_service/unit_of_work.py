@@ -1,18 +1,13 @@
-"""What profile's use cases need of storage and messaging, as protocols: PostgreSQL and NATS
-provide them when the service runs (``adapters/db``, ``Messaging``), in-memory fakes in the
-unit tests (docs/adr/023-unit-of-work-and-repositories.md)."""
+"""What profile's use cases need of storage, as protocols: PostgreSQL provides them when the
+service runs (``adapters/db``), in-memory fakes in the unit tests; messaging is the shared
+``Requester`` (docs/adr/023-unit-of-work-and-repositories.md)."""
 
 from datetime import datetime
-from typing import Protocol, Self, TypeVar
+from typing import Protocol, Self
 from uuid import UUID
-
-from pydantic import BaseModel
 
 from profile_service.adapters.db.tables import Block, Hobby, Match, MeetingFeedback, Profile
 from unimatch_shared.events import Event
-from unimatch_shared.rpc import Request
-
-Reply = TypeVar("Reply", bound=BaseModel)
 
 
 class Profiles(Protocol):
@@ -50,9 +45,3 @@ class ProfileUnitOfWork(Protocol):
     def emit(self, event: Event) -> None: ...
     async def first_delivery(self, consumer: str, event_id: UUID) -> bool: ...
     async def commit(self) -> None: ...
-
-
-class Requester(Protocol):
-    """Request-reply to other services (``Messaging``)."""
-
-    async def request(self, request: Request[Reply]) -> Reply: ...

@@ -13,7 +13,7 @@ from auth_service.api.dependencies import (
     ClientAddress,
     LiveSessions,
     Passwords,
-    Reads,
+    ReadChecks,
     Settings,
     UoW,
 )
@@ -23,16 +23,11 @@ from auth_service.api.web_schemas import (
     WebPasswordResetConfirm,
     WebPasswordResetRequest,
 )
-from unimatch_shared.errors import ValidationFailed
 from unimatch_shared.openapi import THROTTLED, WebErrorBody
-from unimatch_shared.web import WebError
 
 router = APIRouter(prefix="/users/api")
 web_router = APIRouter(prefix="/api/auth/users", tags=["web"])
 
-INVALID_RESET_LINK = "Ссылка для сброса пароля недействительна или устарела"
-INVALID_EMAIL_LINK = "Ссылка подтверждения email недействительна или устарела"
-EMAIL_TAKEN = "Пользователь с таким email уже существует"
 WEB_INVALID = {400: {"model": WebErrorBody, "description": "Invalid input, or invalid link"}}
 WEB_THROTTLED = {429: {"model": WebErrorBody, "description": "Too many requests (`Retry-After`)"}}
 
@@ -46,12 +41,12 @@ async def _reset(
     uow: UoW,
     store: LiveSessions,
     passwords: Passwords,
-    reads: Reads,
+    lookups: ReadChecks,
     uid: str,
     token: str,
     new_password: str,
 ) -> None:
-    await mailed_links.reset_password(uow, store, passwords, reads, uid, token, new_password)
+    await mailed_links.reset_password(uow, store, passwords, lookups, uid, token, new_password)
 
 
 @router.post("/password-reset", status_code=204, responses=THROTTLED)
@@ -66,11 +61,15 @@ async def request_password_reset(
 
 @router.post("/password-reset/confirm", status_code=204)
 async def reset_password(
-    body: PasswordResetConfirm, uow: UoW, store: LiveSessions, passwords: Passwords, reads: Reads
+    body: PasswordResetConfirm,
+    uow: UoW,
+    store: LiveSessions,
+    passwords: Passwords,
+    lookups: ReadChecks,
 ) -> Response:
     """Set a new password with the link's ``uid`` and ``token``; every session of the
     account ends."""
-    await _reset(uow, store, passwords, reads, body.uid, body.token, body.new_password)
+    await _reset(uow, store, passwords, lookups, body.uid, body.token, body.new_password)
     return Response(status_code=204)
 
 
@@ -95,20 +94,13 @@ async def web_reset_password(
     uow: UoW,
     store: LiveSessions,
     passwords: Passwords,
-    reads: Reads,
+    lookups: ReadChecks,
 ) -> Response:
-    try:
-        await _reset(uow, store, passwords, reads, body.uid, body.token, body.new_password)
-    except ValidationFailed:
-        raise WebError(400, INVALID_RESET_LINK) from None
+    await _reset(uow, store, passwords, lookups, body.uid, body.token, body.new_password)
     return Response(status_code=204)
 
 
 @web_router.post("/email_change_confirm", status_code=204, responses=WEB_INVALID)
 async def web_confirm_email_change(body: WebEmailChangeConfirm, uow: UoW) -> Response:
-    try:
-        await mailed_links.confirm_email_change(uow, body.token)
-    except ValidationFailed as exc:
-        message = EMAIL_TAKEN if "email" in exc.body else INVALID_EMAIL_LINK
-        raise WebError(400, message) from None
+    await mailed_links.confirm_email_change(uow, body.token)
     return Response(status_code=204)

@@ -5,14 +5,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 
 from auth_service import service
-from auth_service.api.dependencies import (
-    ClientAddress,
-    LiveSessions,
-    Passwords,
-    RegisterAccount,
-    Settings,
-    UoW,
-)
+from auth_service.api.dependencies import LiveSessions, LogIn, RegisterAccount, Settings, UoW
 from auth_service.api.schemas import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse
 from unimatch_shared.auth import CurrentUser
 from unimatch_shared.openapi import THROTTLED
@@ -33,25 +26,14 @@ async def register(body: RegisterRequest, register_account: RegisterAccount) -> 
     "/auth/token/login", status_code=201, response_model=TokenResponse, responses=THROTTLED
 )
 async def log_in(
-    body: LoginRequest,
-    request: Request,
-    response: Response,
-    uow: UoW,
-    store: LiveSessions,
-    passwords: Passwords,
-    settings: Settings,
-    client: ClientAddress,
+    body: LoginRequest, request: Request, response: Response, log_in: LogIn, settings: Settings
 ) -> dict:
     """Also sets the device cookie that lets this client past the throttling others cause
     (docs/adr/009-login-throttling.md); an addition to the contract's response."""
     lifetime = timedelta(days=settings.login_device_days)
-    login = await service.log_in(
-        uow,
-        store,
-        passwords,
+    login = await log_in(
         body.email,
         body.password,
-        client,
         device=request.cookies.get(DEVICE_COOKIE),
         device_lifetime=lifetime,
     )

@@ -1,29 +1,26 @@
 """Request and response bodies of the auth endpoints (docs/api.md, Accounts)."""
 
-from pydantic import BaseModel, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, field_validator
 
 from auth_service.domain.credentials import check_password, normalize_email
 from unimatch_shared.fields import Age, HobbyIds, PersonName, Text
 from unimatch_shared.schemas import UserOut
 
+# Normalised, and refused in the API's words if invalid.
+Email = Annotated[Text, AfterValidator(normalize_email)]
+# Held to the sign-up policy.
+Password = Annotated[Text, AfterValidator(check_password)]
+
 
 class RegisterRequest(BaseModel):
-    email: Text
-    password: Text
+    email: Email
+    password: Password
     first_name: PersonName = ""
     last_name: PersonName = ""
     age: Age | None = None
     hobby: HobbyIds = []
-
-    @field_validator("email")
-    @classmethod
-    def _valid_email(cls, email: str) -> str:
-        return normalize_email(email)
-
-    @field_validator("password")
-    @classmethod
-    def _valid_password(cls, password: str) -> str:
-        return check_password(password)
 
     @field_validator("hobby")
     @classmethod
@@ -46,12 +43,7 @@ class TokenResponse(BaseModel):
 
 
 class PasswordResetRequest(BaseModel):
-    email: Text
-
-    @field_validator("email")
-    @classmethod
-    def _valid_email(cls, email: str) -> str:
-        return normalize_email(email)
+    email: Email
 
 
 class PasswordResetConfirm(BaseModel):
@@ -60,12 +52,7 @@ class PasswordResetConfirm(BaseModel):
 
     uid: Text
     token: Text
-    new_password: Text
-
-    @field_validator("new_password")
-    @classmethod
-    def _valid_password(cls, password: str) -> str:
-        return check_password(password)
+    new_password: Password
 
 
 class EmailChangeConfirm(BaseModel):

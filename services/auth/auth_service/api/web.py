@@ -9,15 +9,7 @@ the ``refresh_token`` cookie, sent back only to the refresh and logout paths
 from fastapi import APIRouter, Body, Request, Response
 
 from auth_service import service
-from auth_service.api.dependencies import (
-    ClientAddress,
-    LiveSessions,
-    Passwords,
-    RegisterAccount,
-    Requests,
-    Sessions,
-    UoW,
-)
+from auth_service.api.dependencies import LogIn, RegisterAccount, Requests, Sessions, UoW
 from auth_service.api.web_schemas import (
     AccessResponse,
     RefreshRequest,
@@ -26,7 +18,6 @@ from auth_service.api.web_schemas import (
     WebRegisterResponse,
 )
 from auth_service.web_sessions import WebSessions, WebTokens
-from unimatch_shared.errors import ServiceUnavailable, ValidationFailed
 from unimatch_shared.openapi import WebErrorBody
 from unimatch_shared.schemas import TelegramLogin
 from unimatch_shared.web import WebError, WebNotAuthenticated
@@ -37,12 +28,7 @@ REFRESH_COOKIE = "refresh_token"
 COOKIE_PATH = "/api/token"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
-BAD_CREDENTIALS = "Неверный email или пароль"
-EMAIL_TAKEN = "Пользователь с таким email уже существует"
-UNKNOWN_HOBBY = "Хобби: выбрано хобби, которого нет в списке"
 NO_REFRESH = "Не передан refresh-токен"
-INVALID_TELEGRAM = "Данные входа через Telegram недействительны или устарели"
-TELEGRAM_NOT_CONFIGURED = "Вход через Telegram не настроен"
 
 WEB_ERRORS = {
     400: {"model": WebErrorBody, "description": "Invalid input, or bad credentials"},
@@ -77,26 +63,12 @@ async def obtain_token(
     body: WebLoginRequest,
     request: Request,
     response: Response,
-    uow: UoW,
-    store: LiveSessions,
-    passwords: Passwords,
+    log_in: LogIn,
     sessions: Sessions,
-    client: ClientAddress,
 ) -> dict:
     """Log in: an access token, and the session's refresh token in the cookie. Throttled
     like the seed login (docs/adr/009)."""
-    try:
-        login = await service.log_in(
-            uow,
-            store,
-            passwords,
-            body.email,
-            body.password,
-            client,
-            open_session=sessions.open,
-        )
-    except ValidationFailed:
-        raise WebError(400, BAD_CREDENTIALS) from None
+    login = await log_in(body.email, body.password, open_session=sessions.open)
     tokens = WebTokens(sessions.access(login.user_id, login.is_staff), login.token)
     return _answer(sessions, request, response, tokens)
 
@@ -110,12 +82,9 @@ async def register(
     response: Response,
 ) -> dict:
     profile = body.model_dump(include={"first_name", "last_name", "birth", "hobby", "tg_link"})
-    try:
-        reply, refresh = await register_account(
-            body.email, body.password, profile, open_session=sessions.open
-        )
-    except ValidationFailed as exc:
-        raise WebError(400, EMAIL_TAKEN if "email" in exc.body else UNKNOWN_HOBBY) from None
+    reply, refresh = await register_account(
+        body.email, body.password, profile, open_session=sessions.open
+    )
     user = reply.web_user
     tokens = WebTokens(sessions.access(user["id"], False), refresh)
     return {"user": user, **_answer(sessions, request, response, tokens)}
@@ -132,16 +101,7 @@ async def telegram_login(
 ) -> dict:
     """Log in with the Telegram Login Widget's payload: the user linked to that Telegram
     account, or a new account without a password; answers like ``/api/token``."""
-    try:
-        account, refresh_token = await service.log_in_with_telegram(
-            uow, messaging, body, sessions.open
-        )
-    except ValidationFailed:
-        raise WebError(400, INVALID_TELEGRAM) from None
-    except ServiceUnavailable as exc:
-        if exc.body["detail"] == service.TELEGRAM_NOT_CONFIGURED:
-            raise WebError(503, TELEGRAM_NOT_CONFIGURED, exc.headers) from None
-        raise
+    account, refresh_token = await service.log_in_with_telegram(uow, messaging, body, sessions.open)
     tokens = WebTokens(sessions.access(account.id, account.is_staff), refresh_token)
     return _answer(sessions, request, response, tokens)
 

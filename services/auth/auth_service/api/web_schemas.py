@@ -1,12 +1,25 @@
 """Bodies of auth's web-surface endpoints (docs/api.md, Web surface); messages in Russian."""
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from auth_service.domain.credentials import InvalidCredential, check_web_password, normalize_email
 from unimatch_shared.fields import Text, TgLink, WebHobbyIds, WebName
 from unimatch_shared.schemas import WebUserOut
+
+
+def _web_email(email: str) -> str:
+    try:
+        return normalize_email(email)
+    except InvalidCredential:
+        raise ValueError("некорректный адрес") from None
+
+
+# Normalised; an invalid one is refused in Russian. The password rule's own messages are.
+WebEmail = Annotated[Text, AfterValidator(_web_email)]
+WebPassword = Annotated[Text, AfterValidator(check_web_password)]
 
 
 class WebLoginRequest(BaseModel):
@@ -20,29 +33,13 @@ class WebRegisterRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    email: Text
-    password: Text
+    email: WebEmail
+    password: WebPassword
     first_name: WebName
     last_name: WebName
     birth: date | None = None
     hobby: WebHobbyIds
     tg_link: TgLink = ""
-
-    @field_validator("email")
-    @classmethod
-    def _valid_email(cls, email: str) -> str:
-        try:
-            return normalize_email(email)
-        except InvalidCredential:
-            raise ValueError("некорректный адрес") from None
-
-    @field_validator("password")
-    @classmethod
-    def _valid_password(cls, password: str) -> str:
-        try:
-            return check_web_password(password)
-        except InvalidCredential as exc:
-            raise ValueError(str(exc)) from None
 
 
 class RefreshRequest(BaseModel):
@@ -61,15 +58,7 @@ class WebRegisterResponse(BaseModel):
 
 
 class WebPasswordResetRequest(BaseModel):
-    email: Text
-
-    @field_validator("email")
-    @classmethod
-    def _valid_email(cls, email: str) -> str:
-        try:
-            return normalize_email(email)
-        except InvalidCredential:
-            raise ValueError("некорректный адрес") from None
+    email: WebEmail
 
 
 class WebPasswordResetConfirm(BaseModel):
@@ -79,15 +68,7 @@ class WebPasswordResetConfirm(BaseModel):
 
     uid: Text
     token: Text
-    new_password: Text
-
-    @field_validator("new_password")
-    @classmethod
-    def _valid_password(cls, password: str) -> str:
-        try:
-            return check_web_password(password)
-        except InvalidCredential as exc:
-            raise ValueError(str(exc)) from None
+    new_password: WebPassword
 
 
 class WebEmailChangeConfirm(BaseModel):

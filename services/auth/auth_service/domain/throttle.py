@@ -60,6 +60,13 @@ class Failure:
     device: str | None = None  # the trusted device the attempt came with, if any
 
 
+def _at_least(count: int, failures: Sequence[datetime], since: datetime) -> list[datetime]:
+    """The failures after ``since``, oldest first, if there are at least ``count``; else
+    none."""
+    recent = sorted(at for at in failures if at > since)
+    return recent if len(recent) >= count else []
+
+
 @dataclass(frozen=True)
 class Window:
     """At most ``limit`` failures in any sliding ``period``."""
@@ -69,10 +76,8 @@ class Window:
 
     def wait(self, failures: Sequence[datetime], now: datetime) -> float:
         """Seconds until the ``limit``-th newest failure leaves the window (0: try now)."""
-        recent = sorted(at for at in failures if at > now - self.period)
-        if len(recent) < self.limit:
-            return 0.0
-        return (recent[-self.limit] + self.period - now).total_seconds()
+        recent = _at_least(self.limit, failures, now - self.period)
+        return (recent[-self.limit] + self.period - now).total_seconds() if recent else 0.0
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,8 @@ class Backoff:
     cap: timedelta
 
     def wait(self, failures: Sequence[datetime], now: datetime) -> float:
-        recent = sorted(at for at in failures if at > now - self.period)
-        if len(recent) < self.free:
+        recent = _at_least(self.free, failures, now - self.period)
+        if not recent:
             return 0.0
         delay = min(2.0 ** (len(recent) - self.free), self.cap.total_seconds())
         return (recent[-1] + timedelta(seconds=delay) - now).total_seconds()

@@ -2,11 +2,16 @@
 sweeper asking which accounts exist, profile asking for a change of email, and the
 bot (joins, and /leave deleting an account)."""
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from faststream.nats import NatsRouter
 
 from auth_service import mailed_links, service
 from auth_service.adapters.db import views
+from auth_service.adapters.db.unit_of_work import SqlAuthUnitOfWork
 from unimatch_shared.consumers import MessageHandlers
+from unimatch_shared.errors import DomainError, reply_errors
 from unimatch_shared.rpc import (
     AccountsExist,
     AccountsExistReply,
@@ -20,8 +25,19 @@ from unimatch_shared.rpc import (
 )
 from unimatch_shared.runtime import ServiceRuntime
 
+Reply = TypeVar("Reply", EmailChangeReply, JoinByTelegramReply)
 
-def build_router(runtime: ServiceRuntime) -> NatsRouter:
+
+async def _reply(reply_type: type[Reply], answer: Awaitable[Reply]) -> Reply:
+    """A use case's reply, or its refusal as the reply's ``errors``: where requests' answers
+    map domain errors."""
+    try:
+        return await answer
+    except DomainError as refusal:
+        return reply_type(errors=reply_errors(refusal))
+
+
+def build_router(runtime: ServiceRuntime[SqlAuthUnitOfWork]) -> NatsRouter:
     handlers = MessageHandlers(runtime.messaging, "auth")
 
     @handlers.answer(SessionSeen)
@@ -37,11 +53,12 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
 
     @handlers.answer(RequestEmailChange)
     async def request_email_change(request: RequestEmailChange) -> EmailChangeReply:
-        return await mailed_links.request_email_change(
-            runtime.unit_of_work(),
-            request.user_id,
-            request.email,
-            runtime.settings.email_change_token_lifetime,
+        lifetime = runtime.settings.email_change_token_lifetime
+        return await _reply(
+            EmailChangeReply,
+            mailed_links.request_email_change(
+                runtime.unit_of_work(), request.user_id, request.email, lifetime
+            ),
         )
 
     @handlers.answer(DeleteAccount)
@@ -57,6 +74,9 @@ def build_router(runtime: ServiceRuntime) -> NatsRouter:
     async def join_by_telegram(request: JoinByTelegram) -> JoinByTelegramReply:
         # Profile unreachable, or a race, raises: no reply, and the notifier keeps the join
         # to ask again.
-        return await service.join_by_telegram(runtime.unit_of_work(), runtime.messaging, request)
+        return await _reply(
+            JoinByTelegramReply,
+            service.join_by_telegram(runtime.unit_of_work(), runtime.messaging, request),
+        )
 
     return handlers.router

@@ -12,7 +12,8 @@ from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
 
 from profile_service.api.catalog import HobbyCatalog
-from profile_service.unit_of_work import ProfileUnitOfWork, Requester
+from profile_service.unit_of_work import ProfileUnitOfWork
+from unimatch_shared.rpc import Requester
 from unimatch_shared.runtime import from_runtime, unit_of_work
 
 

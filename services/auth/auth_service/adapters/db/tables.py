@@ -2,6 +2,7 @@
 devices, web sessions, mailed tokens (digests only) and the requests for them."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Identity
 from sqlmodel import Field, SQLModel
@@ -9,6 +10,15 @@ from sqlmodel import Field, SQLModel
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _references(table: str, primary_key: bool = False) -> Any:
+    """A column holding the id of a row of ``table``: indexed, never null, and deleted with
+    that row."""
+    reference = ForeignKey(f"{table}.id", ondelete="CASCADE")
+    return Field(
+        sa_column=Column(BigInteger, reference, primary_key=primary_key, index=True, nullable=False)
+    )
 
 
 class UserAccount(SQLModel, table=True):
@@ -33,14 +43,7 @@ class AuthToken(SQLModel, table=True):
     __tablename__ = "auth_token"
 
     digest: str = Field(primary_key=True, max_length=64)
-    user_id: int = Field(
-        sa_column=Column(
-            BigInteger,
-            ForeignKey("user_account.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        )
-    )
+    user_id: int = _references("user_account")
     created_at: datetime = Field(default_factory=_now)
     last_seen_at: datetime = Field(default_factory=_now, index=True)
 
@@ -68,14 +71,8 @@ class TrustedDevice(SQLModel, table=True):
     __tablename__ = "trusted_device"
 
     digest: str = Field(primary_key=True, max_length=64)
-    user_id: int = Field(
-        sa_column=Column(
-            BigInteger,
-            ForeignKey("user_account.id", ondelete="CASCADE"),
-            primary_key=True,
-            index=True,  # the primary key starts with digest; this serves the user's devices
-        )
-    )
+    # Indexed: the primary key starts with digest; the index serves the user's devices.
+    user_id: int = _references("user_account", primary_key=True)
     last_login_at: datetime = Field(default_factory=_now)
 
 
@@ -86,14 +83,7 @@ class WebSession(SQLModel, table=True):
     __tablename__ = "web_session"
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
-    user_id: int = Field(
-        sa_column=Column(
-            BigInteger,
-            ForeignKey("user_account.id", ondelete="CASCADE"),
-            index=True,
-            nullable=False,
-        )
-    )
+    user_id: int = _references("user_account")
     created_at: datetime = Field(default_factory=_now)
     ended_at: datetime | None = None
 
@@ -105,14 +95,7 @@ class RefreshToken(SQLModel, table=True):
     __tablename__ = "refresh_token"
 
     digest: str = Field(primary_key=True, max_length=64)
-    session_id: int = Field(
-        sa_column=Column(
-            BigInteger,
-            ForeignKey("web_session.id", ondelete="CASCADE"),
-            index=True,
-            nullable=False,
-        )
-    )
+    session_id: int = _references("web_session")
     expires_at: datetime = Field(index=True)
     used_at: datetime | None = None
 
@@ -126,14 +109,7 @@ class MailedToken(SQLModel, table=True):
 
     digest: str = Field(primary_key=True, max_length=64)
     purpose: str = Field(max_length=32)
-    user_id: int = Field(
-        sa_column=Column(
-            BigInteger,
-            ForeignKey("user_account.id", ondelete="CASCADE"),
-            index=True,
-            nullable=False,
-        )
-    )
+    user_id: int = _references("user_account")
     new_email: str | None = Field(default=None, max_length=254)
     created_at: datetime = Field(default_factory=_now)
     expires_at: datetime = Field(index=True)

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from sqlalchemy import delete, or_, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, func, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from matching_service.adapters.db.tables import (
     Block,
@@ -24,13 +23,10 @@ from matching_service.adapters.db.tables import (
     SchedulerState,
 )
 from matching_service.domain.rounds import NewGroup, ParticipantRow
-from unimatch_shared.db import copy_rows, fetch_rows, save_latest
+from unimatch_shared.db import Repository, copy_rows, fetch_rows, save_latest
 
 
-class MatchingRepository:
-    def __init__(self, session: AsyncSession):
-        self.session = session
-
+class MatchingRepository(Repository):
     async def save_participant(self, participant: Participant) -> None:
         """Insert, or replace an older state of the same participant (by ``changed_at``)."""
         await save_latest(self.session, participant, ["user_id"], "changed_at")

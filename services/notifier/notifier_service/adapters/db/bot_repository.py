@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifier_service.adapters.db.tables import (
     BotBlock,
@@ -18,12 +17,10 @@ from notifier_service.adapters.db.tables import (
     OutgoingMessage,
     PairView,
 )
+from unimatch_shared.db import Repository
 
 
-class BotRepository:
-    def __init__(self, session: AsyncSession):
-        self.session = session
-
+class BotRepository(Repository):
     # updates
     async def take_update(self, update_id: int, keep: timedelta) -> bool:
         """Record the update as handled; False if it was already. Sweeps old records now and

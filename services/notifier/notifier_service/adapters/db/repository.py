@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifier_service.adapters.db.tables import (
     ChatLink,
@@ -16,15 +15,13 @@ from notifier_service.adapters.db.tables import (
     PairView,
     SigningKey,
 )
+from unimatch_shared.db import Repository
 
 # Kinds of mail that tell about matches: sent only to users with email on, unsubscribable.
 NOTIFICATION_KINDS = ("announcement", "round_skipped")
 
 
-class NotifierRepository:
-    def __init__(self, session: AsyncSession):
-        self.session = session
-
+class NotifierRepository(Repository):
     # chat links
     async def links_of(self, user_ids: list[int]) -> dict[int, ChatLink]:
         rows = await self.session.exec(select(ChatLink).where(col(ChatLink.user_id).in_(user_ids)))

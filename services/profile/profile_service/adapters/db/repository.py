@@ -5,7 +5,6 @@ from datetime import datetime
 from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profile_service.adapters.db.tables import (
     Block,
@@ -17,15 +16,12 @@ from profile_service.adapters.db.tables import (
     ProfileHobby,
 )
 from profile_service.domain.model import DELETED_USER
-from unimatch_shared.db import save_latest
+from unimatch_shared.db import Repository, save_latest
 
 _INTEGER = range(-(2**31), 2**31)  # PostgreSQL's integer
 
 
-class ProfileRepository:
-    def __init__(self, session: AsyncSession):
-        self.session = session
-
+class ProfileRepository(Repository):
     async def existing_hobby_ids(self, ids: list[int]) -> set[int]:
         # An id the integer column cannot hold exists nowhere; PostgreSQL would refuse it.
         storable = [hobby_id for hobby_id in ids if hobby_id in _INTEGER]
