@@ -83,7 +83,7 @@ def given_key(name: str) -> sa.Column[Any]:
 
 
 def timestamp(name: str, *, nullable: bool = False, **options: Any) -> sa.Column[Any]:
-    """A moment, with time zone (every service stores UTC)."""
+    """A moment: a timestamp with time zone, NOT NULL unless said."""
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable, **options)
 
 
@@ -93,7 +93,8 @@ def cascading_reference(name: str, target: str, **options: Any) -> sa.Column[Any
 
 
 def create_partial_index(name: str, table: str, columns: list[str], where: str) -> None:
-    """An index over the rows still to handle only (an outbox's pending ones)."""
+    """An index over only the rows ``where`` selects (an outbox's pending rows, say): small,
+    and what the workers that poll them read."""
     op.create_index(name, table, columns, postgresql_where=sa.text(where))
 
 
