@@ -26,10 +26,8 @@ import psycopg
 
 from benchmarks.workload import generate
 from matching_service import service
-from matching_service.adapters.db.unit_of_work import SqlMatchingUnitOfWork
-from matching_service.main import MIGRATIONS
+from matching_service.main import create_app
 from matching_service.settings import MatchingSettings
-from unimatch_shared.events import PairCreated, RoundSkipped
 from unimatch_shared.runtime import ServiceRuntime
 from unimatch_stack.testinfra import session_infra
 
@@ -87,13 +85,10 @@ async def measure(users: int, rounds: int) -> list[dict]:
             unimatch_event_prefix=infra.event_prefix,
             log_level="WARNING",
         )
-        runtime = ServiceRuntime(
-            "matching",
-            settings,
-            MIGRATIONS,
-            emits=[PairCreated, RoundSkipped],
-            unit_of_work=SqlMatchingUnitOfWork,
-        )
+        # The runtime as the service builds it. Its consumers get no events here, and its
+        # scheduler takes its start as the epoch: no scheduled round falls due unless a slot
+        # passes during the run.
+        runtime: ServiceRuntime = create_app(settings).state.runtime
         await runtime.start()
         try:
             await seed_participants(infra.database_url, users)

@@ -59,41 +59,81 @@ def run_alembic_env(target_metadata: sa.MetaData) -> None:
     ``target_metadata`` (``service_metadata``) is what autogenerate compares the schema with;
     tests/integration/test_migrations.py checks that the migrations leave nothing to add.
     """
-    connection = context.config.attributes["connection"]
-    schema = context.config.attributes["schema"]
+    handed_over = context.config.attributes
     context.configure(
-        connection=connection,
+        connection=handed_over["connection"],
         target_metadata=target_metadata,
         compare_type=compare_type,
-        version_table_schema=schema,
+        version_table_schema=handed_over["schema"],
         transaction_per_migration=False,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
+def identity_key() -> sa.Column[Any]:
+    """``id``: a BIGINT primary key the database numbers."""
+    return sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)
+
+
+def given_key(name: str) -> sa.Column[Any]:
+    """A BIGINT primary-key column whose values come from elsewhere (a user's id, a round's, a
+    chat's), so no sequence numbers it."""
+    return sa.Column(name, sa.BigInteger, primary_key=True, autoincrement=False)
+
+
+def timestamp(name: str, *, nullable: bool = False, **options: Any) -> sa.Column[Any]:
+    """A moment: a timestamp with time zone, NOT NULL unless said."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable, **options)
+
+
+def cascading_reference(name: str, target: str, **options: Any) -> sa.Column[Any]:
+    """A BIGINT reference to ``target`` (``table.column``): its rows go when that row goes."""
+    return sa.Column(name, sa.BigInteger, sa.ForeignKey(target, ondelete="CASCADE"), **options)
+
+
+def create_partial_index(name: str, table: str, columns: list[str], where: str) -> None:
+    """An index over only the rows ``where`` selects (an outbox's pending rows, say): small,
+    and what the workers that poll them read."""
+    op.create_index(name, table, columns, postgresql_where=sa.text(where))
+
+
+def create_block_table(table: str) -> None:
+    """Who blocked whom. A lifted block stays, ``blocked`` false, so a block and its lifting
+    apply in any arrival order (``changed_at``). Matching and profile each keep one."""
+    op.create_table(
+        table,
+        given_key("user_id"),
+        given_key("blocked_user_id"),
+        sa.Column("blocked", sa.Boolean, nullable=False),
+        timestamp("changed_at"),
+    )
+    op.create_index(f"ix_{table}_blocked_user_id", table, ["blocked_user_id"])
+
+
+def create_deleted_account_table(table: str) -> None:
+    """The accounts deleted, and when: an event about one that arrives late must not bring the
+    person back. Matching and profile each keep one."""
+    op.create_table(table, given_key("user_id"), timestamp("deleted_at"))
+
+
 def create_messaging_tables() -> None:
     """The outbox and inbox tables (see ``outbox.py``/``inbox.py``); every service has both."""
     op.create_table(
         "outbox_message",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        identity_key(),
         sa.Column("event_id", sa.Uuid, nullable=False, unique=True),
         sa.Column("subject", sa.String(200), nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("created_at"),
+        timestamp("published_at", nullable=True),
     )
-    op.create_index(
-        "outbox_message_pending",
-        "outbox_message",
-        ["id"],
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
+    create_partial_index("outbox_message_pending", "outbox_message", ["id"], "published_at IS NULL")
     op.create_table(
         "processed_event",
         sa.Column("consumer", sa.String(100), primary_key=True),
         sa.Column("event_id", sa.Uuid, primary_key=True),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("processed_at"),
     )
 
 

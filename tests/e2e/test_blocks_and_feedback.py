@@ -69,6 +69,15 @@ def block_state(infra, user_id: int, blocked_user_id: int) -> list[tuple]:
     )
 
 
+def wait_for_block(infra, user_id: int, blocked_user_id: int, blocked: bool) -> None:
+    """Until matching holds the block as ``blocked`` (false: lifted)."""
+    eventually(
+        lambda: block_state(infra, user_id, blocked_user_id) == [(blocked,)],
+        "matching learned of the block" if blocked else "matching learned the block was lifted",
+        interval=0.2,
+    )
+
+
 def test_feedback_reaches_stats_and_a_blocked_best_match_is_never_formed(api, infra, staff):
     anna = register(api, first_name="Анна", hobby=OWN_HOBBIES)
     boris = register(api, first_name="Борис", hobby=OWN_HOBBIES)
@@ -119,11 +128,7 @@ def test_feedback_reaches_stats_and_a_blocked_best_match_is_never_formed(api, in
         b["user_id"] for b in api.get("/users/api/blocks/", headers=auth(anna["token"])).json()
     ] == [b_id]
     assert api.get("/users/api/blocks/", headers=auth(boris["token"])).json() == []
-    eventually(
-        lambda: block_state(infra, a_id, b_id) == [(True,)],
-        "matching learned of the block",
-        interval=0.2,
-    )
+    wait_for_block(infra, a_id, b_id, blocked=True)
     forget_meeting(infra, first, a_id, b_id)
     second = hold_round(api, staff)
     assert b_id not in group_of(infra, second, a_id)
@@ -137,11 +142,7 @@ def test_feedback_reaches_stats_and_a_blocked_best_match_is_never_formed(api, in
     # Lifted: with the meetings forgotten, the best match is formed again.
     lifted = api.delete(f"/users/api/blocks/{b_id}/", headers=auth(anna["token"]))
     assert lifted.status_code == 204
-    eventually(
-        lambda: block_state(infra, a_id, b_id) == [(False,)],
-        "matching learned the block was lifted",
-        interval=0.2,
-    )
+    wait_for_block(infra, a_id, b_id, blocked=False)
     forget_meeting(infra, second, a_id, b_id)
     third = hold_round(api, staff)
     assert b_id in group_of(infra, third, a_id)

@@ -13,9 +13,10 @@ import asyncio
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -24,9 +25,10 @@ import psycopg
 import pytest
 
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, auth, new_email
+from tests.support.helpers import eventually
 from tests.support.system import system_stack
 from tests.support.telegram_stub import ThreadedTelegram
-from unimatch_shared.events import Event
+from unimatch_shared.events import Event, GroupMember, PairCreated
 from unimatch_shared.settings import nats_servers
 from unimatch_stack.infra import EmbeddedNats, EmbeddedPostgres, NatsCluster, ensure_database
 from unimatch_stack.supervisor import SERVICES, Stack
@@ -129,6 +131,14 @@ class FaultSystem:
             if sent.text.startswith(ANNOUNCEMENT):
                 counts[sent.chat_id] = counts.get(sent.chat_id, 0) + 1
         return counts
+
+    def await_announcements(self, chats: set[int], timeout: float) -> None:
+        """Return once every one of ``chats`` has had its match announcement."""
+        eventually(
+            lambda: chats <= set(self.announcements()),
+            "every linked member hears about their match",
+            timeout=timeout,
+        )
 
     def set_telegram(self, **attributes) -> None:
         """Change the stand-in's behaviour (e.g. ``force_429``) on its own thread."""
@@ -245,6 +255,40 @@ def fault_system(
         )
         cleanup.callback(system.close)
         yield system
+
+
+def synthetic_pairs(n: int, user_ids: Iterator[int], group_ids: Iterator[int]) -> list[PairCreated]:
+    """``n`` pair.created events of round 1, as matching's relay would publish them, each for
+    two new synthetic users: ids ``next(user_ids)`` and the one after (a module's counters
+    step by two), groups from ``group_ids``."""
+    events = []
+    for _ in range(n):
+        first = next(user_ids)
+        members = [
+            GroupMember(id=uid, first_name=f"U{uid}", last_name="Тест", email=f"{uid}@example.com")
+            for uid in (first, first + 1)
+        ]
+        events.append(
+            PairCreated(
+                round_id=1,
+                group_id=next(group_ids),
+                created_at=datetime.now(UTC),
+                members=members,
+                shared_hobbies=["Спорт"],
+            )
+        )
+    return events
+
+
+def tally(expected: Collection, found: Mapping) -> dict[str, int]:
+    """sent / delivered / duplicated / lost of ``expected`` keys against ``found`` counts, as
+    ``report`` takes them."""
+    return {
+        "sent": len(expected),
+        "delivered": sum(1 for key in expected if found.get(key)),
+        "duplicated": sum(n - 1 for key, n in found.items() if key in expected and n > 1),
+        "lost": sum(1 for key in expected if not found.get(key)),
+    }
 
 
 @pytest.fixture(scope="module")

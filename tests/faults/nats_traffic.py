@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 
 from tests.e2e.helpers import auth
+from tests.faults.conftest import tally
 from tests.support.helpers import eventually
 from tests.support.telegram_stub import login_widget_data
 
@@ -193,10 +194,7 @@ def traffic_through_a_fault(
     announced = system.announced_participants(registered)
     report(
         f"{scenario}/user.registered -> profile.changed (the inbox's)",
-        sent=len(registered),
-        delivered=len(announced),
-        duplicated=sum(n - 1 for n in announced.values()),
-        lost=len(set(registered) - set(announced)),
+        **tally(set(registered), announced),
     )
     assert all(n == 1 for n in announced.values())
 
@@ -235,18 +233,9 @@ def traffic_through_a_fault(
             f"{scenario}/pair.created -> profile history rows, one per key by the table's "
             f"constraint ({len(groups)} groups; "
             f"at the fault: {in_flight})",
-            sent=len(expected_rows),
-            delivered=len(set(rows) & expected_rows),
-            duplicated=sum(n - 1 for n in rows.values()),
-            lost=len(expected_rows - set(rows)),
+            **tally(expected_rows, rows),
         )
-        report(
-            f"{scenario}/pair.created -> telegram messages",
-            sent=len(expected_chats),
-            delivered=len(set(chats)),
-            duplicated=sum(n - 1 for n in chats.values()),
-            lost=len(expected_chats - set(chats)),
-        )
+        report(f"{scenario}/pair.created -> telegram messages", **tally(expected_chats, chats))
     assert set(rows) == expected_rows
     assert all(n == 1 for n in rows.values())
     assert all(n == 1 for n in chats.values())

@@ -8,14 +8,13 @@ whose Telegram chats are seeded in the notifier's schema; so the burst is large 
 
 import threading
 import time
-from datetime import UTC, datetime
 from itertools import count
 
 import pytest
 
-from tests.faults.conftest import fault_system
+from tests.faults.conftest import fault_system, synthetic_pairs, tally
 from tests.support.helpers import eventually
-from unimatch_shared.events import GroupMember, PairCreated, UserRegistered
+from unimatch_shared.events import PairCreated, UserRegistered
 
 BURST = 300
 KILL_AT = BURST // 4  # events applied before the kill: well inside the burst
@@ -48,24 +47,8 @@ def sign_ups(events: list[PairCreated]) -> list[UserRegistered]:
 
 def pairs(system, n: int) -> list[PairCreated]:
     """``n`` pair.created events for new synthetic users, every one of them linked."""
-    events, chats = [], {}
-    for _ in range(n):
-        first = next(user_ids)
-        members = [
-            GroupMember(id=uid, first_name=f"U{uid}", last_name="Тест", email=f"{uid}@example.com")
-            for uid in (first, first + 1)
-        ]
-        chats |= {m.id: chat_of(m.id) for m in members}
-        events.append(
-            PairCreated(
-                round_id=1,
-                group_id=next(group_ids),
-                created_at=datetime.now(UTC),
-                members=members,
-                shared_hobbies=["Спорт"],
-            )
-        )
-    system.link_chats(chats)
+    events = synthetic_pairs(n, user_ids, group_ids)
+    system.link_chats({m.id: chat_of(m.id) for e in events for m in e.members})
     return events
 
 
@@ -87,16 +70,6 @@ def history_rows(system, events: list[PairCreated]) -> dict[tuple[int, int, int]
 def expected_rows(events: list[PairCreated]) -> set[tuple[int, int, int]]:
     return {
         (e.group_id, a.id, b.id) for e in events for a in e.members for b in e.members if a != b
-    }
-
-
-def tally(expected, found: dict) -> dict[str, int]:
-    """sent / delivered / duplicated / lost of ``expected`` keys against ``found`` counts."""
-    return {
-        "sent": len(expected),
-        "delivered": sum(1 for key in expected if found.get(key)),
-        "duplicated": sum(n - 1 for key, n in found.items() if key in expected and n > 1),
-        "lost": sum(1 for key in expected if not found.get(key)),
     }
 
 
@@ -160,11 +133,7 @@ def test_consumers_killed_mid_batch_lose_and_repeat_nothing(system, report):
         timeout=CONVERGE_SECONDS,
     )
     system.set_telegram(force_429=0)
-    eventually(
-        lambda: chats <= set(system.announcements()),
-        "every linked member hears about their match",
-        timeout=CONVERGE_SECONDS,
-    )
+    system.await_announcements(chats, CONVERGE_SECONDS)
     queued = system.sql(
         "notifier",
         "SELECT count(*), count(DISTINCT idempotency_key) FROM outgoing_message "
@@ -218,11 +187,7 @@ def test_poison_event_is_dead_lettered_and_the_stream_flows_on(system, report):
         "both consumers dead-letter both poison messages",
         timeout=CONVERGE_SECONDS,
     )
-    eventually(
-        lambda: chats <= set(system.announcements()),
-        "every linked member hears about their match",
-        timeout=CONVERGE_SECONDS,
-    )
+    system.await_announcements(chats, CONVERGE_SECONDS)
 
     rows = history_rows(system, events)
     history = tally(expected_rows(events), rows)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.helpers import auth
-from tests.faults.conftest import CLIENT_TIMEOUT, fault_system
+from tests.faults.conftest import CLIENT_TIMEOUT, fault_system, tally
 from tests.support.helpers import eventually
 
 OUTAGE_SECONDS = 10.0
@@ -133,10 +133,7 @@ def test_profile_database_down_for_ten_seconds(system, report):
             f"postgres-outage/pair.created -> profile history rows, one per key by the "
             f"table's constraint ({len(groups)} groups, "
             f"{sum(map(len, answers.values()))} requests while down)",
-            sent=len(expected_rows),
-            delivered=len(set(rows) & expected_rows),
-            duplicated=sum(n - 1 for n in rows.values()),
-            lost=len(expected_rows - set(rows)),
+            **tally(expected_rows, rows),
         )
     assert set(rows) == expected_rows
     assert all(n == 1 for n in rows.values())

@@ -11,16 +11,15 @@ import re
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from itertools import count
 
 import httpx
 import pytest
 
 from tests.e2e.helpers import auth, new_email
-from tests.faults.conftest import fault_system
+from tests.faults.conftest import fault_system, synthetic_pairs
 from tests.support.helpers import eventually
-from unimatch_shared.events import GroupMember, PairCreated
+from unimatch_shared.events import PairCreated
 from unimatch_stack.supervisor import SERVICES
 
 PASSWORD = "pa55word"
@@ -225,23 +224,8 @@ def messages_sent(system, instance: str) -> float:
 
 def pairs(system, n: int) -> tuple[list[PairCreated], set[int]]:
     """``n`` pair.created events for new synthetic users, all linked; and their chats."""
-    events, chats = [], {}
-    for _ in range(n):
-        first = next(user_ids)
-        members = [
-            GroupMember(id=uid, first_name=f"U{uid}", last_name="Тест", email=f"{uid}@example.com")
-            for uid in (first, first + 1)
-        ]
-        chats |= {m.id: 8_000_000_000 + m.id for m in members}
-        events.append(
-            PairCreated(
-                round_id=1,
-                group_id=next(group_ids),
-                created_at=datetime.now(UTC),
-                members=members,
-                shared_hobbies=["Спорт"],
-            )
-        )
+    events = synthetic_pairs(n, user_ids, group_ids)
+    chats = {m.id: 8_000_000_000 + m.id for e in events for m in e.members}
     system.link_chats(chats)
     return events, set(chats.values())
 

@@ -23,15 +23,8 @@ import time
 
 import pytest
 
-from tests.faults.conftest import fault_system
-from tests.faults.test_consumers import (
-    chat_of,
-    expected_rows,
-    history_rows,
-    pairs,
-    sign_ups,
-    tally,
-)
+from tests.faults.conftest import fault_system, tally
+from tests.faults.test_consumers import chat_of, expected_rows, history_rows, pairs, sign_ups
 from tests.support.helpers import eventually
 from unimatch_shared.consumers import (
     MAX_DELIVERIES,
@@ -140,11 +133,7 @@ def test_postgres_down_longer_than_the_old_dead_letter_horizon(system, report):
             "every user reaches matching (profile.changed, after the outage)",
             timeout=CONVERGE_SECONDS,
         )
-        eventually(
-            lambda: chats <= set(system.announcements()),
-            "every linked member hears about their match",
-            timeout=CONVERGE_SECONDS,
-        )
+        system.await_announcements(chats, CONVERGE_SECONDS)
     finally:
         past_horizon = sum(1 for n in failed.values() if n >= MAX_DELIVERIES_HERE)
         scenario = (

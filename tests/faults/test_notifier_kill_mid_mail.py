@@ -13,16 +13,14 @@ client can close; docs/faults.md says so.)
 import asyncio
 import threading
 from collections import Counter
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from itertools import count
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.faults.conftest import fault_system
+from tests.faults.conftest import fault_system, synthetic_pairs
 from tests.support.helpers import eventually
-from unimatch_shared.events import GroupMember, PairCreated
 from unimatch_stack.mailbox import Mailbox, running_mailbox
 
 BURST = 150  # pair.created events: 300 mails, every member on email (no Telegram linked)
@@ -70,26 +68,6 @@ def system(var_dir, mailbox):
         yield running
 
 
-def pairs(n: int) -> list[PairCreated]:
-    events = []
-    for _ in range(n):
-        first = next(user_ids)
-        members = [
-            GroupMember(id=uid, first_name=f"U{uid}", last_name="Тест", email=f"{uid}@example.com")
-            for uid in (first, first + 1)
-        ]
-        events.append(
-            PairCreated(
-                round_id=1,
-                group_id=next(group_ids),
-                created_at=datetime.now(UTC),
-                members=members,
-                shared_hobbies=["Спорт"],
-            )
-        )
-    return events
-
-
 def kept(box: Mailbox) -> tuple[Counter, Counter]:
     """Mails the server kept: per recipient, and per Message-ID."""
     recipients: Counter = Counter()
@@ -103,7 +81,7 @@ def kept(box: Mailbox) -> tuple[Counter, Counter]:
 
 def test_notifier_killed_mid_batch_sends_no_mail_twice(system, mailbox, report):
     box, _ = mailbox
-    events = pairs(BURST)
+    events = synthetic_pairs(BURST, user_ids, group_ids)
     expected = {m.email for e in events for m in e.members}
     publisher = threading.Thread(target=system.publish, args=(events,))
     publisher.start()

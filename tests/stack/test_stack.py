@@ -336,15 +336,18 @@ def test_gateway_balances_across_instances(twin_stack):
             assert len(ports) == 2, path
 
 
-def spread(pool, send, path: str) -> list:
+def answers_across_a_kill(stack, send, path: str, killed: str) -> list[httpx.Response]:
     """Four slow requests (1.5 s), started 50 ms apart so that the gateway's least-busy
-    choice puts two on each instance; returns once all four are in flight."""
-    in_flight = []
-    for _ in range(4):
-        in_flight.append(pool.submit(send, path, params={"sleep": "1.5"}))
-        time.sleep(0.05)
-    time.sleep(0.3)
-    return in_flight
+    choice puts two on each instance; once all four are in flight, the instance ``killed``
+    is SIGKILLed. Their answers."""
+    with ThreadPoolExecutor(4) as pool:
+        in_flight = []
+        for _ in range(4):
+            in_flight.append(pool.submit(send, path, params={"sleep": "1.5"}))
+            time.sleep(0.05)
+        time.sleep(0.3)
+        stack.stop_service(killed, kill=True)
+        return [future.result() for future in in_flight]
 
 
 def test_killed_instance_costs_no_request(twin_stack):
@@ -352,10 +355,7 @@ def test_killed_instance_costs_no_request(twin_stack):
     to the other one (nothing was sent yet); a GET cut off mid-request is retried there."""
     first, second = twin_stack.instances("matching")
     with httpx.Client(base_url=twin_stack.gateway_url, timeout=20) as gateway:
-        with ThreadPoolExecutor(4) as pool:
-            in_flight = spread(pool, gateway.get, "/matching/slow")
-            twin_stack.stop_service("matching-2", kill=True)
-            cut_off = [future.result() for future in in_flight]
+        cut_off = answers_across_a_kill(twin_stack, gateway.get, "/matching/slow", "matching-2")
         try:
             assert [r.status_code for r in cut_off] == [200] * 4
             assert {served_by(r) for r in cut_off} == {str(first.port)}
@@ -378,10 +378,7 @@ def test_post_cut_off_by_a_dying_instance_is_a_clear_503(twin_stack):
     caller gets 503 with Retry-After and decides (docs/api.md, Errors)."""
     first, second = twin_stack.instances("profile")
     with httpx.Client(base_url=twin_stack.gateway_url, timeout=20) as gateway:
-        with ThreadPoolExecutor(4) as pool:
-            in_flight = spread(pool, gateway.post, "/users/api/me")
-            twin_stack.stop_service("profile-2", kill=True)
-            answers = [future.result() for future in in_flight]
+        answers = answers_across_a_kill(twin_stack, gateway.post, "/users/api/me", "profile-2")
         try:
             assert sorted(r.status_code for r in answers) == [200, 200, 503, 503]
             for response in answers:

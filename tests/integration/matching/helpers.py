@@ -9,7 +9,7 @@ from nats.js.errors import NotFoundError
 
 from matching_service.main import create_app
 from matching_service.settings import MatchingSettings
-from tests.support.helpers import eventually, query
+from tests.support.helpers import eventually, publish, query
 from unimatch_shared.events import Event, Hobby, PairCreated, ProfileChanged
 from unimatch_shared.runtime import ServiceRuntime
 from unimatch_shared.sessions import Session
@@ -52,6 +52,15 @@ async def wait_for_participants(database_url: str, count: int) -> None:
         return rows[0][0] >= count
 
     await eventually(applied)
+
+
+async def participants_sharing_one_hobby(
+    js: JetStreamContext, settings: MatchingSettings, users: int
+) -> None:
+    """Users 1 to ``users`` join with hobby 1 only; returns once matching has applied them."""
+    for user_id in range(1, users + 1):
+        await publish(js, settings.unimatch_event_prefix, profile(user_id, 1))
+    await wait_for_participants(settings.database_url, users)
 
 
 async def published_pairs(

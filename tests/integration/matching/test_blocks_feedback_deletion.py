@@ -10,6 +10,7 @@ from tests.integration.matching.helpers import (
     USER_TOKEN,
     events_in_stream,
     groups_of,
+    participants_sharing_one_hobby,
     profile,
     published_pairs,
     started,
@@ -76,9 +77,7 @@ async def test_feedback_lands_in_the_round_stats(matching_settings, js):
     prefix, db = matching_settings.unimatch_event_prefix, matching_settings.database_url
     app = started(matching_settings)
     async with running_app(app) as client:
-        for user_id in range(1, 5):
-            await publish(js, prefix, profile(user_id, 1))
-        await wait_for_participants(db, 4)
+        await participants_sharing_one_hobby(js, matching_settings, 4)
         response = await client.post("/matching/api/rounds/", headers=auth(STAFF_TOKEN))
         round_id = response.json()["round_id"]
         path = f"/matching/api/rounds/{round_id}/stats/"
@@ -134,9 +133,7 @@ async def test_a_deleted_account_leaves_future_rounds_and_its_blocks_go(matching
     prefix, db = matching_settings.unimatch_event_prefix, matching_settings.database_url
     app = started(matching_settings)
     async with running_app(app) as client:
-        for user_id in range(1, 4):
-            await publish(js, prefix, profile(user_id, 1))
-        await wait_for_participants(db, 3)
+        await participants_sharing_one_hobby(js, matching_settings, 3)
         first = (await client.post("/matching/api/rounds/", headers=auth(STAFF_TOKEN))).json()
         (trio,) = await published_pairs(js, app.state.runtime, db)
         await publish(js, prefix, PartnerBlocked(user_id=1, blocked_user_id=2))

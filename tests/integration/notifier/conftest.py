@@ -28,6 +28,12 @@ async def telegram():
 
 
 @pytest.fixture
+async def catcher():
+    async with MailCatcher() as server:
+        yield server
+
+
+@pytest.fixture
 def notifier_settings(env, telegram) -> NotifierSettings:
     return NotifierSettings(
         database_url=env.database_url,
@@ -45,12 +51,6 @@ async def nc(env):
     client = await nats.connect(env.nats_url)
     yield client
     await client.close()
-
-
-@pytest.fixture
-async def catcher():
-    async with MailCatcher() as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ ADMIN = "admin@example.com"
 @pytest.mark.parametrize(
     ("password", "rule"),
     [
-        ("12345678", "This password is entirely numeric."),
-        ("abc", "This password is too short. It must contain at least 6 characters."),
-        ("x" * 129, "Ensure this field has no more than 128 characters."),
+        pytest.param("12345678", "This password is entirely numeric.", id="numeric"),
+        pytest.param(
+            "abc", "This password is too short. It must contain at least 6 characters.", id="short"
+        ),
+        pytest.param("x" * 129, "Ensure this field has no more than 128 characters.", id="long"),
     ],
 )
 def test_an_admin_password_breaking_the_policy_is_refused_without_being_shown(password, rule):

@@ -26,6 +26,7 @@ from matching_service.domain.grouping import (
     hobby_pair_bound,
     make_groups,
 )
+from tests.unit.matching.strategies import random_participants
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -110,12 +111,7 @@ def assert_valid(participants, groups) -> None:
 
 @st.composite
 def instances(draw, max_users: int):
-    n = draw(st.integers(0, max_users))
-    catalog = draw(st.integers(1, 6))
-    participants = [
-        Participant(uid, frozenset(draw(st.sets(st.integers(1, catalog), max_size=3))))
-        for uid in range(100, 100 + n)
-    ]
+    participants = draw(random_participants(0, max_users, most_hobbies=6, first_id=100))
     pairs = [(a.id, b.id) for i, a in enumerate(participants) for b in participants[i + 1 :]]
     density = draw(st.sampled_from([0.0, 0.1, 0.5, 0.9]))
     rng = random.Random(draw(st.integers(0, 2**32)))

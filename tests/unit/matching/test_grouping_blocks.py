@@ -15,6 +15,7 @@ from benchmarks.workload import generate
 from matching_service.domain.buckets import bucket_grouping
 from matching_service.domain.grouping import Participant, grouping_stats, make_groups
 from matching_service.domain.instance import Instance
+from tests.unit.matching.strategies import random_participants
 
 
 def assert_respects_blocks(participants, groups, blocked) -> None:
@@ -103,12 +104,8 @@ def test_avoiding_a_block_may_leave_someone_out(users, blocked, left_out):
 
 @st.composite
 def blocked_instances(draw, max_users: int):
-    n = draw(st.integers(2, max_users))
-    catalog = draw(st.integers(1, 4))
-    participants = [
-        Participant(uid, frozenset(draw(st.sets(st.integers(1, catalog), max_size=3))))
-        for uid in range(n)
-    ]
+    participants = draw(random_participants(2, max_users, most_hobbies=4))
+    n = len(participants)
     pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
     rng = random.Random(draw(st.integers(0, 2**32)))
     met = [pair for pair in pairs if rng.random() < draw(st.sampled_from([0.0, 0.3, 0.9]))]

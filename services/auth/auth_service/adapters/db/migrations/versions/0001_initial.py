@@ -1,12 +1,9 @@
-"""Accounts, tokens, outbox and inbox.
-
-Revision ID: 0001
-"""
+"""Accounts, tokens, outbox and inbox."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from unimatch_shared.migrations import create_messaging_tables, drop_messaging_tables
+from unimatch_shared import migrations as shared
 
 revision = "0001"
 down_revision = None
@@ -15,28 +12,22 @@ down_revision = None
 def upgrade() -> None:
     op.create_table(
         "user_account",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        shared.identity_key(),
         sa.Column("email", sa.String(254), nullable=False, unique=True),
         sa.Column("password_hash", sa.String, nullable=False),
         sa.Column("is_staff", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        shared.timestamp("created_at"),
     )
     op.create_table(
         "auth_token",
         sa.Column("digest", sa.String(64), primary_key=True),
-        sa.Column(
-            "user_id",
-            sa.BigInteger,
-            sa.ForeignKey("user_account.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        shared.cascading_reference("user_id", "user_account.id", nullable=False, index=True),
+        shared.timestamp("created_at"),
     )
-    create_messaging_tables()
+    shared.create_messaging_tables()
 
 
 def downgrade() -> None:
-    drop_messaging_tables()
+    shared.drop_messaging_tables()
     op.drop_table("auth_token")
     op.drop_table("user_account")

@@ -1,7 +1,4 @@
-"""Failed logins: the client's wider network, for the per-network cap (IPv6 /48).
-
-Revision ID: 0003
-"""
+"""Failed logins: the client's wider network, for the per-network cap (IPv6 /48)."""
 
 import sqlalchemy as sa
 from alembic import op

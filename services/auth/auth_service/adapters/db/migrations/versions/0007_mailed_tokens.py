@@ -1,11 +1,9 @@
-"""Mailed tokens (password reset, email change) and the reset requests throttled
-(docs/adr/016-password-reset.md).
-
-Revision ID: 0007
-"""
+"""Mailed tokens (password reset, email change) and throttled reset requests (docs/adr/016)."""
 
 import sqlalchemy as sa
 from alembic import op
+
+from unimatch_shared import migrations as shared
 
 revision = "0007"
 down_revision = "0006"
@@ -16,26 +14,21 @@ def upgrade() -> None:
         "mailed_token",
         sa.Column("digest", sa.String(64), primary_key=True),
         sa.Column("purpose", sa.String(32), nullable=False),
-        sa.Column(
-            "user_id",
-            sa.BigInteger,
-            sa.ForeignKey("user_account.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        shared.cascading_reference("user_id", "user_account.id", nullable=False),
         sa.Column("new_email", sa.String(254), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        shared.timestamp("created_at"),
+        shared.timestamp("expires_at"),
+        shared.timestamp("used_at", nullable=True),
     )
     op.create_index("ix_mailed_token_user_id", "mailed_token", ["user_id"])
     op.create_index("ix_mailed_token_expires_at", "mailed_token", ["expires_at"])
     op.create_table(
         "reset_request",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        shared.identity_key(),
         sa.Column("email", sa.String(254), nullable=False),
         sa.Column("client", sa.String(64), nullable=False),
         sa.Column("network", sa.String(64), nullable=False),
-        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        shared.timestamp("requested_at"),
     )
     op.create_index("ix_reset_request_email", "reset_request", ["email"])
     op.create_index("ix_reset_request_network", "reset_request", ["network"])

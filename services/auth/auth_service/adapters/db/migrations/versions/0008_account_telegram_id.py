@@ -1,7 +1,4 @@
-"""The Telegram user an account was made for in the bot (one account per Telegram user).
-
-Revision ID: 0008
-"""
+"""The Telegram user an account was made for in the bot (one account per Telegram user)."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,13 +1,10 @@
-"""Participants, rounds, groups, the scheduler's epoch, outbox and inbox.
-
-Revision ID: 0001
-"""
+"""Participants, rounds, groups, the scheduler's epoch, outbox and inbox."""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from unimatch_shared.migrations import create_messaging_tables, drop_messaging_tables
+from unimatch_shared import migrations as shared
 
 revision = "0001"
 down_revision = None
@@ -16,28 +13,28 @@ down_revision = None
 def upgrade() -> None:
     op.create_table(
         "participant",
-        sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        shared.given_key("user_id"),
         sa.Column("email", sa.String, nullable=False),
         sa.Column("first_name", sa.String, nullable=False),
         sa.Column("last_name", sa.String, nullable=False),
         sa.Column("hobbies", JSONB, nullable=False),
         sa.Column("paused", sa.Boolean, nullable=False),
         sa.Column("paused_until", sa.Date, nullable=True),
-        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        shared.timestamp("changed_at"),
     )
     op.create_table(
         "match_round",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("slot", sa.DateTime(timezone=True), nullable=True, unique=True),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        shared.identity_key(),
+        shared.timestamp("slot", nullable=True, unique=True),
+        shared.timestamp("started_at"),
+        shared.timestamp("finished_at", nullable=True),
         sa.Column("users", sa.Integer, nullable=False),
         sa.Column("groups", sa.Integer, nullable=False),
         sa.Column("with_common_hobby", sa.Integer, nullable=False),
     )
     op.create_table(
         "match_group",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        shared.identity_key(),
         sa.Column(
             "round_id", sa.BigInteger, sa.ForeignKey("match_round.id"), nullable=False, index=True
         ),
@@ -54,14 +51,14 @@ def upgrade() -> None:
     op.create_table(
         "scheduler_state",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("epoch", sa.DateTime(timezone=True), nullable=False),
+        shared.timestamp("epoch"),
         sa.CheckConstraint("id = 1", name="scheduler_state_single_row"),
     )
-    create_messaging_tables()
+    shared.create_messaging_tables()
 
 
 def downgrade() -> None:
-    drop_messaging_tables()
+    shared.drop_messaging_tables()
     op.drop_table("scheduler_state")
     op.drop_table("group_member")
     op.drop_table("match_group")

@@ -1,12 +1,4 @@
-"""One scheduled round per period: ``match_round.period``, unique.
-
-``period`` is the Monday of the calendar week, in the schedule's zone, that holds a scheduled
-round's slot (``Schedule.period``); NULL for a staff-triggered round. Existing scheduled rounds
-get theirs from ``MATCH_TIMEZONE`` (as the service reads it); if a period already held two,
-the first keeps it.
-
-Revision ID: 0002
-"""
+"""One scheduled round per period: ``match_round.period``, unique."""
 
 import os
 
@@ -18,6 +10,10 @@ down_revision = "0001"
 
 
 def upgrade() -> None:
+    # ``period`` is the Monday of the calendar week, in the schedule's zone, that holds a
+    # scheduled round's slot (``Schedule.period``); NULL for a staff-triggered round. Existing
+    # scheduled rounds get theirs from ``MATCH_TIMEZONE`` (as the service reads it); if a
+    # period already held two, the first keeps it.
     op.add_column("match_round", sa.Column("period", sa.Date, nullable=True))
     zone = os.environ.get("MATCH_TIMEZONE") or "Asia/Yekaterinburg"
     op.get_bind().execute(

@@ -1,13 +1,11 @@
-"""Mail: the members' chosen channels, the outbox of mails, the key signing unsubscribe
-links (made here, at random).
-
-Revision ID: 0003
-"""
+"""Mail: members' channels, the mail outbox, the key signing unsubscribe links (made here)."""
 
 import secrets
 
 import sqlalchemy as sa
 from alembic import op
+
+from unimatch_shared import migrations as shared
 
 revision = "0003"
 down_revision = "0002"
@@ -17,7 +15,7 @@ def upgrade() -> None:
     op.add_column("member", sa.Column("channels", sa.JSON, nullable=True))
     op.create_table(
         "outgoing_mail",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        shared.identity_key(),
         sa.Column("idempotency_key", sa.String(400), nullable=False, unique=True),
         sa.Column("user_id", sa.BigInteger, nullable=True),
         sa.Column("kind", sa.String(32), nullable=False),
@@ -30,16 +28,13 @@ def upgrade() -> None:
         sa.Column("unsubscribe_url", sa.Text, nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
-        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        shared.timestamp("next_attempt_at"),
         sa.Column("last_error", sa.Text, nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        shared.timestamp("created_at"),
+        shared.timestamp("sent_at", nullable=True),
     )
-    op.create_index(
-        "outgoing_mail_pending",
-        "outgoing_mail",
-        ["next_attempt_at", "id"],
-        postgresql_where=sa.text("status = 'pending'"),
+    shared.create_partial_index(
+        "outgoing_mail_pending", "outgoing_mail", ["next_attempt_at", "id"], "status = 'pending'"
     )
     signing_key = op.create_table(
         "signing_key",

@@ -1,12 +1,9 @@
-"""Hobby catalog (seeded), profiles, hobbies, match history, outbox and inbox.
-
-Revision ID: 0001
-"""
+"""Hobby catalog (seeded), profiles, hobbies, match history, outbox and inbox."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from unimatch_shared.migrations import create_messaging_tables, drop_messaging_tables
+from unimatch_shared import migrations as shared
 
 revision = "0001"
 down_revision = None
@@ -66,7 +63,7 @@ def upgrade() -> None:
     op.bulk_insert(hobby, [{"id": i, "name": name} for i, name in enumerate(HOBBIES, start=1)])
     op.create_table(
         "profile",
-        sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        shared.given_key("user_id"),
         sa.Column("email", sa.String(254), nullable=False),
         sa.Column("first_name", sa.String(150), nullable=False, server_default=""),
         sa.Column("last_name", sa.String(150), nullable=False, server_default=""),
@@ -76,21 +73,16 @@ def upgrade() -> None:
         sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("paused_until", sa.Date, nullable=True),
         sa.Column("confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        shared.timestamp("created_at"),
     )
     op.create_table(
         "profile_hobby",
-        sa.Column(
-            "user_id",
-            sa.BigInteger,
-            sa.ForeignKey("profile.user_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        shared.cascading_reference("user_id", "profile.user_id", primary_key=True),
         sa.Column("hobby_id", sa.Integer, sa.ForeignKey("hobby.id"), primary_key=True),
     )
     op.create_table(
         "match",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        shared.identity_key(),
         sa.Column("user_id", sa.BigInteger, nullable=False, index=True),
         sa.Column("partner_id", sa.BigInteger, nullable=False),
         sa.Column("partner_first_name", sa.String(150), nullable=False),
@@ -99,13 +91,13 @@ def upgrade() -> None:
         sa.Column("round_id", sa.BigInteger, nullable=False),
         sa.Column("group_id", sa.BigInteger, nullable=False),
         sa.Column("shared_hobbies", sa.JSON, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        shared.timestamp("created_at"),
         sa.UniqueConstraint("group_id", "user_id", "partner_id"),
     )
-    create_messaging_tables()
+    shared.create_messaging_tables()
 
 
 def downgrade() -> None:
-    drop_messaging_tables()
+    shared.drop_messaging_tables()
     for table in ("match", "profile_hobby", "profile", "hobby"):
         op.drop_table(table)

@@ -1,17 +1,15 @@
-"""When the Telegram link shown was last changed, so late events are ignored.
+"""When the Telegram link shown was last changed, so late events are ignored."""
 
-Revision ID: 0002
-"""
-
-import sqlalchemy as sa
 from alembic import op
+
+from unimatch_shared import migrations as shared
 
 revision = "0002"
 down_revision = "0001"
 
 
 def upgrade() -> None:
-    op.add_column("profile", sa.Column("telegram_changed_at", sa.DateTime(timezone=True)))
+    op.add_column("profile", shared.timestamp("telegram_changed_at", nullable=True))
 
 
 def downgrade() -> None:

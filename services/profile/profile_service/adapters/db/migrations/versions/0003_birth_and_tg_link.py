@@ -1,7 +1,4 @@
-"""Profiles: date of birth and Telegram nick, given on the web surface (docs/api.md).
-
-Revision ID: 0003
-"""
+"""Profiles: date of birth and Telegram nick, given on the web surface (docs/api.md)."""
 
 import sqlalchemy as sa
 from alembic import op

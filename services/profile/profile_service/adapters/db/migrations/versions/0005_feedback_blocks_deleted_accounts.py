@@ -1,11 +1,9 @@
-"""Answers about meetings, blocks (lifted ones kept as ``blocked`` false) and deleted
-accounts; match rows by partner, for renaming a deleted partner.
-
-Revision ID: 0005
-"""
+"""Meeting answers, blocks (lifted ones kept), deleted accounts; match rows by partner."""
 
 import sqlalchemy as sa
 from alembic import op
+
+from unimatch_shared import migrations as shared
 
 revision = "0005"
 down_revision = "0004"
@@ -15,27 +13,16 @@ def upgrade() -> None:
     op.create_index("ix_match_partner_id", "match", ["partner_id"])
     op.create_table(
         "meeting_answer",
-        sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("round_id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("group_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        shared.given_key("user_id"),
+        shared.given_key("round_id"),
+        shared.given_key("group_id"),
         sa.Column("met", sa.Text, nullable=False),
         sa.Column("rating", sa.SmallInteger, nullable=True),
         sa.Column("comment", sa.Text, nullable=False),
-        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
+        shared.timestamp("answered_at"),
     )
-    op.create_table(
-        "partner_block",
-        sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("blocked_user_id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("blocked", sa.Boolean, nullable=False),
-        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
-    )
-    op.create_index("ix_partner_block_blocked_user_id", "partner_block", ["blocked_user_id"])
-    op.create_table(
-        "deleted_profile",
-        sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=False),
-    )
+    shared.create_block_table("partner_block")
+    shared.create_deleted_account_table("deleted_profile")
 
 
 def downgrade() -> None:

@@ -1,7 +1,4 @@
-"""Profiles: the channels a user chose for hearing about matches (null: the default).
-
-Revision ID: 0006
-"""
+"""Profiles: the channels a user chose for hearing about matches (null: the default)."""
 
 import sqlalchemy as sa
 from alembic import op
