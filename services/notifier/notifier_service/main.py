@@ -65,8 +65,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         description="Telegram: linking accounts, the bot, and match announcements; mail and "
         "its one-click unsubscribe.",
     )
-    app.state.settings = settings
     app.state.telegram = telegram
-    app.state.telegram_lease = lease
     app.state.mail = mail
+    app.state.telegram_lease = lease  # read by no endpoint: for tests of several instances
     return app

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from notifier_service import mail_service
+from notifier_service.api.dependencies import Mail, UoW
 from notifier_service.api.schemas import UnsubscribedOut
 from notifier_service.mail.templates import unsubscribe_page
 from unimatch_shared.errors import APIError
@@ -23,9 +24,8 @@ def _not_found() -> APIError:
     response_class=HTMLResponse,
     responses={200: {"description": "A page whose button unsubscribes"}, **NOT_FOUND},
 )
-async def confirmation_page(token: str, request: Request) -> HTMLResponse:
-    state = request.app.state
-    if not await mail_service.is_genuine(state.runtime.unit_of_work(), state.mail, token):
+async def confirmation_page(token: str, uow: UoW, mail: Mail) -> HTMLResponse:
+    if not await mail_service.is_genuine(uow, mail, token):
         raise _not_found()
     return HTMLResponse(unsubscribe_page(done=False))
 
@@ -35,11 +35,10 @@ async def confirmation_page(token: str, request: Request) -> HTMLResponse:
     response_model=UnsubscribedOut,
     responses={200: {"content": {"text/html": {}}}, **NOT_FOUND},
 )
-async def unsubscribe(token: str, request: Request) -> Response:
+async def unsubscribe(token: str, request: Request, uow: UoW, mail: Mail) -> Response:
     """Any body (a mail client sends ``List-Unsubscribe=One-Click``); answers HTML to a
     browser that submitted the confirmation page, JSON otherwise."""
-    state = request.app.state
-    if not await mail_service.unsubscribe(state.runtime.unit_of_work(), state.mail, token):
+    if not await mail_service.unsubscribe(uow, mail, token):
         raise _not_found()
     if "text/html" in request.headers.get("accept", ""):
         return HTMLResponse(unsubscribe_page(done=True))
