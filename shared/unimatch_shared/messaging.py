@@ -231,9 +231,9 @@ class Messaging:
     async def request(
         self, request: Request[Any], reply_model: type[BaseModel] | None = None
     ) -> BaseModel:
-        """Ask over core NATS for the request's reply type (or ``reply_model``, a type its
-        reply also parses as: kept for callers written before requests named theirs); a
-        missing or silent responder is a 503, never a hang."""
+        """Ask over core NATS for the request's reply type; a missing or silent responder is
+        a 503, never a hang. ``reply_model`` (a type the reply also parses as) is left only
+        for auth's calls written before requests named their reply types."""
         reply_model = reply_model or request.reply_type()
         try:
             message = await self.broker.request(

@@ -21,11 +21,8 @@ from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import AccountDeleted, MeetingFeedback, PartnerBlocked
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import (
-    CreateProfileReply,
     DeleteAccount,
-    DeleteAccountReply,
     JoinByTelegram,
-    JoinByTelegramReply,
     ProfileOf,
     SetHobbies,
     SetPause,
@@ -282,7 +279,7 @@ async def submit_join(
             email=draft.get("email"),
         )
         try:
-            reply = await messaging.request(request, JoinByTelegramReply)
+            reply = await messaging.request(request)
         except ServiceUnavailable:
             return render(conv, catalog)
         if reply.errors or reply.user_id is None:
@@ -351,7 +348,7 @@ async def _save_hobbies(
         return Screen(texts.NOT_A_MEMBER)
     request = SetHobbies(user_id=user_id, hobby=conv.draft["hobby"])
     try:
-        reply = await messaging.request(request, CreateProfileReply)
+        reply = await messaging.request(request)
     except ServiceUnavailable:
         return Screen(toast=texts.UNAVAILABLE)
     await repo.end_conversation(conv.chat_id)
@@ -363,7 +360,7 @@ async def _save_hobbies(
 async def show_profile(
     messaging: Messaging, user_id: int, catalog: Catalog, note: str | None = None
 ) -> Screen:
-    reply = await messaging.request(ProfileOf(user_id=user_id), CreateProfileReply)
+    reply = await messaging.request(ProfileOf(user_id=user_id))
     if reply.user is None:
         return Screen(texts.NOT_A_MEMBER)
     user = reply.user
@@ -395,7 +392,7 @@ async def profile_press(
     if user_id is None:
         return Screen(toast=texts.NOT_A_MEMBER)
     if press.action == "hobbies":
-        reply = await messaging.request(ProfileOf(user_id=user_id), CreateProfileReply)
+        reply = await messaging.request(ProfileOf(user_id=user_id))
         if reply.user is None:
             return Screen(texts.NOT_A_MEMBER)
         async with uow:
@@ -414,7 +411,7 @@ async def profile_press(
         request = SetPause(user_id=user_id, paused=True, until=until)
     else:
         return STALE
-    reply = await messaging.request(request, CreateProfileReply)
+    reply = await messaging.request(request)
     if reply.errors:
         return Screen(toast=texts.PAUSE_REFUSED)
     note = texts.RESUMED if press.action == "resume" else texts.paused(request.until)
@@ -445,7 +442,7 @@ async def leave_press(
         user_id = await _linked_user(uow, person.chat_id)
         if user_id is None:
             return STALE
-        await messaging.request(DeleteAccount(user_id=user_id), DeleteAccountReply)
+        await messaging.request(DeleteAccount(user_id=user_id))
         await BotRepository(uow.session).forget(user_id)
         await uow.commit()
     return Screen(texts.LEFT)

@@ -34,7 +34,7 @@ from unimatch_shared.events import (
     TelegramUnlinked,
 )
 from unimatch_shared.messaging import Messaging
-from unimatch_shared.rpc import ApplyTelegramLink, CreateProfileReply, TelegramUserReply
+from unimatch_shared.rpc import ApplyTelegramLink, TelegramUserReply
 from unimatch_shared.unit_of_work import UnitOfWork
 
 CONSUMER = "notifier"
@@ -248,7 +248,7 @@ async def _link_and_apply(uow: UnitOfWork, messaging: Messaging, user_id: int, l
         event = await link_chat(uow, user_id, login["id"], login.get("username"))
     except ChatTaken:
         raise ValidationFailed({"chat_id": [CHAT_TAKEN]}) from None
-    reply = await messaging.request(ApplyTelegramLink(event=event), CreateProfileReply)
+    reply = await messaging.request(ApplyTelegramLink(event=event))
     if reply.errors:
         raise ValidationFailed(reply.errors)
     await uow.commit()

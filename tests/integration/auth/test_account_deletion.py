@@ -29,9 +29,7 @@ async def test_deleting_an_account_ends_every_session_and_is_published_once(sett
         assert all([await runtime.live_sessions.verify(token) for token in seed])
 
         ask = DeleteAccount(user_id=1)
-        assert await runtime.messaging.request(ask, DeleteAccountReply) == DeleteAccountReply(
-            deleted=True
-        )
+        assert await runtime.messaging.request(ask) == DeleteAccountReply(deleted=True)
         assert [await runtime.live_sessions.verify(token) for token in seed] == [None, None]
         assert (await client.post("/auth/token/logout/", headers=auth(seed[0]))).status_code == 401
         refreshed = await client.post("/api/token/refresh/")  # the login's cookie
@@ -39,9 +37,9 @@ async def test_deleting_an_account_ends_every_session_and_is_published_once(sett
         login = await client.post("/auth/token/login/", json=ADMIN)
         assert login.status_code == 400
 
-        again = await runtime.messaging.request(ask, DeleteAccountReply)
+        again = await runtime.messaging.request(ask)
         assert again == DeleteAccountReply(deleted=False)
-        missing = await runtime.messaging.request(DeleteAccount(user_id=999), DeleteAccountReply)
+        missing = await runtime.messaging.request(DeleteAccount(user_id=999))
         assert missing == DeleteAccountReply(deleted=False)
 
     left = await query(

@@ -265,7 +265,7 @@ async def test_the_web_surface_resets_alike(app):
 async def request_email_change(app, email: str, user_id: int = 1) -> EmailChangeReply:
     """As profile asks it when ``me`` is edited with an email."""
     return await app.state.runtime.messaging.request(
-        RequestEmailChange(user_id=user_id, email=email), EmailChangeReply
+        RequestEmailChange(user_id=user_id, email=email)
     )
 
 

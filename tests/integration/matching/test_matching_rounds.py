@@ -16,7 +16,7 @@ from tests.integration.matching.helpers import (
     yesterday_in_yekaterinburg,
 )
 from tests.support.helpers import auth, publish, query
-from unimatch_shared.rpc import NextRound, NextRoundReply
+from unimatch_shared.rpc import NextRound
 
 
 async def test_round_groups_everyone_taking_part_and_announces_each_group(matching_settings, js):
@@ -168,7 +168,7 @@ async def test_next_round_answers_the_bot_with_the_same_numbers(matching_setting
     app = started(matching_settings)
     async with running_app(app) as client:
         messaging = app.state.runtime.messaging
-        reply = await messaging.request(NextRound(), NextRoundReply)
+        reply = await messaging.request(NextRound())
         countdown = (await client.get("/users/api/days-to-match/")).json()
     assert reply.next_match_at == countdown["next_match_at"]
     # Asked a moment apart, the two can differ by the minute that ticked over in between.

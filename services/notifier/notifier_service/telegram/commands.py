@@ -12,7 +12,7 @@ from notifier_service import bot_service, service
 from notifier_service.domain import texts
 from notifier_service.telegram.conversations import build_conversation_router
 from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.rpc import CreateProfileReply, NextRound, NextRoundReply, SetPause
+from unimatch_shared.rpc import NextRound, SetPause
 from unimatch_shared.runtime import ServiceRuntime
 
 _LINK_REPLIES = {
@@ -49,7 +49,7 @@ def build_dispatcher(runtime: ServiceRuntime) -> Dispatcher:
     @router.message(Command("next"))
     async def next_round(message: Message) -> None:
         try:
-            reply = await runtime.messaging.request(NextRound(), NextRoundReply)
+            reply = await runtime.messaging.request(NextRound())
         except ServiceUnavailable:
             await message.answer(texts.UNAVAILABLE)
             return
@@ -96,7 +96,7 @@ def build_dispatcher(runtime: ServiceRuntime) -> Dispatcher:
     async def _set_pause(message: Message, request: SetPause) -> bool:
         """Ask profile; on refusal tell the chat why and return False."""
         try:
-            reply = await runtime.messaging.request(request, CreateProfileReply)
+            reply = await runtime.messaging.request(request)
         except ServiceUnavailable:
             await message.answer(texts.UNAVAILABLE)
             return False

@@ -19,7 +19,7 @@ from notifier_service.bot_service import Catalog, Person, Screen
 from notifier_service.domain import conversation as flow
 from notifier_service.domain import texts
 from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.rpc import HobbyCatalogReply, HobbyCatalogRequest
+from unimatch_shared.rpc import HobbyCatalogRequest
 from unimatch_shared.runtime import ServiceRuntime
 
 # Presses whose answer replaces the pressed message; a block's answer is a new message, so
@@ -37,7 +37,7 @@ class HobbyNames:
 
     async def get(self) -> Catalog:
         if self._catalog is None:
-            reply = await self._runtime.messaging.request(HobbyCatalogRequest(), HobbyCatalogReply)
+            reply = await self._runtime.messaging.request(HobbyCatalogRequest())
             self._catalog = {h.id: h.name for h in sorted(reply.hobbies, key=lambda h: h.id)}
         return self._catalog
 
