@@ -32,13 +32,11 @@ import sqlalchemy.exc
 from faststream import AckPolicy, BaseMiddleware
 from faststream.nats import ConsumerConfig, NatsRouter, PullSub
 from faststream.nats.subscriber.usecases import CoreSubscriber, LogicSubscriber
-from nats.aio.msg import Msg
 from pydantic import ValidationError
 
-from unimatch_shared import correlation
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import Event
-from unimatch_shared.messaging import Messaging
+from unimatch_shared.messaging import BindsIds, Messaging
 from unimatch_shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_FAILED
 from unimatch_shared.rpc import RpcMessage
 
@@ -120,30 +118,15 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _delivery_policy(messaging: Messaging) -> type[BaseMiddleware]:
-    class DeliveryPolicy(BaseMiddleware):
-        msg: Msg  # what FastStream's NATS subscribers hand their middlewares (typed Any | None)
-
+    class DeliveryPolicy(BindsIds):
         async def on_receive(self) -> None:
             self.subject = self.msg.subject.removeprefix(messaging.prefix)
-            self.restore_ids = correlation.bind(*_ids(self.msg.data))
+            await super().on_receive()
 
-        async def after_processed(
-            self,
-            exc_type: type[BaseException] | None = None,
-            exc_val: BaseException | None = None,
-            exc_tb: TracebackType | None = None,
-        ) -> bool:
-            try:
-                return await self._settle(exc_type, exc_val, exc_tb)
-            finally:
-                self.restore_ids()
+        def ids(self) -> tuple[str | None, str | None]:
+            return _ids(self.msg.data)
 
-        async def _settle(
-            self,
-            exc_type: type[BaseException] | None,
-            exc_val: BaseException | None,
-            exc_tb: TracebackType | None,
-        ) -> bool:
+        async def settle(self, exc_val: BaseException | None, exc_tb: TracebackType | None) -> bool:
             message = self.msg
             if exc_val is None:
                 await message.ack()
@@ -177,7 +160,7 @@ def _delivery_policy(messaging: Messaging) -> type[BaseMiddleware]:
                     "event on %s failed (delivery %d), retrying",
                     message.subject,
                     deliveries,
-                    # exc_type is type(exc_val), as in any __aexit__ with an exception.
+                    # What an __aexit__ would get as exc_type with this exception.
                     exc_info=(type(exc_val), exc_val, exc_tb),
                 )
             return True

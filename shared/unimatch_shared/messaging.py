@@ -255,16 +255,19 @@ def _request_id_header() -> dict[str, str] | None:
     return {correlation.NATS_HEADER: request_id} if request_id else None
 
 
-class RequestIdFromHeader(BaseMiddleware):
-    """The answering side of ``Messaging.request`` runs with the asking side's request id.
-
-    Events carry theirs in the payload instead (``consumers.py`` binds it)."""
+class BindsIds(BaseMiddleware):
+    """A NATS middleware under which the handler runs with the ids ``ids`` reads from the
+    message bound (``correlation.py``); the ones before are back once ``settle`` is done."""
 
     msg: Msg  # what FastStream's NATS subscribers hand their middlewares (typed Any | None)
 
+    def ids(self) -> tuple[str | None, str | None] | None:
+        """(request id, event id) to bind, or None to leave the ones in force."""
+        raise NotImplementedError
+
     async def on_receive(self) -> None:
-        request_id = correlation.acceptable((self.msg.headers or {}).get(correlation.NATS_HEADER))
-        self.restore_ids = correlation.bind(request_id) if request_id else None
+        ids = self.ids()
+        self.restore_ids = correlation.bind(*ids) if ids else None
 
     async def after_processed(
         self,
@@ -272,9 +275,25 @@ class RequestIdFromHeader(BaseMiddleware):
         exc_val: BaseException | None = None,
         exc_tb: TracebackType | None = None,
     ) -> bool:
-        if self.restore_ids:
-            self.restore_ids()
+        try:
+            return await self.settle(exc_val, exc_tb)
+        finally:
+            if self.restore_ids:
+                self.restore_ids()
+
+    async def settle(self, exc: BaseException | None, tb: TracebackType | None) -> bool:
+        """The rest of the handler's end, given what it raised; True suppresses that."""
         return False
+
+
+class RequestIdFromHeader(BindsIds):
+    """The answering side of ``Messaging.request`` runs with the asking side's request id.
+
+    Events carry theirs in the payload instead (``consumers.py`` binds it)."""
+
+    def ids(self) -> tuple[str | None, str | None] | None:
+        request_id = correlation.acceptable((self.msg.headers or {}).get(correlation.NATS_HEADER))
+        return (request_id, None) if request_id else None
 
 
 def differs(existing: StreamConfig, wanted: StreamConfig) -> bool:
