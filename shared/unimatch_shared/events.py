@@ -177,23 +177,24 @@ class MeetingFeedback(Event):
     comment: str = Field(default="", max_length=1000)
 
 
-class PartnerBlocked(Event):
+class Block(Event):
+    """What both block events are about: ``user_id``'s block on ``blocked_user_id``."""
+
+    user_id: int
+    blocked_user_id: int
+
+
+class PartnerBlocked(Block):
     """profile (REST) or notifier (bot) -> matching, profile: never group ``user_id`` with
     ``blocked_user_id`` again, in either direction. The blocked person is never told."""
 
     SUBJECT: ClassVar[str] = "block.created"
 
-    user_id: int
-    blocked_user_id: int
 
-
-class PartnerUnblocked(Event):
+class PartnerUnblocked(Block):
     """profile (REST) -> matching, profile: the block is lifted."""
 
     SUBJECT: ClassVar[str] = "block.removed"
-
-    user_id: int
-    blocked_user_id: int
 
 
 class RoundSkipped(Event):
