@@ -5,7 +5,9 @@ and mail together: announcements, round skipped) is in ``service``; forgetting a
 account in ``bot_service``."""
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from notifier_service.adapters.db.repository import NOTIFICATION_KINDS, NotifierRepository
 from notifier_service.adapters.db.tables import OutgoingMail
@@ -25,32 +27,35 @@ from unimatch_shared.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 500
+# An event that asks to mail someone a link auth made.
+LinkEvent = TypeVar("LinkEvent", PasswordResetRequested, EmailChangeRequested)
 
 
 async def on_password_reset_requested(
     uow: UnitOfWork, mail: MailComposer, event: PasswordResetRequested
 ) -> bool:
     """Queue the reset link; True if queued now (not on a redelivery)."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return False
-        repo = NotifierRepository(uow.session)
-        known = await repo.member(event.user_id)
-        await repo.add_mail(mail.password_reset(event, known.first_name if known else ""))
-        await uow.commit()
-    return True
+    return await _queue_link_mail(uow, event, mail.password_reset)
 
 
 async def on_email_change_requested(
     uow: UnitOfWork, mail: MailComposer, event: EmailChangeRequested
 ) -> bool:
-    """Queue the confirmation link, to the new address."""
+    """Queue the confirmation link, to the new address; True if queued now."""
+    return await _queue_link_mail(uow, event, mail.email_change)
+
+
+async def _queue_link_mail(
+    uow: UnitOfWork, event: LinkEvent, compose: Callable[[LinkEvent, str], OutgoingMail]
+) -> bool:
+    """Queue the mail ``compose`` makes of ``event``, greeting the member by the name known
+    here (none yet, for someone whose profile has not arrived)."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return False
         repo = NotifierRepository(uow.session)
         known = await repo.member(event.user_id)
-        await repo.add_mail(mail.email_change(event, known.first_name if known else ""))
+        await repo.add_mail(compose(event, known.first_name if known else ""))
         await uow.commit()
     return True
 

@@ -106,25 +106,23 @@ class MailComposer:
         """The reset link auth asked for: ``<public URL>/password-reset/<uid>/<token>``."""
         link = f"{self._public_url}/password-reset/{quote(event.uid, safe='')}/"
         link += quote(event.token, safe="")
-        return self._mail(
-            "password_reset",
-            event.event_id,
-            event.user_id,
-            event.email,
-            name,
-            link=link,
-            expires_at=_when(event.expires_at),
-        )
+        return self._link_mail("password_reset", event, event.email, name, link)
 
     def email_change(self, event: EmailChangeRequested, name: str) -> OutgoingMail:
         """The confirmation link, to the new address: ``<public URL>/confirm-email/<token>``."""
         link = f"{self._public_url}/confirm-email/{quote(event.token, safe='')}"
+        return self._link_mail("email_change", event, event.new_email, name, link)
+
+    def _link_mail(
+        self,
+        kind: str,
+        event: PasswordResetRequested | EmailChangeRequested,
+        recipient: str,
+        name: str,
+        link: str,
+    ) -> OutgoingMail:
+        """A mail carrying the link auth made for ``event``, valid until it expires."""
+        expires_at = _when(event.expires_at)
         return self._mail(
-            "email_change",
-            event.event_id,
-            event.user_id,
-            event.new_email,
-            name,
-            link=link,
-            expires_at=_when(event.expires_at),
+            kind, event.event_id, event.user_id, recipient, name, link=link, expires_at=expires_at
         )
