@@ -148,6 +148,20 @@ async def _linked_user(uow: UnitOfWork, chat_id: int) -> int | None:
     return link.user_id if link else None
 
 
+async def _commit_step(
+    uow: UnitOfWork,
+    repo: BotRepository,
+    conv: Conversation,
+    catalog: Catalog,
+    note: str | None = None,
+) -> Screen:
+    """Save the conversation at the step it has advanced to and commit: the step's screen."""
+    await repo.save_conversation(conv)
+    screen = render(conv, catalog, note)
+    await uow.commit()
+    return screen
+
+
 # Joining
 async def begin_join(uow: UnitOfWork, person: Person, catalog: Catalog) -> Screen:
     """``/start`` or the Join button in an unlinked chat: a new join, or the one under way."""
@@ -161,10 +175,7 @@ async def begin_join(uow: UnitOfWork, person: Person, catalog: Catalog) -> Scree
         first, last = flow.prefill_name(person.first_name, person.last_name)
         conv = await _replace_conversation(repo, person)
         _advance(conv, flow.JOIN_NAME, first_name=first, last_name=last, hobby=[], page=0)
-        await repo.save_conversation(conv)
-        screen = render(conv, catalog)
-        await uow.commit()
-    return screen
+        return await _commit_step(uow, repo, conv, catalog)
 
 
 async def first_delivery_of_update(uow: UnitOfWork, update_id: int) -> bool:
@@ -209,14 +220,8 @@ async def typed(
                 await uow.commit()
                 return screen
         except flow.Refused as refusal:
-            await repo.save_conversation(conv)
-            screen = render(conv, catalog, texts.REFUSALS[str(refusal)])
-            await uow.commit()
-            return screen
-        await repo.save_conversation(conv)
-        screen = render(conv, catalog)
-        await uow.commit()
-    return screen
+            return await _commit_step(uow, repo, conv, catalog, texts.REFUSALS[str(refusal)])
+        return await _commit_step(uow, repo, conv, catalog)
 
 
 async def join_press(
@@ -246,9 +251,7 @@ async def join_press(
             _advance(conv, flow.JOIN_SUBMITTING)
         elif press.action != "retry" or conv.state != flow.JOIN_SUBMITTING:
             return STALE
-        await repo.save_conversation(conv)
-        screen = render(conv, catalog)
-        await uow.commit()
+        screen = await _commit_step(uow, repo, conv, catalog)
     if conv.state == flow.JOIN_SUBMITTING:
         return await submit_join(uow, messaging, person, catalog)
     return screen
@@ -332,10 +335,7 @@ async def hobby_press(
             _advance(conv, flow.JOIN_EMAIL)
         else:
             return STALE
-        await repo.save_conversation(conv)
-        screen = render(conv, catalog)
-        await uow.commit()
-    return screen
+        return await _commit_step(uow, repo, conv, catalog)
 
 
 async def _save_hobbies(
@@ -399,10 +399,7 @@ async def profile_press(
             repo = BotRepository(uow.session)
             conv = await _replace_conversation(repo, person)
             _advance(conv, flow.EDIT_HOBBIES, hobby=sorted(reply.user["hobby"]), page=0)
-            await repo.save_conversation(conv)
-            screen = render(conv, catalog)
-            await uow.commit()
-        return screen
+            return await _commit_step(uow, repo, conv, catalog)
     if press.action == "resume":
         request = SetPause(user_id=user_id, paused=False)
     elif press.action in PAUSES:
