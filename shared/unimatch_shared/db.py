@@ -1,6 +1,7 @@
 """PostgreSQL access: one schema per service on the shared server, migrations at start-up."""
 
 from collections.abc import Iterable, Sequence
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,14 @@ class Repository:
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def migrations_of(service: str) -> Path:
+    """Where a service's Alembic migrations are: ``<service>_service/adapters/db/migrations``."""
+    spec = find_spec(f"{service}_service")
+    if spec is None or spec.origin is None:
+        raise LookupError(f"no package {service}_service")
+    return Path(spec.origin).parent / "adapters" / "db" / "migrations"
 
 
 def run_migrations(

@@ -7,10 +7,11 @@ subscribers on ``runtime.messaging.broker``, and hands both to ``create_service_
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Generic
 
 from fastapi import APIRouter, FastAPI, Request
@@ -24,7 +25,13 @@ from unimatch_shared import metrics
 from unimatch_shared.access import inbox_prefix
 from unimatch_shared.access_tokens import PublicKeys
 from unimatch_shared.auth import TokenVerifier
-from unimatch_shared.db import make_engine, make_read_pool, make_session_factory, run_migrations
+from unimatch_shared.db import (
+    make_engine,
+    make_read_pool,
+    make_session_factory,
+    migrations_of,
+    run_migrations,
+)
 from unimatch_shared.errors import install_error_handlers
 from unimatch_shared.events import Event
 from unimatch_shared.http import BodySizeLimit, RequestContext, TrailingSlashInsensitive
@@ -52,14 +59,15 @@ class ServiceRuntime(Generic[UoW]):
         self,
         name: str,
         settings: ServiceSettings,
-        migrations_dir: Path,
+        migrations_dir: Path | None = None,
         emits: Sequence[type[Event]] = (),
         read_pool: bool = False,
         unit_of_work: UnitOfWorkClass[UoW] = UnitOfWork,  # type: ignore[assignment]
     ):
+        """``migrations_dir``: the ``<name>_service`` package's unless given."""
         self.name = name
         self.settings = settings
-        self.migrations_dir = migrations_dir
+        self.migrations_dir = migrations_dir or migrations_of(name)
         self.engine = make_engine(settings, schema=name)
         self.sessions = make_session_factory(self.engine)
         # Raw SQL for the hot read paths (views), in autocommit: one round trip a query.
@@ -170,8 +178,10 @@ def create_service_app(
     routers: Sequence[APIRouter],
     title: str,
     description: str = "",
+    state: Mapping[str, object] = MappingProxyType({}),
 ) -> FastAPI:
-    """The FastAPI app with the API's conventions (docs/api.md), health checks and lifecycle."""
+    """The FastAPI app with the API's conventions (docs/api.md), health checks and lifecycle;
+    ``state``: what else the service's dependencies read from ``app.state``, by name."""
     configure_logging(runtime.settings.log_level, service=runtime.name)
 
     @asynccontextmanager
@@ -187,6 +197,8 @@ def create_service_app(
     verifier: TokenVerifier = runtime.live_sessions
     app.state.token_verifier = verifier
     app.state.access_keys = runtime.access_keys
+    for name, value in state.items():
+        setattr(app.state, name, value)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestContext)

@@ -1,7 +1,5 @@
 """Builds the matching service's app: its runtime, NATS consumers, scheduler and routes."""
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 from matching_service.adapters.db.unit_of_work import SqlMatchingUnitOfWork
@@ -12,15 +10,12 @@ from matching_service.settings import MatchingSettings
 from unimatch_shared.events import PairCreated, RoundSkipped
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
-MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
-
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     settings = settings or MatchingSettings()
     runtime = ServiceRuntime(
         "matching",
         settings,
-        MIGRATIONS,
         emits=[PairCreated, RoundSkipped],
         unit_of_work=SqlMatchingUnitOfWork,
     )
@@ -30,11 +25,10 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         round_scheduler(runtime, settings.schedule, settings.matching_scheduler_interval_seconds),
     )
 
-    app = create_service_app(
+    return create_service_app(
         runtime,
         [reads, router],
         title="UniMatch matching",
         description="Weekly rounds: who takes part, pairs and the trio, the schedule.",
+        state={"schedule": settings.schedule},
     )
-    app.state.schedule = settings.schedule
-    return app

@@ -2,8 +2,6 @@
 the mail sender, the follow-up scheduler, the bot (when a token is configured) and the HTTP
 routes."""
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 from notifier_service.api import unsubscribe
@@ -25,15 +23,12 @@ from unimatch_shared.events import (
 )
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
-MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
-
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     runtime = ServiceRuntime(
         "notifier",
         settings,
-        MIGRATIONS,
         emits=[
             TelegramLinked,
             TelegramUnlinked,
@@ -58,14 +53,12 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     runtime.run_in_background("follow-ups", follow_ups.run)
     if telegram is not None:
         runtime.on_stop.append(telegram.close)
-    app = create_service_app(
+    return create_service_app(
         runtime,
         [router, unsubscribe.router],
         title="UniMatch notifier",
         description="Telegram: linking accounts, the bot, and match announcements; mail and "
         "its one-click unsubscribe.",
+        # The lease, read by no endpoint, for tests of several instances.
+        state={"telegram": telegram, "mail": mail, "telegram_lease": lease},
     )
-    app.state.telegram = telegram
-    app.state.mail = mail
-    app.state.telegram_lease = lease  # read by no endpoint: for tests of several instances
-    return app

@@ -4,7 +4,6 @@ of abandoned sign-ups."""
 import asyncio
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -25,7 +24,6 @@ from unimatch_shared.events import (
 )
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
-MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 log = logging.getLogger(__name__)
 
 
@@ -34,7 +32,6 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         "profile",
         settings,
-        MIGRATIONS,
         emits=[ProfileChanged, MeetingFeedback, PartnerBlocked, PartnerUnblocked],
         read_pool=True,
         unit_of_work=SqlProfileUnitOfWork,
@@ -70,11 +67,10 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
             await asyncio.sleep(ttl.total_seconds() / 4)
 
     runtime.run_in_background("signup-sweeper", sweep_abandoned_signups)
-    app = create_service_app(
+    return create_service_app(
         runtime,
         [reads, router, meetings.reads, meetings.router, web.reads, web.router],
         title="UniMatch profile",
         description="Hobbies, profiles, pause state and match history.",
+        state={"hobby_catalog": catalog},
     )
-    app.state.hobby_catalog = catalog
-    return app

@@ -3,10 +3,11 @@ the upgrade happens in; a week that already held two keeps the first as its roun
 
 from datetime import UTC, date, datetime
 
-from matching_service.main import MIGRATIONS
 from matching_service.settings import MatchingSettings
 from tests.support.helpers import query
-from unimatch_shared.db import run_migrations
+from unimatch_shared.db import migrations_of, run_migrations
+
+MIGRATIONS = migrations_of("matching")
 
 
 async def test_existing_rounds_get_their_period_in_the_schedules_zone(
