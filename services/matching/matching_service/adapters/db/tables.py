@@ -5,7 +5,6 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     Date,
     DateTime,
@@ -19,6 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
+from unimatch_shared.columns import BlockRow, DeletedAccountRow, bigint_key, moment
+
 
 class Participant(SQLModel, table=True):
     """What matching knows of a user, kept from ``ProfileChanged`` events.
@@ -29,14 +30,14 @@ class Participant(SQLModel, table=True):
 
     __tablename__ = "participant"
 
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = bigint_key()
     email: str
     first_name: str
     last_name: str
     hobbies: list[dict] = Field(sa_column=Column(JSONB, nullable=False))  # [{"id", "name"}]
     paused: bool = False
     paused_until: date | None = None
-    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    changed_at: datetime = moment()
 
 
 class MatchRound(SQLModel, table=True):
@@ -51,7 +52,7 @@ class MatchRound(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), unique=True)
     )
     period: date | None = Field(default=None, sa_column=Column(Date, unique=True))
-    started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    started_at: datetime = moment()
     finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     users: int = 0
     groups: int = 0
@@ -91,23 +92,13 @@ class SchedulerState(SQLModel, table=True):
     __tablename__ = "scheduler_state"
 
     id: int = Field(default=1, sa_column=Column(Integer, primary_key=True, autoincrement=False))
-    epoch: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    epoch: datetime = moment()
 
 
-class Block(SQLModel, table=True):
-    """``user_id`` asked never to be grouped with ``blocked_user_id`` (both directions count).
-
-    A lifted block stays as a row with ``blocked`` false: ``changed_at``, the ``occurred_at``
-    of the event applied last, lets a block and its lifting arrive in any order."""
+class Block(BlockRow, table=True):
+    """A block keeps both people apart, whichever made it (``BlockRow``)."""
 
     __tablename__ = "block"
-
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    blocked_user_id: int = Field(
-        sa_column=Column(BigInteger, primary_key=True, autoincrement=False, index=True)
-    )
-    blocked: bool = Field(sa_column=Column(Boolean, nullable=False))
-    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class MeetingFeedback(SQLModel, table=True):
@@ -116,7 +107,7 @@ class MeetingFeedback(SQLModel, table=True):
 
     __tablename__ = "meeting_feedback"
 
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = bigint_key()
     round_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("match_round.id"), primary_key=True, index=True)
     )
@@ -125,14 +116,11 @@ class MeetingFeedback(SQLModel, table=True):
     )
     met: str = Field(sa_column=Column(Text, nullable=False))
     rating: int | None = Field(default=None, sa_column=Column(SmallInteger))
-    answered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    answered_at: datetime = moment()
 
 
-class DeletedAccount(SQLModel, table=True):
+class DeletedAccount(DeletedAccountRow, table=True):
     """An account deleted (``account.deleted``): a ``profile.changed`` or block about it that
     arrives late must not bring the person back."""
 
     __tablename__ = "deleted_account"
-
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    deleted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -2,7 +2,7 @@
 the outboxes of Telegram messages and of mails, the key signing unsubscribe links, and the
 bot's conversations, follow-ups and blocks."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -19,10 +19,7 @@ from sqlalchemy import text as sql_text  # a column here is called text
 from sqlmodel import Field, SQLModel
 
 from unimatch_shared.channels import Channel
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from unimatch_shared.columns import bigint_key, utc_now
 
 
 class ChatLink(SQLModel, table=True):
@@ -30,10 +27,10 @@ class ChatLink(SQLModel, table=True):
 
     __tablename__ = "chat_link"
 
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = bigint_key()
     chat_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
     username: str | None = Field(default=None, max_length=64)
-    linked_at: datetime = Field(default_factory=_now)
+    linked_at: datetime = Field(default_factory=utc_now)
 
 
 class LinkCode(SQLModel, table=True):
@@ -53,7 +50,7 @@ class Member(SQLModel, table=True):
 
     __tablename__ = "member"
 
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = bigint_key()
     email: str = Field(index=True, max_length=254)
     first_name: str = Field(default="", max_length=150)
     last_name: str = Field(default="", max_length=150)
@@ -102,7 +99,7 @@ class OutgoingMessage(SQLModel, table=True):
     # The inline keyboard sent with it, as Telegram's JSON (the block and follow-up buttons).
     reply_markup: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status: str = Field(default="pending", max_length=16)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
     sent_at: datetime | None = None
 
 
@@ -141,9 +138,9 @@ class OutgoingMail(SQLModel, table=True):
     unsubscribe_url: str | None = Field(default=None, sa_type=Text)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=_now)
+    next_attempt_at: datetime = Field(default_factory=utc_now)
     last_error: str | None = Field(default=None, sa_type=Text)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
     sent_at: datetime | None = None
 
 
@@ -167,11 +164,11 @@ class Conversation(SQLModel, table=True):
 
     __tablename__ = "conversation"
 
-    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int = bigint_key()
     state: str = Field(max_length=32)
     draft: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
-    updated_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=utc_now)
 
 
 class FollowUp(SQLModel, table=True):
@@ -207,7 +204,7 @@ class BotBlock(SQLModel, table=True):
 
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     blocked_user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
 
 
 class HandledUpdate(SQLModel, table=True):
@@ -216,5 +213,5 @@ class HandledUpdate(SQLModel, table=True):
 
     __tablename__ = "handled_update"
 
-    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    handled_at: datetime = Field(default_factory=_now, index=True)
+    update_id: int = bigint_key()
+    handled_at: datetime = Field(default_factory=utc_now, index=True)

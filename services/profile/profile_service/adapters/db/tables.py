@@ -1,15 +1,12 @@
 """The profile schema: the hobby catalog, profiles, their hobbies and match history, answers
 about meetings, blocks and deleted accounts."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     Column,
-    DateTime,
-    ForeignKey,
     Identity,
     SmallInteger,
     Text,
@@ -18,10 +15,14 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from unimatch_shared.channels import Channel
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from unimatch_shared.columns import (
+    BlockRow,
+    DeletedAccountRow,
+    bigint_key,
+    moment,
+    owned_by,
+    utc_now,
+)
 
 
 class Hobby(SQLModel, table=True):
@@ -36,7 +37,7 @@ class Profile(SQLModel, table=True):
 
     __tablename__ = "profile"
 
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = bigint_key()
     email: str = Field(max_length=254)
     first_name: str = Field(default="", max_length=150)
     last_name: str = Field(default="", max_length=150)
@@ -53,7 +54,7 @@ class Profile(SQLModel, table=True):
     # default (unimatch_shared.channels).
     channels: list[Channel] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     confirmed: bool = False
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
     # A new email awaiting confirmation by auth until its link expires
     # (docs/adr/016-password-reset.md); ``email`` changes when account.email_changed
     # arrives, whose ``occurred_at`` is kept: an older one is stale.
@@ -65,14 +66,7 @@ class Profile(SQLModel, table=True):
 class ProfileHobby(SQLModel, table=True):
     __tablename__ = "profile_hobby"
 
-    user_id: int = Field(
-        sa_column=Column(
-            BigInteger,
-            ForeignKey("profile.user_id", ondelete="CASCADE"),
-            primary_key=True,
-            autoincrement=False,
-        )
-    )
+    user_id: int = owned_by("profile.user_id", primary_key=True, autoincrement=False)
     hobby_id: int = Field(primary_key=True, foreign_key="hobby.id")
 
 
@@ -105,35 +99,23 @@ class MeetingFeedback(SQLModel, table=True):
 
     __tablename__ = "meeting_answer"
 
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    round_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    group_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = bigint_key()
+    round_id: int = bigint_key()
+    group_id: int = bigint_key()
     met: str = Field(sa_column=Column(Text, nullable=False))
     rating: int | None = Field(default=None, sa_column=Column(SmallInteger))
     comment: str = Field(sa_column=Column(Text, nullable=False))
-    answered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    answered_at: datetime = moment()
 
 
-class Block(SQLModel, table=True):
-    """``user_id`` never wants to be grouped with ``blocked_user_id`` again. A lifted block
-    stays with ``blocked`` false, so a block and its lifting apply in any arrival order
-    (``changed_at``: the ``occurred_at`` of the event applied last)."""
+class Block(BlockRow, table=True):
+    """The blocks members made and lifted, as profile lists them (``BlockRow``)."""
 
     __tablename__ = "partner_block"
 
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    blocked_user_id: int = Field(
-        sa_column=Column(BigInteger, primary_key=True, autoincrement=False, index=True)
-    )
-    blocked: bool = Field(sa_column=Column(Boolean, nullable=False))
-    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
-
-class DeletedAccount(SQLModel, table=True):
+class DeletedAccount(DeletedAccountRow, table=True):
     """An account deleted (``account.deleted``): events about it that arrive late (a round's
     ``pair.created``, a sign-up's ``user.registered``) must not bring the person back."""
 
     __tablename__ = "deleted_profile"
-
-    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    deleted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
