@@ -225,11 +225,7 @@ async def typed(
 
 
 async def join_press(
-    uow: UnitOfWork,
-    messaging: Messaging,
-    person: Person,
-    press: flow.Press,
-    catalog: Catalog,
+    uow: UnitOfWork, messaging: Messaging, person: Person, press: flow.Press, catalog: Catalog
 ) -> Screen:
     """A join button: keep the name, skip the email, create, retry, cancel."""
     if press.action == "begin":
@@ -309,11 +305,7 @@ async def submit_join(
 
 # The hobby picker (joining, or /profile's change)
 async def hobby_press(
-    uow: UnitOfWork,
-    messaging: Messaging,
-    person: Person,
-    press: flow.Press,
-    catalog: Catalog,
+    uow: UnitOfWork, messaging: Messaging, person: Person, press: flow.Press, catalog: Catalog
 ) -> Screen:
     async with uow:
         repo = BotRepository(uow.session)
