@@ -21,8 +21,10 @@ log lines and the events it emits carry them; each outcome is counted (``metrics
 
 import json
 import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import nats.errors
 import nats.js.errors
@@ -41,6 +43,9 @@ from unimatch_shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENT
 from unimatch_shared.rpc import RpcMessage
 
 log = logging.getLogger(__name__)
+UoW = TypeVar("UoW")
+# A use case applying an event: ``async def apply_x(uow, event: X) -> None``.
+UseCase = Callable[[UoW, Any], Awaitable[object]]
 
 # Defaults of UNIMATCH_EVENT_MAX_DELIVERIES and UNIMATCH_EVENT_RETRY_MAX_DELAY_SECONDS.
 MAX_DELIVERIES = 10
@@ -227,6 +232,27 @@ class MessageHandlers:
             config=ConsumerConfig(filter_subjects=[], ack_wait=self.messaging.ack_wait_seconds),
             ack_policy=AckPolicy.MANUAL,
         )
+
+    def use_cases(
+        self, unit_of_work: Callable[[], UoW], cases: Mapping[type[Event], UseCase[UoW]]
+    ) -> None:
+        """A consumer for each event that only hands it to its use case with a new unit of
+        work: ``{ProfileChanged: service.apply_profile_change}``."""
+        for event, use_case in cases.items():
+            self._consume_by(event, unit_of_work, use_case)
+
+    def _consume_by(
+        self, event: type[Event], unit_of_work: Callable[[], UoW], use_case: UseCase[UoW]
+    ) -> None:
+        async def consume(event: Event) -> None:
+            await use_case(unit_of_work(), event)
+
+        # What FastStream parses the message as, and names the subscription after (the
+        # AsyncAPI document), as for a consumer written out: ``def profile_changed(event:
+        # ProfileChanged)``.
+        consume.__annotations__["event"] = event
+        consume.__name__ = re.sub(r"(?<!^)(?=[A-Z])", "_", event.__name__).lower()
+        self.consumer(event)(consume)
 
     def answer(self, request: RpcMessage) -> CoreSubscriber:
         """Decorator: ``@handlers.answer(NextRound) async def f(r: NextRound) -> Reply``."""

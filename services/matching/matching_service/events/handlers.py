@@ -28,24 +28,14 @@ def build_router(runtime: ServiceRuntime[SqlMatchingUnitOfWork], schedule: Sched
     async def next_round(_: NextRound) -> NextRoundReply:
         return NextRoundReply(**vars(schedule.countdown(datetime.now(UTC))))
 
-    @handlers.consumer(ProfileChanged)
-    async def profile_changed(event: ProfileChanged) -> None:
-        await service.apply_profile_change(runtime.unit_of_work(), event)
-
-    @handlers.consumer(PartnerBlocked)
-    async def partner_blocked(event: PartnerBlocked) -> None:
-        await service.apply_block(runtime.unit_of_work(), event)
-
-    @handlers.consumer(PartnerUnblocked)
-    async def partner_unblocked(event: PartnerUnblocked) -> None:
-        await service.apply_block(runtime.unit_of_work(), event)
-
-    @handlers.consumer(MeetingFeedback)
-    async def meeting_feedback(event: MeetingFeedback) -> None:
-        await service.apply_feedback(runtime.unit_of_work(), event)
-
-    @handlers.consumer(AccountDeleted)
-    async def account_deleted(event: AccountDeleted) -> None:
-        await service.forget_account(runtime.unit_of_work(), event)
-
+    handlers.use_cases(
+        runtime.unit_of_work,
+        {
+            ProfileChanged: service.apply_profile_change,
+            PartnerBlocked: service.apply_block,
+            PartnerUnblocked: service.apply_block,
+            MeetingFeedback: service.apply_feedback,
+            AccountDeleted: service.forget_account,
+        },
+    )
     return handlers.router

@@ -46,17 +46,15 @@ def build_router(
     async def round_skipped(event: RoundSkipped) -> None:
         wake(await service.on_round_skipped(runtime.unit_of_work(), event, mail))
 
-    @handlers.consumer(MeetingFeedback)
-    async def meeting_feedback(event: MeetingFeedback) -> None:
-        await bot_service.on_meeting_feedback(runtime.unit_of_work(), event)
-
-    @handlers.consumer(AccountDeleted)
-    async def account_deleted(event: AccountDeleted) -> None:
-        await bot_service.on_account_deleted(runtime.unit_of_work(), event)
-
-    @handlers.consumer(ProfileChanged)
-    async def profile_changed(event: ProfileChanged) -> None:
-        await service.on_profile_changed(runtime.unit_of_work(), event)
+    handlers.use_cases(
+        runtime.unit_of_work,
+        {
+            MeetingFeedback: bot_service.on_meeting_feedback,
+            AccountDeleted: bot_service.on_account_deleted,
+            ProfileChanged: service.on_profile_changed,
+            AccountEmailChanged: mail_service.on_account_email_changed,
+        },
+    )
 
     @handlers.consumer(PasswordResetRequested)
     async def password_reset_requested(event: PasswordResetRequested) -> None:
@@ -67,10 +65,6 @@ def build_router(
     async def email_change_requested(event: EmailChangeRequested) -> None:
         if await mail_service.on_email_change_requested(runtime.unit_of_work(), mail, event):
             mail_sender.notify()
-
-    @handlers.consumer(AccountEmailChanged)
-    async def account_email_changed(event: AccountEmailChanged) -> None:
-        await mail_service.on_account_email_changed(runtime.unit_of_work(), event)
 
     bot_token = runtime.settings.telegram_bot_token
 

@@ -75,44 +75,19 @@ def build_router(runtime: ServiceRuntime[SqlProfileUnitOfWork]) -> NatsRouter:
     async def hobby_catalog(request: HobbyCatalogRequest) -> HobbyCatalogReply:
         return await service.hobby_catalog(runtime.unit_of_work())
 
-    @handlers.consumer(UserRegistered)
-    async def user_registered(event: UserRegistered) -> None:
-        await service.on_user_registered(runtime.unit_of_work(), event)
-
-    @handlers.consumer(PairCreated)
-    async def pair_created(event: PairCreated) -> None:
-        await service.on_pair_created(runtime.unit_of_work(), event)
-
-    @handlers.consumer(TelegramLinked)
-    async def telegram_linked(event: TelegramLinked) -> None:
-        await service.on_telegram_linked(runtime.unit_of_work(), event)
-
-    @handlers.consumer(TelegramUnlinked)
-    async def telegram_unlinked(event: TelegramUnlinked) -> None:
-        await service.on_telegram_unlinked(runtime.unit_of_work(), event)
-
-    @handlers.consumer(EmailUnsubscribed)
-    async def email_unsubscribed(event: EmailUnsubscribed) -> None:
-        await service.on_email_unsubscribed(runtime.unit_of_work(), event)
-
-    @handlers.consumer(AccountEmailChanged)
-    async def account_email_changed(event: AccountEmailChanged) -> None:
-        await service.on_account_email_changed(runtime.unit_of_work(), event)
-
-    @handlers.consumer(MeetingFeedback)
-    async def meeting_feedback(event: MeetingFeedback) -> None:
-        await meetings.on_feedback(runtime.unit_of_work(), event)
-
-    @handlers.consumer(PartnerBlocked)
-    async def partner_blocked(event: PartnerBlocked) -> None:
-        await meetings.on_block_change(runtime.unit_of_work(), event)
-
-    @handlers.consumer(PartnerUnblocked)
-    async def partner_unblocked(event: PartnerUnblocked) -> None:
-        await meetings.on_block_change(runtime.unit_of_work(), event)
-
-    @handlers.consumer(AccountDeleted)
-    async def account_deleted(event: AccountDeleted) -> None:
-        await service.on_account_deleted(runtime.unit_of_work(), event)
-
+    handlers.use_cases(
+        runtime.unit_of_work,
+        {
+            UserRegistered: service.on_user_registered,
+            PairCreated: service.on_pair_created,
+            TelegramLinked: service.on_telegram_linked,
+            TelegramUnlinked: service.on_telegram_unlinked,
+            EmailUnsubscribed: service.on_email_unsubscribed,
+            AccountEmailChanged: service.on_account_email_changed,
+            MeetingFeedback: meetings.on_feedback,
+            PartnerBlocked: meetings.on_block_change,
+            PartnerUnblocked: meetings.on_block_change,
+            AccountDeleted: service.on_account_deleted,
+        },
+    )
     return handlers.router
