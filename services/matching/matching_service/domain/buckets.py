@@ -32,6 +32,7 @@ from itertools import islice
 
 from .instance import (
     NO_MATE,
+    Groups,
     Instance,
     index_groups,
     pair_greedily,
@@ -44,7 +45,6 @@ from .instance import (
 TRIO_CANDIDATES = 32
 TRIO_HOSTS_PER_HOBBY = 64
 
-Groups = list[tuple[int, ...]]
 # A hobby's users, in the round's shuffled order.
 Buckets = dict[int, list[int]]
 

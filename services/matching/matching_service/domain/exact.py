@@ -31,6 +31,7 @@ import rustworkx as rx
 
 from .instance import (
     NO_MATE,
+    Groups,
     Instance,
     index_groups,
     pair_leftovers,
@@ -41,8 +42,6 @@ from .instance import (
 EXACT_MAX_USERS = 400
 # Odd groups whose trio is not settled by the above are solved by trying every trio.
 ALL_TRIOS_MAX_USERS = 24
-
-Groups = list[tuple[int, ...]]
 
 
 def exact_grouping(inst: Instance, rng: random.Random) -> Groups:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import cast
 
 NO_MATE = -1
+# A grouping: pairs of users' indices, and at most one trio.
+Groups = list[tuple[int, ...]]
 # How many waiting users a newcomer tries before queueing; bounds the work when many
 # candidates have all met each other (history is sparse, so one or two tries suffice).
 GREEDY_WINDOW = 8
@@ -265,7 +267,7 @@ def place_trio(
     return c, a, b
 
 
-def index_groups(mate: list[int], trio: tuple[int, int, int] | None) -> list[tuple[int, ...]]:
+def index_groups(mate: list[int], trio: tuple[int, int, int] | None) -> Groups:
     """Groups of indices: every pair not touching the trio, then the trio as (a, b, joiner)."""
     in_trio = set(trio or ())
     groups: list[tuple[int, ...]] = [
