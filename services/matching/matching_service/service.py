@@ -14,6 +14,7 @@ from matching_service.metrics import record_round
 from matching_service.unit_of_work import MatchingUnitOfWork
 from unimatch_shared import events
 from unimatch_shared.errors import NotFound
+from unimatch_shared.inbox import applied_once
 
 CONSUMER = "matching"
 # Held for a whole round, so rounds never overlap, whichever instance runs them.
@@ -22,68 +23,54 @@ ROUND_LOCK = "matching.round"
 ANSWER_FIELDS = {"user_id", "round_id", "group_id", "met", "rating"}
 
 
+@applied_once(CONSUMER)
 async def apply_profile_change(uow: MatchingUnitOfWork, event: events.ProfileChanged) -> None:
     """Upsert the participant, once per event, and never over a newer event's data, nor
     for an account deleted meanwhile."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        if not await uow.matching.is_deleted(event.user_id):
-            await uow.matching.save_participant(
-                Participant(
-                    user_id=event.user_id,
-                    email=event.email,
-                    first_name=event.first_name,
-                    last_name=event.last_name,
-                    hobbies=[hobby.model_dump() for hobby in event.hobbies],
-                    paused=event.paused,
-                    paused_until=event.paused_until,
-                    changed_at=event.occurred_at,
-                )
+    if not await uow.matching.is_deleted(event.user_id):
+        await uow.matching.save_participant(
+            Participant(
+                user_id=event.user_id,
+                email=event.email,
+                first_name=event.first_name,
+                last_name=event.last_name,
+                hobbies=[hobby.model_dump() for hobby in event.hobbies],
+                paused=event.paused,
+                paused_until=event.paused_until,
+                changed_at=event.occurred_at,
             )
-        await uow.commit()
+        )
 
 
+@applied_once(CONSUMER)
 async def apply_block(
     uow: MatchingUnitOfWork, event: events.PartnerBlocked | events.PartnerUnblocked
 ) -> None:
     """Record a block or its lifting; whichever happened last wins, in any arrival order."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        repo = uow.matching
-        if not (
-            await repo.is_deleted(event.user_id) or await repo.is_deleted(event.blocked_user_id)
-        ):
-            blocked = isinstance(event, events.PartnerBlocked)
-            pair = event.model_dump(include={"user_id", "blocked_user_id"})
-            await repo.save_block(Block(**pair, blocked=blocked, changed_at=event.occurred_at))
-        await uow.commit()
+    repo = uow.matching
+    if not (await repo.is_deleted(event.user_id) or await repo.is_deleted(event.blocked_user_id)):
+        blocked = isinstance(event, events.PartnerBlocked)
+        pair = event.model_dump(include={"user_id", "blocked_user_id"})
+        await repo.save_block(Block(**pair, blocked=blocked, changed_at=event.occurred_at))
 
 
+@applied_once(CONSUMER)
 async def apply_feedback(uow: MatchingUnitOfWork, event: events.MeetingFeedback) -> None:
     """Keep a member's latest answer about their group for the round's stats; an answer
     about a group the user was not in, or from a deleted account, is ignored."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        repo = uow.matching
-        if await repo.was_member(
-            event.user_id, event.round_id, event.group_id
-        ) and not await repo.is_deleted(event.user_id):
-            answer = event.model_dump(include=ANSWER_FIELDS)
-            await repo.save_feedback(MeetingFeedback(**answer, answered_at=event.occurred_at))
-        await uow.commit()
+    repo = uow.matching
+    if await repo.was_member(
+        event.user_id, event.round_id, event.group_id
+    ) and not await repo.is_deleted(event.user_id):
+        answer = event.model_dump(include=ANSWER_FIELDS)
+        await repo.save_feedback(MeetingFeedback(**answer, answered_at=event.occurred_at))
 
 
+@applied_once(CONSUMER)
 async def forget_account(uow: MatchingUnitOfWork, event: events.AccountDeleted) -> None:
     """The account is gone: out of future rounds, its blocks (both ways) and answers go.
     Past groups stay, so the rounds' figures and everyone else's history hold."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        await uow.matching.forget(event.user_id, event.occurred_at)
-        await uow.commit()
+    await uow.matching.forget(event.user_id, event.occurred_at)
 
 
 async def round_stats(uow: MatchingUnitOfWork, round_id: int) -> dict:

@@ -19,6 +19,7 @@ from notifier_service.domain import texts
 from notifier_service.domain.keyboards import Rows, follow_up_keyboard, keyboard
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.events import AccountDeleted, MeetingFeedback, PartnerBlocked
+from unimatch_shared.inbox import applied_once
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import (
     DeleteAccount,
@@ -437,15 +438,12 @@ async def leave_press(
     return Screen(texts.LEFT)
 
 
+@applied_once(service.CONSUMER)
 async def on_account_deleted(uow: UnitOfWork, event: AccountDeleted) -> None:
     """Forget the person: their chat, conversation, follow-ups, blocks, queued messages and
     the mails not yet sent to them (their recipient row goes with the members)."""
-    async with uow:
-        if not await uow.first_delivery(service.CONSUMER, event.event_id):
-            return
-        await BotRepository(uow.session).forget(event.user_id)
-        await NotifierRepository(uow.session).cancel_mails(event.user_id)
-        await uow.commit()
+    await BotRepository(uow.session).forget(event.user_id)
+    await NotifierRepository(uow.session).cancel_mails(event.user_id)
 
 
 # The meeting follow-up

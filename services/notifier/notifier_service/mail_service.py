@@ -22,6 +22,7 @@ from unimatch_shared.events import (
     EmailUnsubscribed,
     PasswordResetRequested,
 )
+from unimatch_shared.inbox import applied_once
 from unimatch_shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -60,14 +61,11 @@ async def _queue_link_mail(
     return True
 
 
+@applied_once(CONSUMER)
 async def on_account_email_changed(uow: UnitOfWork, event: AccountEmailChanged) -> None:
     """Mails from now on go to the confirmed new address."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        repo = NotifierRepository(uow.session)
-        await repo.change_member_email(event.user_id, event.email, event.occurred_at)
-        await uow.commit()
+    repo = NotifierRepository(uow.session)
+    await repo.change_member_email(event.user_id, event.email, event.occurred_at)
 
 
 async def is_genuine(uow: UnitOfWork, mail: MailComposer, token: str) -> bool:

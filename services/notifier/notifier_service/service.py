@@ -33,6 +33,7 @@ from unimatch_shared.events import (
     TelegramLinked,
     TelegramUnlinked,
 )
+from unimatch_shared.inbox import applied_once
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.rpc import ApplyTelegramLink, TelegramUserReply
 from unimatch_shared.unit_of_work import UnitOfWork
@@ -72,15 +73,12 @@ def _code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
+@applied_once(CONSUMER)
 async def on_profile_changed(uow: UnitOfWork, event: ProfileChanged) -> None:
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        member = Member(
-            changed_at=event.occurred_at, **event.model_dump(include=set(Member.model_fields))
-        )
-        await NotifierRepository(uow.session).upsert_member(member)
-        await uow.commit()
+    member = Member(
+        changed_at=event.occurred_at, **event.model_dump(include=set(Member.model_fields))
+    )
+    await NotifierRepository(uow.session).upsert_member(member)
 
 
 async def on_pair_created(

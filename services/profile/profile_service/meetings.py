@@ -17,6 +17,7 @@ from profile_service.unit_of_work import ProfileUnitOfWork
 from unimatch_shared.errors import Invalid, NotFound
 from unimatch_shared.events import Event, PartnerBlocked, PartnerUnblocked
 from unimatch_shared.events import MeetingFeedback as Answered
+from unimatch_shared.inbox import applied_once
 
 NEVER_MATCHED = "You were never matched with this user."
 ANSWER_FIELDS = {"user_id", "round_id", "group_id", "met", "rating", "comment"}
@@ -44,14 +45,11 @@ async def answer_feedback(
     return _feedback_view(event)
 
 
+@applied_once(CONSUMER)
 async def on_feedback(uow: ProfileUnitOfWork, event: Answered) -> None:
     """An answer given in the bot (or this service's own, already applied)."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        if not await uow.profiles.is_deleted(event.user_id):
-            await _store_feedback(uow, event)
-        await uow.commit()
+    if not await uow.profiles.is_deleted(event.user_id):
+        await _store_feedback(uow, event)
 
 
 async def block_partner(uow: ProfileUnitOfWork, user_id: int, partner_id: int) -> dict:
@@ -93,17 +91,14 @@ async def unblock_partner(uow: ProfileUnitOfWork, user_id: int, partner_id: int)
         await uow.commit()
 
 
+@applied_once(CONSUMER)
 async def on_block_change(uow: ProfileUnitOfWork, event: PartnerBlocked | PartnerUnblocked) -> None:
     """A block made or lifted in the bot (or this service's own, already applied)."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        if not (
-            await uow.profiles.is_deleted(event.user_id)
-            or await uow.profiles.is_deleted(event.blocked_user_id)
-        ):
-            await _store_block(uow, event)
-        await uow.commit()
+    if not (
+        await uow.profiles.is_deleted(event.user_id)
+        or await uow.profiles.is_deleted(event.blocked_user_id)
+    ):
+        await _store_block(uow, event)
 
 
 async def _claim(uow: ProfileUnitOfWork, event: Event) -> None:

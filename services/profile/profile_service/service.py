@@ -31,6 +31,7 @@ from unimatch_shared.events import (
     TelegramUnlinked,
     UserRegistered,
 )
+from unimatch_shared.inbox import applied_once
 from unimatch_shared.rpc import (
     AccountsExist,
     CreateProfile,
@@ -240,102 +241,86 @@ async def set_pause_on_request(uow: ProfileUnitOfWork, request: SetPause) -> dic
     return await set_pause(uow, request.user_id, request.paused, request.until)
 
 
+@applied_once(CONSUMER)
 async def on_user_registered(uow: ProfileUnitOfWork, event: UserRegistered) -> None:
     """Confirm the profile sign-up stored (or create it, for accounts made by operators);
     nothing for an account deleted meanwhile."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        repo = uow.profiles
-        if await repo.is_deleted(event.user_id):
-            await uow.commit()
-            return
-        profile = await repo.get(event.user_id, for_update=True)
-        if profile is None:
-            profile = Profile(
-                user_id=event.user_id,
-                email=event.email,
-                **event.model_dump(include=PROFILE_FIELDS),
-            )
-            await repo.add(profile)
-            known = await repo.existing_hobby_ids(event.hobby)
-            await repo.replace_hobbies(event.user_id, [h for h in event.hobby if h in known])
-        profile.confirmed = True
-        _announce(uow, profile, await repo.hobbies_of(profile.user_id))
-        await uow.commit()
+    repo = uow.profiles
+    if await repo.is_deleted(event.user_id):
+        return
+    profile = await repo.get(event.user_id, for_update=True)
+    if profile is None:
+        profile = Profile(
+            user_id=event.user_id,
+            email=event.email,
+            **event.model_dump(include=PROFILE_FIELDS),
+        )
+        await repo.add(profile)
+        known = await repo.existing_hobby_ids(event.hobby)
+        await repo.replace_hobbies(event.user_id, [h for h in event.hobby if h in known])
+    profile.confirmed = True
+    _announce(uow, profile, await repo.hobbies_of(profile.user_id))
 
 
+@applied_once(CONSUMER)
 async def on_account_email_changed(uow: ProfileUnitOfWork, event: AccountEmailChanged) -> None:
     """Auth confirmed a new email: show it, no longer as pending, and tell matching (group
     members see each other's email). A change older than the one applied is stale."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        repo = uow.profiles
-        profile = await repo.get(event.user_id, for_update=True)
-        if profile is not None and (
-            profile.email_changed_at is None or event.occurred_at > profile.email_changed_at
-        ):
-            profile.email = event.email
-            profile.email_changed_at = event.occurred_at
-            if profile.pending_email == event.email:
-                profile.pending_email = profile.pending_email_until = None
-            _announce(uow, profile, await repo.hobbies_of(profile.user_id))
-        await uow.commit()
+    repo = uow.profiles
+    profile = await repo.get(event.user_id, for_update=True)
+    if profile is not None and (
+        profile.email_changed_at is None or event.occurred_at > profile.email_changed_at
+    ):
+        profile.email = event.email
+        profile.email_changed_at = event.occurred_at
+        if profile.pending_email == event.email:
+            profile.pending_email = profile.pending_email_until = None
+        _announce(uow, profile, await repo.hobbies_of(profile.user_id))
 
 
+@applied_once(CONSUMER)
 async def on_pair_created(uow: ProfileUnitOfWork, event: PairCreated) -> None:
     """Each member's history gains their partners; a member whose account was deleted
     meanwhile gets no history, and appears in the others' as the deleted user does."""
     members = {member.id: member.model_dump() for member in event.members}
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        repo = uow.profiles
-        deleted = await repo.deleted_among(list(members))
-        for user_id in deleted:
-            members[user_id].update(DELETED_USER)
-        for user_id, partner_id in partner_pairs(list(members)):
-            if user_id in deleted:
-                continue
-            partner = members[partner_id]
-            await repo.add_match(
-                Match(
-                    user_id=user_id,
-                    partner_id=partner_id,
-                    partner_first_name=partner["first_name"],
-                    partner_last_name=partner["last_name"],
-                    partner_email=partner["email"],
-                    round_id=event.round_id,
-                    group_id=event.group_id,
-                    shared_hobbies=event.shared_hobbies,
-                    created_at=event.created_at,
-                )
+    repo = uow.profiles
+    deleted = await repo.deleted_among(list(members))
+    for user_id in deleted:
+        members[user_id].update(DELETED_USER)
+    for user_id, partner_id in partner_pairs(list(members)):
+        if user_id in deleted:
+            continue
+        partner = members[partner_id]
+        await repo.add_match(
+            Match(
+                user_id=user_id,
+                partner_id=partner_id,
+                partner_first_name=partner["first_name"],
+                partner_last_name=partner["last_name"],
+                partner_email=partner["email"],
+                round_id=event.round_id,
+                group_id=event.group_id,
+                shared_hobbies=event.shared_hobbies,
+                created_at=event.created_at,
             )
-        await uow.commit()
+        )
 
 
+@applied_once(CONSUMER)
 async def on_account_deleted(uow: ProfileUnitOfWork, event: AccountDeleted) -> None:
     """Forget the person: their profile, hobbies, history, answers and blocks (both ways).
     Past partners keep their rows, with the deleted user in the partner's place
     (``DELETED_USER``; docs/api.md)."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        await uow.profiles.forget(event.user_id, event.occurred_at)
-        await uow.commit()
+    await uow.profiles.forget(event.user_id, event.occurred_at)
 
 
+@applied_once(CONSUMER)
 async def on_telegram_linked(uow: ProfileUnitOfWork, event: TelegramLinked) -> None:
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        profile = await uow.profiles.get(event.user_id, for_update=True)
-        if profile is not None and _newer_telegram_change(profile, event):
-            profile.chat_id = event.chat_id
-            profile.telegram_username = event.username
-            profile.telegram_changed_at = event.occurred_at
-        await uow.commit()
+    profile = await uow.profiles.get(event.user_id, for_update=True)
+    if profile is not None and _newer_telegram_change(profile, event):
+        profile.chat_id = event.chat_id
+        profile.telegram_username = event.username
+        profile.telegram_changed_at = event.occurred_at
 
 
 def _newer_telegram_change(profile: Profile, event: TelegramLinked | TelegramUnlinked) -> bool:
@@ -365,34 +350,28 @@ async def hobby_catalog(uow: ProfileUnitOfWork) -> HobbyCatalogReply:
     return HobbyCatalogReply(hobbies=[Hobby(id=h.id, name=h.name) for h in hobbies])
 
 
+@applied_once(CONSUMER)
 async def on_email_unsubscribed(uow: ProfileUnitOfWork, event: EmailUnsubscribed) -> None:
     """The unsubscribe link in a mail was followed: email leaves the user's channels (what
     was in force, so a default becomes an explicit choice), and the notifier hears of it."""
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        repo = uow.profiles
-        profile = await repo.get(event.user_id, for_update=True)
-        if profile is not None and "email" in _channels(profile):
-            profile.channels = without_email(profile.channels, profile.chat_id is not None)
-            _announce(uow, profile, await repo.hobbies_of(profile.user_id))
-        await uow.commit()
+    repo = uow.profiles
+    profile = await repo.get(event.user_id, for_update=True)
+    if profile is not None and "email" in _channels(profile):
+        profile.channels = without_email(profile.channels, profile.chat_id is not None)
+        _announce(uow, profile, await repo.hobbies_of(profile.user_id))
 
 
+@applied_once(CONSUMER)
 async def on_telegram_unlinked(uow: ProfileUnitOfWork, event: TelegramUnlinked) -> None:
-    async with uow:
-        if not await uow.first_delivery(CONSUMER, event.event_id):
-            return
-        profile = await uow.profiles.get(event.user_id, for_update=True)
-        if (
-            profile is not None
-            and profile.chat_id == event.chat_id
-            and _newer_telegram_change(profile, event)
-        ):
-            profile.chat_id = None
-            profile.telegram_username = None
-            profile.telegram_changed_at = event.occurred_at
-        await uow.commit()
+    profile = await uow.profiles.get(event.user_id, for_update=True)
+    if (
+        profile is not None
+        and profile.chat_id == event.chat_id
+        and _newer_telegram_change(profile, event)
+    ):
+        profile.chat_id = None
+        profile.telegram_username = None
+        profile.telegram_changed_at = event.occurred_at
 
 
 @dataclass(frozen=True)
