@@ -2,6 +2,8 @@
 email off for the user the signed token names, without logging in; a GET only shows a page
 asking to confirm, since mail scanners open links (docs/api.md, Unsubscribe)."""
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
@@ -12,7 +14,9 @@ from notifier_service.mail.templates import unsubscribe_page
 from unimatch_shared.errors import APIError
 
 router = APIRouter(prefix="/users/api/unsubscribe", tags=["mail"])
-NOT_FOUND = {404: {"description": "Not a link UniMatch made", "content": {"application/json": {}}}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Not a link UniMatch made", "content": {"application/json": {}}}
+}
 
 
 def _not_found() -> APIError:

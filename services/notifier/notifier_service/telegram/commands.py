@@ -11,6 +11,7 @@ from aiogram.types import Message, Update
 from notifier_service import bot_service, service
 from notifier_service.domain import texts
 from notifier_service.telegram.conversations import build_conversation_router
+from notifier_service.telegram.filters import Linked
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.rpc import NextRound, SetPause
 from unimatch_shared.runtime import ServiceRuntime
@@ -24,11 +25,7 @@ _LINK_REPLIES = {
 
 def build_dispatcher(runtime: ServiceRuntime) -> Dispatcher:
     router = Router(name="commands")
-
-    async def linked(message: Message) -> dict | bool:
-        """Filter: passes ``user_id`` on to the handler when this chat is linked."""
-        user_id = await service.user_of_chat(runtime.unit_of_work(), message.chat.id)
-        return {"user_id": user_id} if user_id is not None else False
+    linked = Linked(runtime)
 
     @router.message(CommandStart(deep_link=True))
     async def start_with_code(message: Message, command: CommandObject) -> None:

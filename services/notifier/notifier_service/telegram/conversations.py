@@ -14,10 +14,11 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from aiogram.utils.callback_answer import CallbackAnswer, CallbackAnswerMiddleware
 
-from notifier_service import bot_service, service
+from notifier_service import bot_service
 from notifier_service.bot_service import Catalog, Person, Screen
 from notifier_service.domain import conversation as flow
 from notifier_service.domain import texts
+from notifier_service.telegram.filters import Linked, Unlinked
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.rpc import HobbyCatalogRequest
 from unimatch_shared.runtime import ServiceRuntime
@@ -79,15 +80,8 @@ def build_conversation_router(runtime: ServiceRuntime) -> Router:
     router.callback_query.middleware(CallbackAnswerMiddleware())
     catalog = HobbyNames(runtime)
 
-    def uow():
-        return runtime.unit_of_work()
-
-    async def unlinked(message: Message) -> bool:
-        return await service.user_of_chat(uow(), message.chat.id) is None
-
-    async def linked(message: Message) -> dict | bool:
-        user_id = await service.user_of_chat(uow(), message.chat.id)
-        return {"user_id": user_id} if user_id is not None else False
+    uow = runtime.unit_of_work
+    linked, unlinked = Linked(runtime), Unlinked(runtime)
 
     @router.message(CommandStart(deep_link=False), unlinked)
     async def start(message: Message) -> None:
