@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from enum import Enum
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from faststream import BaseMiddleware
 from faststream.nats import JStream, NatsBroker
@@ -222,19 +222,9 @@ class Messaging:
             timeout=5,
         )
 
-    @overload
-    async def request(self, request: Request[Reply]) -> Reply: ...
-
-    @overload
-    async def request(self, request: Request[Any], reply_model: type[Reply]) -> Reply: ...
-
-    async def request(
-        self, request: Request[Any], reply_model: type[BaseModel] | None = None
-    ) -> BaseModel:
-        """Ask over core NATS for the request's reply type; a missing or silent responder is
-        a 503, never a hang. ``reply_model`` (a type the reply also parses as) is left only
-        for auth's calls written before requests named their reply types."""
-        reply_model = reply_model or request.reply_type()
+    async def request(self, request: Request[Reply]) -> Reply:
+        """Ask over core NATS; the reply parsed as the request's reply type. A missing or
+        silent responder is a 503, never a hang."""
         try:
             message = await self.broker.request(
                 request.model_dump(mode="json"),
@@ -244,7 +234,7 @@ class Messaging:
             )
         except (TimeoutError, NoRespondersError, NatsTimeoutError) as exc:
             raise ServiceUnavailable() from exc
-        return reply_model.model_validate_json(message.body)
+        return request.reply_type().model_validate_json(message.body)
 
     async def is_ready(self) -> bool:
         return await self.broker.ping(timeout=1.0)

@@ -22,11 +22,11 @@ class Request(BaseModel, Generic[Reply]):
     SUBJECT: ClassVar[str]
 
     @classmethod
-    def reply_type(cls) -> type[BaseModel]:
+    def reply_type(cls) -> type[Reply]:
         for base in cls.__mro__:
             metadata = getattr(base, "__pydantic_generic_metadata__", None)
             if metadata and metadata["origin"] is Request and metadata["args"]:
-                reply: type[BaseModel] = metadata["args"][0]
+                reply: type[Reply] = metadata["args"][0]
                 return reply
         raise TypeError(f"{cls.__name__} names no reply type")
 
