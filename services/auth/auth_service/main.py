@@ -3,7 +3,6 @@
 import asyncio
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -27,7 +26,6 @@ from unimatch_shared.events import (
 )
 from unimatch_shared.runtime import ServiceRuntime, create_service_app
 
-MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +41,6 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         "auth",
         settings,
-        MIGRATIONS,
         emits=emits,
         read_pool=True,
         unit_of_work=SqlAuthUnitOfWork,
@@ -120,9 +117,11 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         title="UniMatch auth",
         description="Accounts and sessions: register, log in, log out, reset a password, "
         "confirm a new email; the web surface's access and refresh tokens.",
+        state={
+            "passwords": passwords,
+            "web_sessions": web_sessions,
+            "lookups": PooledLookups(runtime.reads),
+        },
     )
     answer_refusals(app)
-    app.state.passwords = passwords
-    app.state.web_sessions = web_sessions
-    app.state.lookups = PooledLookups(runtime.reads)
     return app

@@ -1,15 +1,12 @@
 """The notifier's move to HTML messages: queued plain messages are escaped by the migration,
 so they read the same; messages already sent are left as they were."""
 
-from pathlib import Path
-
 from sqlalchemy import create_engine, text
 
-import notifier_service
-from unimatch_shared.db import run_migrations
+from unimatch_shared.db import migrations_of, run_migrations
 from unimatch_shared.settings import ServiceSettings
 
-MIGRATIONS = Path(notifier_service.__file__).parent / "adapters" / "db" / "migrations"
+MIGRATIONS = migrations_of("notifier")
 
 
 def test_queued_plain_messages_are_escaped_for_html(service_settings):

@@ -1,24 +1,19 @@
 """The auth schema: accounts, their session tokens (digests only), failed logins, trusted
 devices, web sessions, mailed tokens (digests only) and the requests for them."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Identity
+from sqlalchemy import BigInteger, Column, Identity
 from sqlmodel import Field, SQLModel
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from unimatch_shared.columns import owned_by, utc_now
 
 
 def _references(table: str, primary_key: bool = False) -> Any:
     """A column holding the id of a row of ``table``: indexed, never null, and deleted with
     that row."""
-    reference = ForeignKey(f"{table}.id", ondelete="CASCADE")
-    return Field(
-        sa_column=Column(BigInteger, reference, primary_key=primary_key, index=True, nullable=False)
-    )
+    return owned_by(f"{table}.id", primary_key=primary_key, index=True, nullable=False)
 
 
 class UserAccount(SQLModel, table=True):
@@ -28,7 +23,7 @@ class UserAccount(SQLModel, table=True):
     email: str = Field(unique=True, max_length=254)
     password_hash: str
     is_staff: bool = False
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
     # Set for an account made by joining in the bot: the Telegram user it belongs to.
     telegram_id: int | None = Field(
         default=None,
@@ -44,8 +39,8 @@ class AuthToken(SQLModel, table=True):
 
     digest: str = Field(primary_key=True, max_length=64)
     user_id: int = _references("user_account")
-    created_at: datetime = Field(default_factory=_now)
-    last_seen_at: datetime = Field(default_factory=_now, index=True)
+    created_at: datetime = Field(default_factory=utc_now)
+    last_seen_at: datetime = Field(default_factory=utc_now, index=True)
 
 
 class LoginFailure(SQLModel, table=True):
@@ -61,7 +56,7 @@ class LoginFailure(SQLModel, table=True):
     client: str = Field(max_length=64, index=True)
     network: str = Field(default="", max_length=64, index=True)
     device: str | None = Field(default=None, max_length=64, index=True)
-    failed_at: datetime = Field(default_factory=_now, index=True)
+    failed_at: datetime = Field(default_factory=utc_now, index=True)
 
 
 class TrustedDevice(SQLModel, table=True):
@@ -73,7 +68,7 @@ class TrustedDevice(SQLModel, table=True):
     digest: str = Field(primary_key=True, max_length=64)
     # Indexed: the primary key starts with digest; the index serves the user's devices.
     user_id: int = _references("user_account", primary_key=True)
-    last_login_at: datetime = Field(default_factory=_now)
+    last_login_at: datetime = Field(default_factory=utc_now)
 
 
 class WebSession(SQLModel, table=True):
@@ -84,7 +79,7 @@ class WebSession(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     user_id: int = _references("user_account")
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
     ended_at: datetime | None = None
 
 
@@ -111,7 +106,7 @@ class MailedToken(SQLModel, table=True):
     purpose: str = Field(max_length=32)
     user_id: int = _references("user_account")
     new_email: str | None = Field(default=None, max_length=254)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
     expires_at: datetime = Field(index=True)
     used_at: datetime | None = None
 
@@ -126,4 +121,4 @@ class ResetRequest(SQLModel, table=True):
     email: str = Field(max_length=254, index=True)
     client: str = Field(max_length=64)
     network: str = Field(max_length=64, index=True)
-    requested_at: datetime = Field(default_factory=_now, index=True)
+    requested_at: datetime = Field(default_factory=utc_now, index=True)
