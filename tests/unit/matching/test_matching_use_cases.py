@@ -1,5 +1,6 @@
 """Matching's use cases (service.py) on the in-memory unit of work: no PostgreSQL, no NATS."""
 
+import gc
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -133,6 +134,32 @@ async def test_recent_rounds_come_newest_first(uow):
     first = await service.run_round(uow, MONDAYS)
     second = await service.run_round(uow, MONDAYS)
     assert [r.id for r in await service.recent_rounds(uow)] == [second.id, first.id]
+
+
+async def test_a_round_runs_without_cyclic_garbage_collection_and_restores_it(uow, monkeypatch):
+    await joined(uow, 1, 2)
+    collecting: list[bool] = []
+    store_groups = uow.matching.store_groups
+
+    async def storing(round_id, groups):
+        collecting.append(gc.isenabled())
+        await store_groups(round_id, groups)
+
+    monkeypatch.setattr(uow.matching, "store_groups", storing)
+    await service.run_round(uow, MONDAYS)
+    assert collecting == [False] and gc.isenabled()
+
+
+async def test_a_failed_round_restores_garbage_collection(uow, monkeypatch):
+    await joined(uow, 1, 2)
+
+    async def failing(round_id, groups):
+        raise ConnectionError("database gone")
+
+    monkeypatch.setattr(uow.matching, "store_groups", failing)
+    with pytest.raises(ConnectionError):
+        await service.run_round(uow, MONDAYS)
+    assert gc.isenabled()
 
 
 # run_due_round
