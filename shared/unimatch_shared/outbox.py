@@ -29,7 +29,7 @@ from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from unimatch_shared.db import copy_rows, fetch_rows
-from unimatch_shared.events import Event
+from unimatch_shared.events import EncodedEvent, Event
 from unimatch_shared.messaging import Messaging
 from unimatch_shared.metrics import EVENTS_PUBLISHED
 
@@ -65,17 +65,14 @@ class OutboxMessage(SQLModel, table=True):
 
     @classmethod
     def from_event(cls, event: Event) -> "OutboxMessage":
-        return cls(
-            event_id=event.event_id,
-            subject=event.SUBJECT,
-            payload=event.model_dump_json(),
-            created_at=event.occurred_at,
-        )
+        event_id, subject, payload, occurred_at = event.encode()
+        return cls(event_id=event_id, subject=subject, payload=payload, created_at=occurred_at)
 
 
-async def write_outbox(session: AsyncSession, events: Iterable[Event]) -> None:
-    """Many events into the outbox at once (COPY), in order, in the session's transaction."""
-    rows = ((e.event_id, e.SUBJECT, e.model_dump_json(), e.occurred_at) for e in events)
+async def write_outbox(session: AsyncSession, events: Iterable[Event | EncodedEvent]) -> None:
+    """Many events into the outbox at once (COPY), in order, in the session's transaction;
+    as models or already encoded (``Event.encode_unvalidated``)."""
+    rows = (e if isinstance(e, EncodedEvent) else e.encode() for e in events)
     await copy_rows(
         session, "outbox_message", ("event_id", "subject", "payload", "created_at"), rows
     )

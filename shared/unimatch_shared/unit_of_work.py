@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from unimatch_shared.events import Event
+from unimatch_shared.events import EncodedEvent, Event
 from unimatch_shared.inbox import first_delivery
 from unimatch_shared.outbox import OutboxMessage, OutboxRelay, write_outbox
 
@@ -42,9 +42,9 @@ class UnitOfWork:
         """Publish ``event`` if, and only if, this transaction commits."""
         self.session.add(OutboxMessage.from_event(event))
 
-    async def emit_all(self, events: Iterable[Event]) -> None:
+    async def emit_all(self, events: Iterable[Event | EncodedEvent]) -> None:
         """``emit`` for many events (a round's ``pair.created``): written at once with COPY,
-        in order, rather than as one ORM object each."""
+        in order, rather than as one ORM object each; already encoded, if made in bulk."""
         await write_outbox(self.session, events)
 
     async def first_delivery(self, consumer: str, event_id: UUID) -> bool:

@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from unimatch_shared.errors import ServiceUnavailable
-from unimatch_shared.events import Event
+from unimatch_shared.events import EVENTS_BY_SUBJECT, EncodedEvent, Event
 from unimatch_shared.rpc import Request
 
 Row = TypeVar("Row")
@@ -41,8 +41,8 @@ class FakeUnitOfWork:
     def emit(self, event: Event) -> None:
         self._emitted.append(event)
 
-    async def emit_all(self, events: Iterable[Event]) -> None:
-        self._emitted += events
+    async def emit_all(self, events: Iterable[Event | EncodedEvent]) -> None:
+        self._emitted += (decoded(event) for event in events)
 
     async def lock(self, name: str) -> None:
         self.locks.append(name)
@@ -77,6 +77,16 @@ class FakeMessaging:
         if isinstance(reply, Exception):
             raise reply
         return reply
+
+
+def decoded(event: Event | EncodedEvent) -> Event:
+    """An encoded event as its consumers will read it; it must be a valid event of its
+    subject, and byte for byte what the typed model itself would have encoded."""
+    if isinstance(event, Event):
+        return event
+    typed = EVENTS_BY_SUBJECT[event.subject].model_validate_json(event.payload)
+    assert typed.encode() == event, f"{event} is not {typed.encode()}"
+    return typed
 
 
 def keep_latest(rows: dict[Any, Row], key: Hashable, row: Row, version: str) -> None:

@@ -199,15 +199,19 @@ async def _hold_round(
         new_groups.append(group)
         match_round.with_common_hobby += bool(common_hobby_ids(hobbies))
         announcements.append(
-            events.PairCreated(
+            events.PairCreated.encode_unvalidated(
                 event_id=event_id,
                 round_id=round_id,
                 group_id=group.id,
                 created_at=now,
                 members=[
-                    events.GroupMember(
-                        id=m.user_id, first_name=m.first_name, last_name=m.last_name, email=m.email
-                    )
+                    # events.GroupMember's fields, in order.
+                    {
+                        "id": m.user_id,
+                        "first_name": m.first_name,
+                        "last_name": m.last_name,
+                        "email": m.email,
+                    }
                     for m in members
                 ],
                 shared_hobbies=group.shared_hobbies,
