@@ -189,6 +189,7 @@ async def _hold_round(
         blocked=await repo.blocked_pairs(),
     )
     new_groups, announcements = [], []
+    with_common_hobby = 0
     group_ids = await repo.new_group_ids(len(groups))
     for group_id, event_id, member_ids in zip(
         group_ids, events.new_event_ids(len(groups)), groups, strict=True
@@ -197,7 +198,7 @@ async def _hold_round(
         hobbies = [dict(zip(m.hobby_ids, m.hobby_names, strict=True)) for m in members]
         group = NewGroup(group_id, member_ids, shared_hobbies(hobbies))
         new_groups.append(group)
-        match_round.with_common_hobby += bool(common_hobby_ids(hobbies))
+        with_common_hobby += bool(common_hobby_ids(hobbies))
         announcements.append(
             events.PairCreated.encode_unvalidated(
                 event_id=event_id,
@@ -223,7 +224,7 @@ async def _hold_round(
         grouped = {user_id for group in groups for user_id in group}
         for user_id in taking_part.keys() - grouped:
             uow.emit(events.RoundSkipped(round_id=round_id, user_id=user_id))
-    match_round.groups = len(groups)
+    match_round.groups, match_round.with_common_hobby = len(groups), with_common_hobby
     match_round.finished_at = datetime.now(UTC)
     await repo.save_round(match_round)
     return match_round
