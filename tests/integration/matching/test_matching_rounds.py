@@ -16,6 +16,7 @@ from tests.integration.matching.helpers import (
     yesterday_in_yekaterinburg,
 )
 from tests.support.helpers import auth, publish, query
+from unimatch_shared.events import Hobby
 from unimatch_shared.rpc import NextRound
 
 
@@ -105,6 +106,22 @@ async def test_an_odd_round_has_one_trio(matching_settings, js):
     # Nothing common to all three, so the hobbies any two of them share.
     assert trio.shared_hobbies == ["Спорт", "Рисование", "Музыка"]
     assert await query(db, "matching", "SELECT is_trio FROM match_group") == [(True,)]
+
+
+async def test_hobby_names_are_stored_and_announced_as_they_are(matching_settings, js):
+    """Names with what PostgreSQL's array syntax and COPY treat specially survive both."""
+    prefix, db = matching_settings.unimatch_event_prefix, matching_settings.database_url
+    names = ['Rock "n" roll', "C:\\Games\\", "{braces}, commas", "NULL", " ", "Tab\there"]
+    hobbies = [Hobby(id=i, name=name) for i, name in enumerate(names, start=1)]
+    app = started(matching_settings)
+    async with running_app(app):
+        for user_id in (1, 2):
+            await publish(js, prefix, profile(user_id).model_copy(update={"hobbies": hobbies}))
+        await wait_for_participants(db, 2)
+        await service.run_round(app.state.runtime.unit_of_work(), matching_settings.schedule)
+        (pair,) = await published_pairs(js, app.state.runtime, db)
+    assert pair.shared_hobbies == names
+    assert await query(db, "matching", "SELECT shared_hobbies FROM match_group") == [(names,)]
 
 
 async def test_fewer_than_two_participants_make_no_groups(matching_settings, js):

@@ -175,7 +175,7 @@ class MatchingRepository(Repository):
             self.session,
             MatchGroup.__tablename__,
             ("id", "round_id", "is_trio", "shared_hobbies"),
-            ((g.id, round_id, len(g.user_ids) == 3, g.shared_hobbies) for g in groups),
+            ((g.id, round_id, len(g.user_ids) == 3, _text_array(g.shared_hobbies)) for g in groups),
         )
         await copy_rows(
             self.session,
@@ -183,3 +183,11 @@ class MatchingRepository(Repository):
             ("group_id", "user_id", "round_id"),
             ((g.id, user_id, round_id) for g in groups for user_id in g.user_ids),
         )
+
+
+def _text_array(texts: Sequence[str]) -> str:
+    """``texts`` in PostgreSQL's input syntax for ``text[]``, every element quoted (so no
+    content needs more than backslashes before ``"`` and ``\\``). psycopg's list dumper
+    is pure Python: it cost ~0.2 s of CPU per 50,000 groups written with COPY."""
+    quoted = ('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in texts)
+    return "{" + ",".join(quoted) + "}"
