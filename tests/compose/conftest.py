@@ -17,6 +17,10 @@ from unimatch_stack.compose import Project, compose_command
 from unimatch_stack.infra import free_ports
 
 PROJECT = "unimatch-compose-test"
+# Instances of every service (compose's `deploy.replicas`, from UNIMATCH_INSTANCES): more than
+# one, so the gateway's discovery of replicas and a replica stopped under it are exercised.
+REPLICAS = 2
+SERVICES = ["auth", "profile", "matching", "notifier"]
 
 
 class Timings:
@@ -48,6 +52,7 @@ def compose_stack(timings):
     env = {
         **os.environ,
         "UNIMATCH_PORT": str(port),
+        "UNIMATCH_INSTANCES": str(REPLICAS),
         "UNIMATCH_ADMIN_EMAIL": ADMIN_EMAIL,
         "UNIMATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }

@@ -369,10 +369,14 @@ class Project:
         wait = ["--wait", "--wait-timeout", str(int(wait_timeout))]
         self.compose("up", "--build", "--detach", *wait, timeout=build_timeout + wait_timeout)
 
+    def containers(self, service: str) -> list[str]:
+        """The running containers of ``service``, one per replica, in compose's order."""
+        return self.compose("ps", "--quiet", service).split()
+
     def wait_healthy(self, service: str, timeout: float = 180) -> None:
-        """Until every container of ``service`` (one per replica) reports healthy."""
+        """Until every running container of ``service`` (one per replica) reports healthy."""
         deadline = time.monotonic() + timeout
-        containers = self.compose("ps", "--quiet", service).split()
+        containers = self.containers(service)
         while (states := {self.health(c) for c in containers}) != {"healthy"}:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{service} is {', '.join(sorted(states))} after {timeout} s")
@@ -382,6 +386,14 @@ class Project:
     def health(container: str) -> str:
         inspected = run(["docker", "inspect", "--format", "{{.State.Health.Status}}", container])
         return inspected.stdout.strip() or "gone"
+
+    @staticmethod
+    def docker(*args: str) -> None:
+        """A docker command on one container (`stop <id>`), where compose would act on every
+        replica of its service."""
+        done = run(["docker", *args])
+        if done.returncode != 0:
+            raise RuntimeError(f"docker {' '.join(args)} failed: {done.stderr.strip()}")
 
     def psql(self, sql: str) -> list[list[str]]:
         """Rows of a query on the compose database, run inside the postgres container."""
