@@ -8,6 +8,8 @@ taken down with its volumes at the end, pass or fail.
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -46,8 +48,10 @@ def timings():
     return TIMINGS
 
 
-@pytest.fixture(scope="session")
-def compose_stack(timings):
+@contextmanager
+def running_stack(timings, name: str, *options: str) -> Iterator[tuple[Project, str]]:
+    """docker-compose.yml up as project ``name`` (with compose ``options``) until every
+    service is healthy; the project and its gateway's URL; down with its volumes after."""
     port = free_ports(1)[0]
     env = {
         **os.environ,
@@ -56,17 +60,25 @@ def compose_stack(timings):
         "UNIMATCH_ADMIN_EMAIL": ADMIN_EMAIL,
         "UNIMATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
-    project = Project(compose_command(), PROJECT, env)
+    project = Project(compose_command(), name, env, options)
     project.down()  # what an interrupted run may have left
     started = time.monotonic()
     try:
         project.up()
-        timings.record("build, start and wait until every service is healthy", started)
+        timings.record(f"{name}: build, start and wait until every service is healthy", started)
         yield project, f"http://127.0.0.1:{port}"
     finally:
         started = time.monotonic()
         project.down()
-        timings.record("down, volumes removed", started)
+        timings.record(f"{name}: down, volumes removed", started)
+
+
+# One stack per module (a module may override this fixture with another stack), so that no
+# two run at once on a small machine.
+@pytest.fixture(scope="module")
+def compose_stack(timings):
+    with running_stack(timings, PROJECT) as stack:
+        yield stack
 
 
 @pytest.fixture

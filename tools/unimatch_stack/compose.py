@@ -349,16 +349,19 @@ def docker_build(image: str, context: Path, carries: str, base: str = BASE_IMAGE
 class Project:
     """One compose project of docker-compose.yml, driven through the Compose v2 command line.
 
-    ``name`` overrides the file's own (an operator's `unimatch` is never touched) and ``env``
-    is the environment compose interpolates the file with.
+    ``name`` overrides the file's own (an operator's `unimatch` is never touched), ``env``
+    is the environment compose interpolates the file with, and ``options`` go before every
+    command (an override file, a profile: `--file x.yml --profile cluster`).
     """
 
     command: Sequence[str]
     name: str
     env: dict[str, str]
+    options: Sequence[str] = ()
 
     def compose(self, *args: str, timeout: float = 600) -> str:
-        argv = [*self.command, "--project-name", self.name, "--file", str(COMPOSE_FILE), *args]
+        file = ["--file", str(COMPOSE_FILE)]
+        argv = [*self.command, "--project-name", self.name, *file, *self.options, *args]
         done = run(argv, env=self.env, cwd=ROOT, timeout=timeout)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed:\n{(done.stdout + done.stderr)[-3000:]}")
