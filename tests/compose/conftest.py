@@ -43,6 +43,17 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"compose timing: {phase}: {seconds:.1f} s")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries the stack's recent logs: the containers are gone once
+    the module's stack is down."""
+    report = yield
+    project = item.funcargs.get("compose")
+    if report.when == "call" and report.failed and isinstance(project, Project):
+        report.sections.append(("compose logs", project.compose("logs", "--tail", "30")))
+    return report
+
+
 @pytest.fixture(scope="session")
 def timings():
     return TIMINGS

@@ -21,7 +21,8 @@ NODES = ["nats-1", "nats-2", "nats-3"]
 
 def cluster_override() -> dict:
     """README's docker-compose.override.yml: each service's own NATS user (its URL in
-    docker-compose.yml) on every node, and three copies of every stream and bucket."""
+    docker-compose.yml) on every node, three copies of every stream and bucket, and a start
+    only once the nodes are healthy (they have elected a JetStream leader)."""
     services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
     override = {}
     for service in SERVICES:
@@ -29,7 +30,8 @@ def cluster_override() -> dict:
         urls = [single.replace("@nats:", f"@{node}:") for node in NODES]
         assert urls[0] != single, f"{service}'s NATS_URL does not name the server nats"
         override[service] = {
-            "environment": {"NATS_URL": ",".join(urls), "UNIMATCH_STREAM_REPLICAS": "3"}
+            "environment": {"NATS_URL": ",".join(urls), "UNIMATCH_STREAM_REPLICAS": "3"},
+            "depends_on": {node: {"condition": "service_healthy"} for node in NODES},
         }
     return {"services": override}
 

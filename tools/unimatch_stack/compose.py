@@ -370,7 +370,23 @@ class Project:
     def up(self, build_timeout: float = 1200, wait_timeout: float = 600) -> None:
         """Build what needs building, start everything, return once every service is healthy."""
         wait = ["--wait", "--wait-timeout", str(int(wait_timeout))]
-        self.compose("up", "--build", "--detach", *wait, timeout=build_timeout + wait_timeout)
+        try:
+            self.compose("up", "--build", "--detach", *wait, timeout=build_timeout + wait_timeout)
+        except RuntimeError as failure:
+            raise RuntimeError(f"{failure}\n{self.logs_of_the_unwell()}") from None
+
+    def logs_of_the_unwell(self, lines: int = 40) -> str:
+        """The last ``lines`` of every container that is not running or not healthy: why `up`
+        failed, before `down` removes them."""
+        template = "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
+        found = []
+        for container in self.compose("ps", "--all", "--quiet").split():
+            inspected = run(["docker", "inspect", "--format", template, container])
+            name, *state = inspected.stdout.split() or [container, "gone"]
+            if state[:1] != ["running"] or state[1:] in (["unhealthy"], ["starting"]):
+                logs = run(["docker", "logs", "--tail", str(lines), container])
+                found.append(f"--- {name} ({' '.join(state)}):\n{logs.stdout}{logs.stderr}")
+        return "\n".join(found)
 
     def containers(self, service: str) -> list[str]:
         """The running containers of ``service``, one per replica, in compose's order."""
