@@ -349,16 +349,19 @@ def docker_build(image: str, context: Path, carries: str, base: str = BASE_IMAGE
 class Project:
     """One compose project of docker-compose.yml, driven through the Compose v2 command line.
 
-    ``name`` overrides the file's own (an operator's `unimatch` is never touched) and ``env``
-    is the environment compose interpolates the file with.
+    ``name`` overrides the file's own (an operator's `unimatch` is never touched), ``env``
+    is the environment compose interpolates the file with, and ``options`` go before every
+    command (an override file, a profile: `--file x.yml --profile cluster`).
     """
 
     command: Sequence[str]
     name: str
     env: dict[str, str]
+    options: Sequence[str] = ()
 
     def compose(self, *args: str, timeout: float = 600) -> str:
-        argv = [*self.command, "--project-name", self.name, "--file", str(COMPOSE_FILE), *args]
+        file = ["--file", str(COMPOSE_FILE)]
+        argv = [*self.command, "--project-name", self.name, *file, *self.options, *args]
         done = run(argv, env=self.env, cwd=ROOT, timeout=timeout)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed:\n{(done.stdout + done.stderr)[-3000:]}")
@@ -367,12 +370,32 @@ class Project:
     def up(self, build_timeout: float = 1200, wait_timeout: float = 600) -> None:
         """Build what needs building, start everything, return once every service is healthy."""
         wait = ["--wait", "--wait-timeout", str(int(wait_timeout))]
-        self.compose("up", "--build", "--detach", *wait, timeout=build_timeout + wait_timeout)
+        try:
+            self.compose("up", "--build", "--detach", *wait, timeout=build_timeout + wait_timeout)
+        except RuntimeError as failure:
+            raise RuntimeError(f"{failure}\n{self.logs_of_the_unwell()}") from None
+
+    def logs_of_the_unwell(self, lines: int = 40) -> str:
+        """The last ``lines`` of every container that is not running or not healthy: why `up`
+        failed, before `down` removes them."""
+        template = "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
+        found = []
+        for container in self.compose("ps", "--all", "--quiet").split():
+            inspected = run(["docker", "inspect", "--format", template, container])
+            name, *state = inspected.stdout.split() or [container, "gone"]
+            if state[:1] != ["running"] or state[1:] in (["unhealthy"], ["starting"]):
+                logs = run(["docker", "logs", "--tail", str(lines), container])
+                found.append(f"--- {name} ({' '.join(state)}):\n{logs.stdout}{logs.stderr}")
+        return "\n".join(found)
+
+    def containers(self, service: str) -> list[str]:
+        """The running containers of ``service``, one per replica, in compose's order."""
+        return self.compose("ps", "--quiet", service).split()
 
     def wait_healthy(self, service: str, timeout: float = 180) -> None:
-        """Until every container of ``service`` (one per replica) reports healthy."""
+        """Until every running container of ``service`` (one per replica) reports healthy."""
         deadline = time.monotonic() + timeout
-        containers = self.compose("ps", "--quiet", service).split()
+        containers = self.containers(service)
         while (states := {self.health(c) for c in containers}) != {"healthy"}:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{service} is {', '.join(sorted(states))} after {timeout} s")
@@ -382,6 +405,14 @@ class Project:
     def health(container: str) -> str:
         inspected = run(["docker", "inspect", "--format", "{{.State.Health.Status}}", container])
         return inspected.stdout.strip() or "gone"
+
+    @staticmethod
+    def docker(*args: str) -> None:
+        """A docker command on one container (`stop <id>`), where compose would act on every
+        replica of its service."""
+        done = run(["docker", *args])
+        if done.returncode != 0:
+            raise RuntimeError(f"docker {' '.join(args)} failed: {done.stderr.strip()}")
 
     def psql(self, sql: str) -> list[list[str]]:
         """Rows of a query on the compose database, run inside the postgres container."""
