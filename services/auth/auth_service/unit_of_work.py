@@ -128,7 +128,9 @@ class LiveSessionStore(Protocol):
 class Hashing(Protocol):
     """Where password hashing runs (docs/adr/012): ``PasswordWork``."""
 
-    async def run(self, work: Callable[..., T], *args: object) -> T: ...
+    async def run(
+        self, work: Callable[..., T], *args: object, within: float | None = None
+    ) -> T: ...
 
 
 class Lookups(Protocol):

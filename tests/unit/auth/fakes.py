@@ -350,7 +350,7 @@ class InlineHashing:
     def __init__(self) -> None:
         self.overloaded = False
 
-    async def run(self, work: Callable[..., T], *args: object) -> T:
-        if self.overloaded:
+    async def run(self, work: Callable[..., T], *args: object, within: float | None = None) -> T:
+        if self.overloaded or (within is not None and within <= 0):
             raise ServiceUnavailable(OVERLOADED, retry_after=1)
         return work(*args)

@@ -277,6 +277,16 @@ async def test_a_login_shed_before_its_check_is_withdrawn(uow, store, hashing):
     assert not uow.attempts.logins and not store.entries
 
 
+async def test_a_login_that_queued_past_its_check_time_is_shed_and_withdrawn(
+    uow, store, hashing, monkeypatch
+):
+    account(uow)
+    monkeypatch.setattr(service, "LOGIN_CHECK_SECONDS", 0.0)  # its time went on queueing
+    with pytest.raises(ServiceUnavailable):
+        await log_in(uow, store, hashing)
+    assert not uow.attempts.logins and not store.entries
+
+
 # log_out, delete_account, sessions' upkeep
 
 

@@ -72,3 +72,19 @@ async def test_waiting_callers_are_served_in_turn_within_the_budget():
         assert results == [i * i for i in range(8)]
     finally:
         work.close()
+
+
+async def test_a_caller_with_less_time_left_than_the_budget_is_shed_at_its_own_deadline():
+    work = PasswordWork(threads=1, budget=5.0, niceness=0)
+    release = threading.Event()
+    try:
+        with pytest.raises(ServiceUnavailable):
+            await asyncio.wait_for(work.run(release.wait, 5, within=0.1), timeout=1.0)
+        release.set()
+        await asyncio.sleep(0.05)
+        with pytest.raises(ServiceUnavailable):  # no time left: shed without hashing
+            await work.run(pytest.fail, "hashed with no time left", within=0.0)
+        assert await work.run(lambda: "served", within=1.0) == "served"
+    finally:
+        release.set()
+        work.close()

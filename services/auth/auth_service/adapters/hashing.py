@@ -39,10 +39,12 @@ class PasswordWork:
         self._free = asyncio.Semaphore(threads)
         self._budget = budget
 
-    async def run(self, work: Callable[..., T], *args: object) -> T:
-        """``work(*args)`` on a hashing thread, or ``503`` if it cannot be done in time."""
+    async def run(self, work: Callable[..., T], *args: object, within: float | None = None) -> T:
+        """``work(*args)`` on a hashing thread, or ``503`` if it cannot be done in time: within
+        the budget, or ``within`` seconds if the caller has less left (nothing left: shed)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._budget
+        budget = self._budget if within is None else min(self._budget, within)
+        deadline = loop.time() + budget
         try:
             async with asyncio.timeout_at(deadline):
                 await self._free.acquire()
