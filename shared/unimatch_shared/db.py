@@ -1,13 +1,15 @@
 """PostgreSQL access: one schema per service on the shared server, migrations at start-up."""
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection, OperationalError, sql
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import create_engine, text
@@ -42,11 +44,34 @@ def make_engine(settings: ServiceSettings, schema: str) -> AsyncEngine:
     )
 
 
-def make_read_pool(settings: ServiceSettings, schema: str) -> AsyncConnectionPool:
+class ReadPool(AsyncConnectionPool):
+    """A pool whose first broken connection has it check all the others.
+
+    Connections are not checked when taken (a round trip per request). After a database
+    restart every idle one is dead, and each would fail a request of its own; the engine's
+    pool drops them all at the first disconnect, and this does the same: the failure's
+    request answers 503, and the pool tests its idle connections in the background, so the
+    next requests get live ones."""
+
+    _checking: "asyncio.Task[None] | None" = None
+
+    @asynccontextmanager
+    async def connection(self, timeout: float | None = None) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with super().connection(timeout) as connection:
+                yield connection
+        except OperationalError:
+            if self._checking is None or self._checking.done():
+                self._checking = asyncio.get_running_loop().create_task(self.check())
+            raise
+
+
+def make_read_pool(settings: ServiceSettings, schema: str) -> ReadPool:
     """Plain psycopg connections in autocommit mode for read-only views: a query is one round
     trip (no BEGIN/ROLLBACK around it), its plan prepared once per connection. Unchecked, like
-    the engine: a broken connection fails one request (503) and the pool replaces it."""
-    return AsyncConnectionPool(
+    the engine: a broken connection fails one request (503), and the pool drops the others
+    that broke with it (``ReadPool``)."""
+    return ReadPool(
         settings.database_url,
         min_size=1,
         max_size=POOL_SIZE,
