@@ -89,9 +89,9 @@ class CountingPasswordWork:
         self.real = real
         self.calls = 0
 
-    async def run(self, work, *args):
+    async def run(self, work, *args, **options):
         self.calls += 1
-        return await self.real.run(work, *args)
+        return await self.real.run(work, *args, **options)
 
 
 async def test_a_taken_email_is_refused_before_any_hashing_and_paced(settings):

@@ -66,7 +66,7 @@ async def test_simultaneous_guesses_when_the_email_back_off_opens_let_only_one_t
 
 async def test_an_attempt_shed_before_its_password_was_checked_is_not_a_failure(client):
     class Overloaded:
-        async def run(self, work, *args):
+        async def run(self, work, *args, **options):
             from unimatch_shared.errors import ServiceUnavailable
 
             raise ServiceUnavailable("Too many logins at once, try again shortly.", retry_after=1)
