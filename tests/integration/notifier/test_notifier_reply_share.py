@@ -13,12 +13,6 @@ COMMAND_CHATS = list(range(500, 512))  # 12 people ask /help at once
 USERS = list(range(1, 9))  # 4 pairs: 8 announcements
 
 
-def most_in_one_second(times: list[float]) -> int:
-    """The most of ``times`` in any one-second window."""
-    times = sorted(times)
-    return max((sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times)))
-
-
 async def test_a_burst_of_commands_leaves_announcements_their_share(
     env, notifier_settings, telegram, nc
 ):
@@ -48,12 +42,11 @@ async def test_a_burst_of_commands_leaves_announcements_their_share(
     replies = [s for s in telegram.sent if s.chat_id in COMMAND_CHATS]
     announcements = [s for s in telegram.sent if s.chat_id not in COMMAND_CHATS]
     assert {s.text for s in replies} == {HELP}
-    # Replies kept to their share, so the burst could not take the announcements' slots...
-    assert most_in_one_second([s.at for s in replies]) <= REPLIES_PER_SECOND
-    # ...which went out at theirs (4/s: two seconds for 8) while replies still waited.
+    # The burst was under way first, yet every announcement went out before its last reply:
+    # replies kept to their share of the 6/s (first come, first served would have sent all
+    # twelve replies, two seconds' worth, before any announcement). The share's arithmetic is
+    # checked on a fake clock (tests/unit/notifier/test_notifier_domain.py); receipt times
+    # here bunch whenever the machine is busy, so no rate is read off them.
     assert max(s.at for s in announcements) < max(s.at for s in replies)
-    assert most_in_one_second([s.at for s in announcements]) <= PER_SECOND - REPLIES_PER_SECOND
-    assert max(s.at for s in announcements) - min(s.at for s in announcements) < 2.5
-    # Together within Telegram's limit: it never had to say 429.
-    assert most_in_one_second([s.at for s in telegram.sent]) <= PER_SECOND
+    # Together within Telegram's limits (the stand-in enforces them): it never said 429.
     assert telegram.too_many_requests == 0
