@@ -453,10 +453,8 @@ async def on_meeting_feedback(uow: UnitOfWork, event: MeetingFeedback) -> None:
     too, possibly after a newer answer, and must not undo it). An answer that arrives before
     the match itself leaves an answered follow-up for the match to find."""
     async with uow:
-        repo = BotRepository(uow.session)
-        follow_up = await repo.follow_up(event.group_id, event.user_id)
-        if follow_up is None:
-            answered = FollowUp(
+        await BotRepository(uow.session).record_answer(
+            FollowUp(
                 group_id=event.group_id,
                 user_id=event.user_id,
                 round_id=event.round_id,
@@ -465,11 +463,7 @@ async def on_meeting_feedback(uow: UnitOfWork, event: MeetingFeedback) -> None:
                 met=event.met,
                 rating=event.rating,
             )
-            await repo.schedule_follow_up(answered)
-        elif follow_up.status == "scheduled":
-            follow_up.status = "answered"
-            follow_up.met, follow_up.rating = event.met, event.rating
-            uow.session.add(follow_up)
+        )
         await uow.commit()
 
 

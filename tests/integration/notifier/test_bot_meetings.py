@@ -5,9 +5,13 @@ a round that left someone out, and /leave (auth stood in for by a responder on
 import asyncio
 import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from notifier_service import bot_service
+from notifier_service.adapters.db.bot_repository import BotRepository
+from notifier_service.adapters.db.tables import FollowUp
 from notifier_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.notifier.bot_chat import BotChat, collect
@@ -17,6 +21,7 @@ from unimatch_shared.events import AccountDeleted, MeetingFeedback, PartnerBlock
 from unimatch_shared.rpc import DeleteAccount
 
 ASKED = "Вы встретились"
+HOUR = timedelta(hours=1)
 # A duplicate would have arrived within this (the sender and the scheduler poll faster).
 QUIET_SECONDS = 1.0
 
@@ -199,3 +204,39 @@ async def test_a_member_who_answered_on_the_web_is_not_asked(env, notifier_setti
             env.database_url, "notifier", "select user_id, status from follow_up order by user_id"
         )
         assert statuses == [(61, "answered"), (62, "asked")]
+
+
+async def test_a_web_answer_racing_the_match_still_counts(env, settings):
+    """The answer's transaction runs while the match's has just written its scheduled
+    follow-up and not committed yet (both events are consumed at once): the answer waits for
+    the match and then marks that row answered, rather than finding no row and losing."""
+    app = create_app(settings)
+    async with running_app(app):
+        runtime = app.state.runtime
+        async with runtime.unit_of_work() as match:
+            await BotRepository(match.session).schedule_follow_up(
+                FollowUp(group_id=91, user_id=81, round_id=1, due_at=datetime.now(UTC) + HOUR)
+            )
+            answer = asyncio.create_task(
+                bot_service.on_meeting_feedback(
+                    runtime.unit_of_work(),
+                    MeetingFeedback(user_id=81, round_id=1, group_id=91, met="yes", rating=4),
+                )
+            )
+
+            async def answer_waits_for_the_match() -> bool:
+                waiting = await query(
+                    env.database_url,
+                    "notifier",
+                    "select count(*) from pg_stat_activity"
+                    " where datname = current_database() and wait_event_type = 'Lock'",
+                )
+                return waiting == [(1,)]
+
+            await eventually(answer_waits_for_the_match, "the answer blocked on the match's row")
+            await match.commit()
+        await answer
+        rows = await query(
+            env.database_url, "notifier", "select status, met, rating from follow_up"
+        )
+        assert rows == [("answered", "yes", 4)]

@@ -56,6 +56,24 @@ class BotRepository(Repository):
         values = follow_up.model_dump()
         await self.session.exec(insert(FollowUp).values(**values).on_conflict_do_nothing())
 
+    async def record_answer(self, answer: FollowUp) -> None:
+        """Keep an answer given elsewhere: a new answered follow-up, or a scheduled one marked
+        answered; one already asked keeps its state. One statement, so a match being recorded
+        at the same moment cannot slip a scheduled row in between a read and an insert."""
+        values = answer.model_dump()
+        statement = insert(FollowUp).values(**values)
+        await self.session.exec(
+            statement.on_conflict_do_update(
+                index_elements=[FollowUp.group_id, FollowUp.user_id],
+                set_={
+                    "status": statement.excluded.status,
+                    "met": statement.excluded.met,
+                    "rating": statement.excluded.rating,
+                },
+                where=col(FollowUp.status) == "scheduled",
+            )
+        )
+
     async def due_follow_ups(self, now: datetime, limit: int) -> list[FollowUp]:
         """Scheduled follow-ups due by ``now``, locked; another transaction skips them."""
         query = (
