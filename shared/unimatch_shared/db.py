@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import create_engine, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from unimatch_shared.columns import DeletedAccountRow
 from unimatch_shared.settings import ServiceSettings
 
 # Per worker process. A request that cannot get a connection within the wait answers 503
@@ -183,3 +185,43 @@ async def save_latest(
             where=getattr(model, version) <= upsert.excluded[version],
         )
     )
+
+
+# Deleted accounts. Every service that keeps data about people keeps the accounts deleted
+# (``DeletedAccountRow``), so an event about one that arrives late does not bring the person
+# back. Checking that table and then writing races with a deletion applied at the same moment
+# by another consumer (events of different subjects are consumed side by side): the check
+# misses the uncommitted deletion and writes after it. So a deletion holds its account's
+# advisory lock, and a check shares the locks of the accounts it reads: a check made while a
+# deletion runs waits for it and sees it; a deletion made while such a transaction runs waits
+# for it, then forgets what it wrote. docs/adr/026-deleted-accounts-under-locks.md.
+ACCOUNT_KEY = "hashtext(current_schema() || '.account.' || {})"
+LOCK_ACCOUNT = text(f"SELECT pg_advisory_xact_lock({ACCOUNT_KEY.format(':user_id')})")
+SHARE_ACCOUNTS = text(
+    f"SELECT pg_advisory_xact_lock_shared({ACCOUNT_KEY.format('id')})"
+    " FROM unnest(CAST(:user_ids AS bigint[])) AS id"
+)
+
+
+async def record_deleted(
+    session: AsyncSession, table: type[DeletedAccountRow], user_id: int, deleted_at: datetime
+) -> None:
+    """Start forgetting an account: hold its lock until the transaction ends (waiting for
+    the transactions that checked it), and record it as deleted."""
+    connection = await session.connection()  # (sqlmodel's session warns on text)
+    await connection.execute(LOCK_ACCOUNT, {"user_id": user_id})
+    await session.exec(
+        insert(table).values(user_id=user_id, deleted_at=deleted_at).on_conflict_do_nothing()
+    )
+
+
+async def deleted_among(
+    session: AsyncSession, table: type[DeletedAccountRow], user_ids: Iterable[int]
+) -> set[int]:
+    """Which of these accounts were deleted, the answer holding until the transaction ends:
+    their locks are shared meanwhile, so no deletion of one of them interleaves."""
+    ids = sorted(set(user_ids))
+    connection = await session.connection()
+    await connection.execute(SHARE_ACCOUNTS, {"user_ids": ids})
+    query = select(table.user_id).where(col(table.user_id).in_(ids))
+    return set((await session.exec(query)).all())

@@ -118,7 +118,7 @@ def create_block_table(table: str) -> None:
 
 def create_deleted_account_table(table: str) -> None:
     """The accounts deleted, and when: an event about one that arrives late must not bring the
-    person back. Matching and profile each keep one."""
+    person back. Every service keeping data about people has one."""
     op.create_table(table, given_key("user_id"), timestamp("deleted_at"))
 
 

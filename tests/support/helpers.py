@@ -40,6 +40,27 @@ async def query(database_url: str, schema: str, sql: str, *params) -> list[tuple
         return await cursor.fetchall() if cursor.description else []
 
 
+async def waiting_for_a_lock(database_url: str) -> int:
+    """How many sessions in this database wait for a lock another transaction holds: how a
+    test sees that a transaction it started has reached the row or lock it must wait for."""
+    (row,) = await query(
+        database_url,
+        "public",
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    return row[0]
+
+
+async def until_blocked_or_done(database_url: str, task: asyncio.Task) -> None:
+    """Let ``task``, a transaction racing one the test holds open, run until it finishes or
+    waits for that transaction's lock."""
+    await eventually(
+        lambda: task.done() or waiting_for_a_lock(database_url),
+        "the racing transaction finishes or waits",
+    )
+
+
 def eventually(check, what: str | None = None, *, timeout: float = 30.0, interval: float = 0.05):
     """Poll ``check()`` until it returns something truthy, and return that; after ``timeout``
     seconds raise ``AssertionError`` saying what never came true and the last value seen.

@@ -7,7 +7,7 @@ Steps answer a ``Screen``: what to show (the pressed message is edited, a typed 
 new message) and what to say on the button itself."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from notifier_service import service
@@ -433,7 +433,7 @@ async def leave_press(
         if user_id is None:
             return STALE
         await messaging.request(DeleteAccount(user_id=user_id))
-        await BotRepository(uow.session).forget(user_id)
+        await BotRepository(uow.session).forget(user_id, datetime.now(UTC))
         await uow.commit()
     return Screen(texts.LEFT)
 
@@ -442,7 +442,7 @@ async def leave_press(
 async def on_account_deleted(uow: UnitOfWork, event: AccountDeleted) -> None:
     """Forget the person: their chat, conversation, follow-ups, blocks, queued messages and
     the mails not yet sent to them (their recipient row goes with the members)."""
-    await BotRepository(uow.session).forget(event.user_id)
+    await BotRepository(uow.session).forget(event.user_id, event.occurred_at)
     await NotifierRepository(uow.session).cancel_mails(event.user_id)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from notifier_service.adapters.db.bot_repository import BotRepository
 from notifier_service.adapters.db.repository import NotifierRepository
 from notifier_service.adapters.db.tables import (
+    DELETED_PARTNER,
     FollowUp,
     LinkCode,
     Member,
@@ -75,10 +76,14 @@ def _code_hash(code: str) -> str:
 
 @applied_once(CONSUMER)
 async def on_profile_changed(uow: UnitOfWork, event: ProfileChanged) -> None:
+    """Keep the member's name, email and channels; not for an account deleted meanwhile."""
+    repo = NotifierRepository(uow.session)
+    if await repo.deleted_among([event.user_id]):
+        return
     member = Member(
         changed_at=event.occurred_at, **event.model_dump(include=set(Member.model_fields))
     )
-    await NotifierRepository(uow.session).upsert_member(member)
+    await repo.upsert_member(member)
 
 
 async def on_pair_created(
@@ -90,7 +95,8 @@ async def on_pair_created(
     """Record the match, queue each member's announcement on the channels they chose
     (docs/adr/021-email-delivery.md): a Telegram message (with the buttons to block each
     partner) if Telegram is on and linked, a mail if email is on; and schedule the members'
-    follow-ups.
+    follow-ups. A member whose account was deleted meanwhile is told nothing, and is the
+    deleted user in the others' view.
 
     Everything is written in the same transaction that marks the event consumed, so a crash
     either keeps both or neither.
@@ -100,17 +106,21 @@ async def on_pair_created(
             return Queued()
         repo = NotifierRepository(uow.session)
         user_ids = [m.id for m in event.members]
+        deleted = await repo.deleted_among(user_ids)
         links = await repo.links_of(user_ids)
         recipients = await repo.members_of(user_ids)
         people = {
-            m.id: {
+            m.id: DELETED_PARTNER
+            if m.id in deleted
+            else {
                 **m.model_dump(include={"id", "first_name", "last_name", "email"}),
                 "username": links[m.id].username if m.id in links else None,
             }
             for m in event.members
         }
         messages = mails = unlinked = 0
-        for member in event.members:
+        members = [member for member in event.members if member.id not in deleted]
+        for member in members:
             user_id = member.id
             partners = [person for other, person in people.items() if other != user_id]
             await repo.add_match(
@@ -156,11 +166,11 @@ async def on_pair_created(
                 log.info("user %d is told about group %d on no channel", user_id, event.group_id)
         if follow_up_delay is not None:  # "did you meet?", to every member
             bot_repo = BotRepository(uow.session)
-            for user_id in people:
+            for member in members:
                 await bot_repo.schedule_follow_up(
                     FollowUp(
                         group_id=event.group_id,
-                        user_id=user_id,
+                        user_id=member.id,
                         round_id=event.round_id,
                         due_at=event.created_at + follow_up_delay,
                     )
@@ -172,11 +182,14 @@ async def on_pair_created(
 
 async def on_round_skipped(uow: UnitOfWork, event: RoundSkipped, mail: MailComposer) -> Queued:
     """Tell the member that this round found them no group, on their channels (as an
-    announcement would go)."""
+    announcement would go); nothing if the account was deleted meanwhile."""
     async with uow:
         if not await uow.first_delivery(CONSUMER, event.event_id):
             return Queued()
         repo = NotifierRepository(uow.session)
+        if await repo.deleted_among([event.user_id]):
+            await uow.commit()
+            return Queued()
         link = (await repo.links_of([event.user_id])).get(event.user_id)
         known = await repo.member(event.user_id)
         channels = effective_channels(known.channels if known else None, link is not None)

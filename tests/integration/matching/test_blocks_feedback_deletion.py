@@ -1,9 +1,13 @@
 """Blocks, meeting feedback and deleted accounts inside the matching service: events in,
 rounds that never group a blocked pair (and say who was left out), the round's stats."""
 
+import asyncio
 from datetime import timedelta
 from uuid import uuid4
 
+import pytest
+
+from matching_service import service
 from tests.conftest import running_app
 from tests.integration.matching.helpers import (
     STAFF_TOKEN,
@@ -16,7 +20,7 @@ from tests.integration.matching.helpers import (
     started,
     wait_for_participants,
 )
-from tests.support.helpers import auth, eventually, publish, query
+from tests.support.helpers import auth, eventually, publish, query, until_blocked_or_done
 from unimatch_shared.events import (
     AccountDeleted,
     MeetingFeedback,
@@ -168,3 +172,27 @@ async def test_a_deleted_account_leaves_future_rounds_and_its_blocks_go(matching
         second = response.json()["round_id"]
         pairs = await published_pairs(js, app.state.runtime, db)
         assert groups_of([e for e in pairs if e.round_id == second]) == {frozenset({1, 3})}
+
+
+@pytest.mark.parametrize("first", ["deletion", "profile change"])
+async def test_a_deletion_racing_a_profile_change_keeps_the_account_out(matching_settings, first):
+    """``account.deleted`` and ``profile.changed`` are separate consumers and may apply at the
+    same moment: whichever transaction writes first, the deleted account must not be left a
+    participant of future rounds."""
+    db = matching_settings.database_url
+    app = started(matching_settings)
+    async with running_app(app):
+        runtime = app.state.runtime
+        change, deletion = profile(2, 1), AccountDeleted(user_id=2)
+        async with runtime.unit_of_work() as uow:
+            if first == "deletion":
+                await uow.matching.forget(2, deletion.occurred_at)
+                other = service.apply_profile_change(runtime.unit_of_work(), change)
+            else:
+                await service.apply_profile_change.__wrapped__(uow, change)
+                other = service.forget_account(runtime.unit_of_work(), deletion)
+            racing = asyncio.create_task(other)
+            await until_blocked_or_done(db, racing)
+            await uow.commit()
+        await racing
+        assert await query(db, "matching", "SELECT user_id FROM participant") == []

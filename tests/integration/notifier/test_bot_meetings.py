@@ -16,7 +16,7 @@ from notifier_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.notifier.bot_chat import BotChat, collect
 from tests.integration.notifier.helpers import link_chats, pair_created
-from tests.support.helpers import eventually, publish, query
+from tests.support.helpers import eventually, publish, query, waiting_for_a_lock
 from unimatch_shared.events import AccountDeleted, MeetingFeedback, PartnerBlocked, RoundSkipped
 from unimatch_shared.rpc import DeleteAccount
 
@@ -223,17 +223,9 @@ async def test_a_web_answer_racing_the_match_still_counts(env, settings):
                     MeetingFeedback(user_id=81, round_id=1, group_id=91, met="yes", rating=4),
                 )
             )
-
-            async def answer_waits_for_the_match() -> bool:
-                waiting = await query(
-                    env.database_url,
-                    "notifier",
-                    "select count(*) from pg_stat_activity"
-                    " where datname = current_database() and wait_event_type = 'Lock'",
-                )
-                return waiting == [(1,)]
-
-            await eventually(answer_waits_for_the_match, "the answer blocked on the match's row")
+            await eventually(
+                lambda: waiting_for_a_lock(env.database_url), "the answer waits for the match"
+            )
             await match.commit()
         await answer
         rows = await query(

@@ -11,12 +11,13 @@ from urllib.parse import urlsplit
 import pytest
 from pydantic_core import Url
 
+from notifier_service import bot_service, service
 from notifier_service.domain.rate_limit import RateLimiter
 from notifier_service.mail import sender as mail_sender
 from notifier_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.notifier.helpers import link_chats, pair_created
-from tests.support.helpers import eventually, publish, query
+from tests.support.helpers import eventually, publish, query, until_blocked_or_done
 from tests.support.mail_catcher import MailCatcher, self_signed_tls
 from unimatch_shared.events import (
     AccountDeleted,
@@ -380,3 +381,80 @@ async def test_a_refused_login_keeps_mails_pending(env, mail_settings, nc):
     assert status == "pending"  # a configuration to fix, not a mail to drop
     assert error.startswith("535")
     assert server.received == []
+
+
+async def test_a_deleted_account_is_told_nothing_and_kept_nowhere(
+    env, mail_settings, telegram, catcher, nc
+):
+    """A round held just before a deletion, applied after it: the partner hears, with the
+    deleted user in the partner's place; the deleted account gets no mail, no follow-up and
+    no history, and a late ``profile.changed`` does not bring it back."""
+    async with running_app(create_app(mail_settings)):
+        await link_chats(env.database_url, {81: chat_of(81)})  # Telegram; 82 has email
+        await consumed(env, nc, profile(81, "sasha"), profile(82, "tima"))
+        await consumed(env, nc, AccountDeleted(user_id=82))
+        late = [
+            pair_created(91, (81, "sasha"), (82, "tima")),
+            profile(82, "tima"),
+            RoundSkipped(round_id=1, user_id=82),
+        ]
+        await consumed(env, nc, *late)
+        await eventually(lambda: telegram.messages_to(chat_of(81)))
+        await asyncio.sleep(1)  # a mail would have gone by now
+    [told] = telegram.messages_to(chat_of(81))
+    assert "удалённый пользователь" in told and "tima" not in told
+    assert catcher.received == []
+    assert await kept_of(env, 82) == [(0,)]
+
+
+async def kept_of(env, user_id: int) -> list[tuple]:
+    """How many rows about the user the notifier keeps, mails still to go included."""
+    return await mail_rows(
+        env,
+        "select (select count(*) from pair_view where user_id = %s)"
+        " + (select count(*) from member where user_id = %s)"
+        " + (select count(*) from follow_up where user_id = %s)"
+        " + (select count(*) from outgoing_mail where user_id = %s and status = 'pending')",
+        *[user_id] * 4,
+    )
+
+
+def held_at_commit(uow):
+    """Hold ``uow``'s commit back: ``reached`` is set once its use case has written everything
+    and commits, which happens when the test sets ``release``."""
+    reached, release = asyncio.Event(), asyncio.Event()
+    commit = uow.commit
+
+    async def held() -> None:
+        reached.set()
+        await release.wait()
+        await commit()
+
+    uow.commit = held
+    return reached, release
+
+
+@pytest.mark.parametrize("first", ["deletion", "match"])
+async def test_a_deletion_racing_a_match_leaves_nothing_to_send(env, mail_settings, nc, first):
+    """``account.deleted`` and ``pair.created`` are separate consumers and may apply at the
+    same moment: whichever transaction writes first, no mail stays queued for the deleted
+    account and nothing of theirs is kept."""
+    app = create_app(mail_settings)
+    async with running_app(app):
+        runtime, mail = app.state.runtime, app.state.mail
+        await consumed(env, nc, profile(81, "sasha"), profile(82, "tima"))
+        match, deletion = pair_created(91, (81, "sasha"), (82, "tima")), AccountDeleted(user_id=82)
+        uows = {"deletion": runtime.unit_of_work(), "match": runtime.unit_of_work()}
+        runs = {
+            "deletion": lambda: bot_service.on_account_deleted(uows["deletion"], deletion),
+            "match": lambda: service.on_pair_created(uows["match"], match, mail),
+        }
+        reached, release = held_at_commit(uows[first])
+        writing = asyncio.create_task(runs[first]())
+        await eventually(lambda: reached.is_set() or writing.done(), f"the {first} written")
+        second = "match" if first == "deletion" else "deletion"
+        racing = asyncio.create_task(runs[second]())
+        await until_blocked_or_done(env.database_url, racing)
+        release.set()
+        await asyncio.gather(writing, racing)
+    assert await kept_of(env, 82) == [(0,)]

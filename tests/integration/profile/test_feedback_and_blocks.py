@@ -1,6 +1,7 @@
 """Profile's answers about meetings, blocks and account deletion: the REST endpoints, the
 ``feedback`` in pairs rows, the events published, and the bot's events applied."""
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from profile_service.main import create_app
 from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
 from tests.e2e.helpers import auth
-from tests.support.helpers import query
+from tests.support.helpers import query, until_blocked_or_done
 from unimatch_shared.events import (
     AccountDeleted,
     GroupMember,
@@ -339,3 +340,42 @@ async def test_a_deleted_account_is_forgotten_and_partners_see_a_deleted_user(se
             " + (SELECT count(*) FROM partner_block WHERE 2 IN (user_id, blocked_user_id))",
         )
         assert left == [(0,)]
+
+
+async def histories(settings) -> list[tuple]:
+    return await query(
+        settings.database_url,
+        "profile",
+        "SELECT user_id, partner_id, partner_first_name FROM match ORDER BY user_id",
+    )
+
+
+GONE = [(1, 2, "Удалённый пользователь")]
+
+
+@pytest.mark.parametrize("first", ["deletion", "match"])
+async def test_a_deletion_racing_a_match_leaves_nothing_of_the_deleted(settings, first):
+    """``account.deleted`` and ``pair.created`` are separate consumers and may apply at the
+    same moment: whichever transaction writes first, the other, running meanwhile, must not
+    leave the deleted user a history nor their name in the partner's."""
+    app = create_app(settings)
+    async with running_app(app):
+        runtime = app.state.runtime
+        for user_id in (1, 2):
+            await service.create_profile(
+                runtime.unit_of_work(),
+                CreateProfile(user_id=user_id, email=f"{user_id}@x.ru", hobby=[1]),
+            )
+        match, deletion = group(1, 11, 1, 2), AccountDeleted(user_id=2)
+        async with runtime.unit_of_work() as uow:
+            if first == "deletion":
+                await uow.profiles.forget(2, deletion.occurred_at)
+                other = service.on_pair_created(runtime.unit_of_work(), match)
+            else:
+                await service.on_pair_created.__wrapped__(uow, match)
+                other = service.on_account_deleted(runtime.unit_of_work(), deletion)
+            racing = asyncio.create_task(other)
+            await until_blocked_or_done(settings.database_url, racing)
+            await uow.commit()
+        await racing
+        assert await histories(settings) == GONE

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from notifier_service.adapters.db.tables import OutgoingMail
+from notifier_service.adapters.db.tables import DELETED_PARTNER, OutgoingMail
 from notifier_service.domain.mail import (
     Outcome,
     one_line,
@@ -116,6 +116,24 @@ def test_a_trio_is_announced_as_such():
     assert "Telegram: @anna" in mail.text
     assert "Общих увлечений не нашлось" in mail.text
     assert "Отписаться" not in mail.text
+
+
+class SigningKeys:
+    """The repository's part the composer reads: the unsubscribe key."""
+
+    async def signing_key(self, name: str) -> bytes:
+        return KEY
+
+
+async def test_a_partner_deleted_meanwhile_is_named_so_without_contacts():
+    composer = MailComposer("https://unimatch.example.org", "UniMatch <noreply@mail.example>")
+    boris = {"id": 3, "first_name": "Борис", "last_name": "", "email": "b@example.com"}
+    mail = await composer.announcement(
+        SigningKeys(), uuid4(), 1, "a@example.com", "Анна", [DELETED_PARTNER, boris], []
+    )
+    assert "• удалённый пользователь\n" in mail.text_body
+    assert "<li>удалённый пользователь</li>" in mail.html_body
+    assert "• Борис — почта: b@example.com" in mail.text_body
 
 
 def outgoing(**fields) -> OutgoingMail:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from notifier_service.adapters.db.repository import NotifierRepository
 from notifier_service.adapters.db.tables import OutgoingMail
+from notifier_service.domain import texts
 from notifier_service.domain.mail import unsubscribe_token, unsubscribing_user
 from notifier_service.mail.templates import greeting, render
 from unimatch_shared.events import EmailChangeRequested, PasswordResetRequested
@@ -77,7 +78,9 @@ class MailComposer:
     ) -> OutgoingMail:
         """A new match: the partner(s), how to reach them, the hobbies they share."""
         people = [
-            {
+            {"name": texts.DELETED_USER, "email": None, "username": None}
+            if p.get("deleted")
+            else {
                 "name": f"{p['first_name']} {p['last_name']}".strip() or p["email"],
                 "email": p["email"],
                 "username": p.get("username"),

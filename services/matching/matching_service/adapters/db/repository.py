@@ -23,7 +23,14 @@ from matching_service.adapters.db.tables import (
     SchedulerState,
 )
 from matching_service.domain.rounds import NewGroup, ParticipantRow
-from unimatch_shared.db import Repository, copy_rows, fetch_rows, save_latest
+from unimatch_shared.db import (
+    Repository,
+    copy_rows,
+    deleted_among,
+    fetch_rows,
+    record_deleted,
+    save_latest,
+)
 
 
 class MatchingRepository(Repository):
@@ -52,16 +59,14 @@ class MatchingRepository(Repository):
         await save_latest(self.session, answer, key, "answered_at")
 
     async def is_deleted(self, user_id: int) -> bool:
-        return await self.session.get(DeletedAccount, user_id) is not None
+        """Whether the account was deleted; no deletion of it interleaves until the
+        transaction ends (``unimatch_shared.db.deleted_among``)."""
+        return bool(await deleted_among(self.session, DeletedAccount, [user_id]))
 
     async def forget(self, user_id: int, deleted_at: datetime) -> None:
         """A deleted account: out of future rounds, its blocks (both ways) and answers go;
         past groups stay."""
-        await self.session.exec(
-            insert(DeletedAccount)
-            .values(user_id=user_id, deleted_at=deleted_at)
-            .on_conflict_do_nothing()
-        )
+        await record_deleted(self.session, DeletedAccount, user_id, deleted_at)
         await self.session.exec(delete(Participant).where(col(Participant.user_id) == user_id))
         await self.session.exec(
             delete(Block).where(

@@ -8,16 +8,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
 from notifier_service.adapters.db.tables import (
+    DELETED_PARTNER,
     BotBlock,
     ChatLink,
     Conversation,
+    DeletedAccount,
     FollowUp,
     HandledUpdate,
     Member,
     OutgoingMessage,
     PairView,
 )
-from unimatch_shared.db import Repository
+from unimatch_shared.db import Repository, record_deleted
 
 
 class BotRepository(Repository):
@@ -118,10 +120,11 @@ class BotRepository(Repository):
         return result.first() is not None
 
     # a deleted account
-    async def forget(self, user_id: int) -> None:
+    async def forget(self, user_id: int, deleted_at: datetime) -> None:
         """Everything the notifier holds about the user; in the other members' histories the
-        user becomes a "deleted user"."""
+        user becomes a "deleted user"; the account is recorded as deleted."""
         session = self.session
+        await record_deleted(session, DeletedAccount, user_id, deleted_at)
         groups = select(PairView.group_id).where(PairView.user_id == user_id)
         others = await session.exec(
             select(PairView)
@@ -130,7 +133,7 @@ class BotRepository(Repository):
         )
         for row in others.all():
             row.partners = [
-                {"id": None, "deleted": True} if partner.get("id") == user_id else partner
+                DELETED_PARTNER if partner.get("id") == user_id else partner
                 for partner in row.partners
             ]
             session.add(row)

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 
 from notifier_service.adapters.db.tables import (
     ChatLink,
+    DeletedAccount,
     LinkCode,
     Member,
     OutgoingMail,
@@ -15,13 +16,18 @@ from notifier_service.adapters.db.tables import (
     PairView,
     SigningKey,
 )
-from unimatch_shared.db import Repository
+from unimatch_shared.db import Repository, deleted_among
 
 # Kinds of mail that tell about matches: sent only to users with email on, unsubscribable.
 NOTIFICATION_KINDS = ("announcement", "round_skipped")
 
 
 class NotifierRepository(Repository):
+    async def deleted_among(self, user_ids: list[int]) -> set[int]:
+        """Which of these accounts were deleted; no deletion of one of them interleaves until
+        the transaction ends (``unimatch_shared.db.deleted_among``)."""
+        return await deleted_among(self.session, DeletedAccount, user_ids)
+
     # chat links
     async def links_of(self, user_ids: list[int]) -> dict[int, ChatLink]:
         rows = await self.session.exec(select(ChatLink).where(col(ChatLink.user_id).in_(user_ids)))

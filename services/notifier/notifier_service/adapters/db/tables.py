@@ -1,6 +1,6 @@
 """The notifier schema: chat links, deep-link codes, read models of other services' events,
-the outboxes of Telegram messages and of mails, the key signing unsubscribe links, and the
-bot's conversations, follow-ups and blocks."""
+the outboxes of Telegram messages and of mails, the key signing unsubscribe links, the
+bot's conversations, follow-ups and blocks, and the accounts deleted."""
 
 from datetime import datetime
 
@@ -19,7 +19,7 @@ from sqlalchemy import text as sql_text  # a column here is called text
 from sqlmodel import Field, SQLModel
 
 from unimatch_shared.channels import Channel
-from unimatch_shared.columns import bigint_key, utc_now
+from unimatch_shared.columns import DeletedAccountRow, bigint_key, utc_now
 
 
 class ChatLink(SQLModel, table=True):
@@ -59,6 +59,10 @@ class Member(SQLModel, table=True):
     changed_at: datetime
 
 
+# A partner whose account was deleted, in ``PairView.partners``.
+DELETED_PARTNER: dict = {"id": None, "deleted": True}
+
+
 class PairView(SQLModel, table=True):
     """Read model of ``pair.created``: one row per member, for /pair and /history."""
 
@@ -71,8 +75,8 @@ class PairView(SQLModel, table=True):
     group_id: int = Field(sa_type=BigInteger)
     created_at: datetime
     # [{"id", "first_name", "last_name", "email", "username"}] of the other members; a member
-    # who deleted their account is {"id": None, "deleted": True} (rows made before the bot's
-    # block button have no "id")
+    # who deleted their account is DELETED_PARTNER (rows made before the bot's block button
+    # have no "id")
     partners: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     shared_hobbies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
@@ -215,3 +219,12 @@ class HandledUpdate(SQLModel, table=True):
 
     update_id: int = bigint_key()
     handled_at: datetime = Field(default_factory=utc_now, index=True)
+
+
+class DeletedAccount(DeletedAccountRow, table=True):
+    """An account deleted (``account.deleted``, or /leave in the bot): a round's
+    ``pair.created`` or a ``profile.changed`` about it that arrives late must not bring the
+    person back, nor message them. (Named apart from matching's ``deleted_account``: all
+    services' models share SQLModel's metadata in one process, the tests.)"""
+
+    __tablename__ = "deleted_member"

@@ -16,7 +16,7 @@ from profile_service.adapters.db.tables import (
     ProfileHobby,
 )
 from profile_service.domain.model import DELETED_USER
-from unimatch_shared.db import Repository, save_latest
+from unimatch_shared.db import Repository, deleted_among, record_deleted, save_latest
 
 _INTEGER = range(-(2**31), 2**31)  # PostgreSQL's integer
 
@@ -120,20 +120,17 @@ class ProfileRepository(Repository):
         return await self.session.get(Block, (user_id, blocked_user_id), with_for_update=True)
 
     async def is_deleted(self, user_id: int) -> bool:
-        return await self.session.get(DeletedAccount, user_id) is not None
+        """Whether the account was deleted; no deletion of it interleaves until the
+        transaction ends (``unimatch_shared.db.deleted_among``)."""
+        return bool(await deleted_among(self.session, DeletedAccount, [user_id]))
 
     async def deleted_among(self, user_ids: list[int]) -> set[int]:
-        """Which of these users' accounts were deleted."""
-        query = select(DeletedAccount.user_id).where(col(DeletedAccount.user_id).in_(user_ids))
-        return set((await self.session.exec(query)).all())
+        """Which of these users' accounts were deleted (holding, as ``is_deleted``)."""
+        return await deleted_among(self.session, DeletedAccount, user_ids)
 
     async def forget(self, user_id: int, deleted_at: datetime) -> None:
         """Everything of a deleted account; its partners' rows name the deleted user."""
-        await self.session.exec(
-            insert(DeletedAccount)
-            .values(user_id=user_id, deleted_at=deleted_at)
-            .on_conflict_do_nothing()
-        )
+        await record_deleted(self.session, DeletedAccount, user_id, deleted_at)
         await self.session.exec(delete(Profile).where(col(Profile.user_id) == user_id))
         await self.session.exec(delete(Match).where(col(Match.user_id) == user_id))
         await self.session.exec(
