@@ -61,6 +61,17 @@ async def until_blocked_or_done(database_url: str, task: asyncio.Task) -> None:
     )
 
 
+async def race(runtime, database_url: str, holding, racing) -> None:
+    """``holding(uow)`` writes in a transaction held open while ``racing()`` (a use case in a
+    transaction of its own) runs until it finishes or waits for it; then both commit."""
+    async with runtime.unit_of_work() as uow:
+        await holding(uow)
+        task = asyncio.create_task(racing())
+        await until_blocked_or_done(database_url, task)
+        await uow.commit()
+    await task
+
+
 def eventually(check, what: str | None = None, *, timeout: float = 30.0, interval: float = 0.05):
     """Poll ``check()`` until it returns something truthy, and return that; after ``timeout``
     seconds raise ``AssertionError`` saying what never came true and the last value seen.

@@ -1,7 +1,6 @@
 """Blocks, meeting feedback and deleted accounts inside the matching service: events in,
 rounds that never group a blocked pair (and say who was left out), the round's stats."""
 
-import asyncio
 from datetime import timedelta
 from uuid import uuid4
 
@@ -20,7 +19,7 @@ from tests.integration.matching.helpers import (
     started,
     wait_for_participants,
 )
-from tests.support.helpers import auth, eventually, publish, query, until_blocked_or_done
+from tests.support.helpers import auth, eventually, publish, query, race
 from unimatch_shared.events import (
     AccountDeleted,
     MeetingFeedback,
@@ -184,15 +183,18 @@ async def test_a_deletion_racing_a_profile_change_keeps_the_account_out(matching
     async with running_app(app):
         runtime = app.state.runtime
         change, deletion = profile(2, 1), AccountDeleted(user_id=2)
-        async with runtime.unit_of_work() as uow:
-            if first == "deletion":
-                await uow.matching.forget(2, deletion.occurred_at)
-                other = service.apply_profile_change(runtime.unit_of_work(), change)
-            else:
-                await service.apply_profile_change.__wrapped__(uow, change)
-                other = service.forget_account(runtime.unit_of_work(), deletion)
-            racing = asyncio.create_task(other)
-            await until_blocked_or_done(db, racing)
-            await uow.commit()
-        await racing
+        if first == "deletion":
+            await race(
+                runtime,
+                db,
+                lambda uow: uow.matching.forget(2, deletion.occurred_at),
+                lambda: service.apply_profile_change(runtime.unit_of_work(), change),
+            )
+        else:
+            await race(
+                runtime,
+                db,
+                lambda uow: service.apply_profile_change.__wrapped__(uow, change),
+                lambda: service.forget_account(runtime.unit_of_work(), deletion),
+            )
         assert await query(db, "matching", "SELECT user_id FROM participant") == []

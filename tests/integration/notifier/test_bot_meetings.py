@@ -16,7 +16,7 @@ from notifier_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.notifier.bot_chat import BotChat, collect
 from tests.integration.notifier.helpers import link_chats, pair_created
-from tests.support.helpers import eventually, publish, query, waiting_for_a_lock
+from tests.support.helpers import eventually, publish, query, race
 from unimatch_shared.events import AccountDeleted, MeetingFeedback, PartnerBlocked, RoundSkipped
 from unimatch_shared.rpc import DeleteAccount
 
@@ -213,21 +213,14 @@ async def test_a_web_answer_racing_the_match_still_counts(env, settings):
     app = create_app(settings)
     async with running_app(app):
         runtime = app.state.runtime
-        async with runtime.unit_of_work() as match:
-            await BotRepository(match.session).schedule_follow_up(
-                FollowUp(group_id=91, user_id=81, round_id=1, due_at=datetime.now(UTC) + HOUR)
-            )
-            answer = asyncio.create_task(
-                bot_service.on_meeting_feedback(
-                    runtime.unit_of_work(),
-                    MeetingFeedback(user_id=81, round_id=1, group_id=91, met="yes", rating=4),
-                )
-            )
-            await eventually(
-                lambda: waiting_for_a_lock(env.database_url), "the answer waits for the match"
-            )
-            await match.commit()
-        await answer
+        follow_up = FollowUp(group_id=91, user_id=81, round_id=1, due_at=datetime.now(UTC) + HOUR)
+        answer = MeetingFeedback(user_id=81, round_id=1, group_id=91, met="yes", rating=4)
+        await race(
+            runtime,
+            env.database_url,
+            lambda match: BotRepository(match.session).schedule_follow_up(follow_up),
+            lambda: bot_service.on_meeting_feedback(runtime.unit_of_work(), answer),
+        )
         rows = await query(
             env.database_url, "notifier", "select status, met, rating from follow_up"
         )

@@ -1,7 +1,6 @@
 """Profile's answers about meetings, blocks and account deletion: the REST endpoints, the
 ``feedback`` in pairs rows, the events published, and the bot's events applied."""
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +12,7 @@ from profile_service.main import create_app
 from profile_service.settings import ProfileSettings
 from tests.conftest import running_app
 from tests.e2e.helpers import auth
-from tests.support.helpers import query, until_blocked_or_done
+from tests.support.helpers import query, race
 from unimatch_shared.events import (
     AccountDeleted,
     GroupMember,
@@ -367,15 +366,18 @@ async def test_a_deletion_racing_a_match_leaves_nothing_of_the_deleted(settings,
                 CreateProfile(user_id=user_id, email=f"{user_id}@x.ru", hobby=[1]),
             )
         match, deletion = group(1, 11, 1, 2), AccountDeleted(user_id=2)
-        async with runtime.unit_of_work() as uow:
-            if first == "deletion":
-                await uow.profiles.forget(2, deletion.occurred_at)
-                other = service.on_pair_created(runtime.unit_of_work(), match)
-            else:
-                await service.on_pair_created.__wrapped__(uow, match)
-                other = service.on_account_deleted(runtime.unit_of_work(), deletion)
-            racing = asyncio.create_task(other)
-            await until_blocked_or_done(settings.database_url, racing)
-            await uow.commit()
-        await racing
+        if first == "deletion":
+            await race(
+                runtime,
+                settings.database_url,
+                lambda uow: uow.profiles.forget(2, deletion.occurred_at),
+                lambda: service.on_pair_created(runtime.unit_of_work(), match),
+            )
+        else:
+            await race(
+                runtime,
+                settings.database_url,
+                lambda uow: service.on_pair_created.__wrapped__(uow, match),
+                lambda: service.on_account_deleted(runtime.unit_of_work(), deletion),
+            )
         assert await histories(settings) == GONE
