@@ -50,6 +50,9 @@ class PasswordWork:
                 await self._free.acquire()
         except TimeoutError:
             raise ServiceUnavailable(OVERLOADED, retry_after=1) from None
+        if loop.time() >= deadline:  # a free thread is taken without waiting, even too late
+            self._free.release()
+            raise ServiceUnavailable(OVERLOADED, retry_after=1)
         done = loop.run_in_executor(self._executor, work, *args)
         done.add_done_callback(lambda _: self._free.release())
         try:
