@@ -3,10 +3,11 @@ checks, so each use case runs without PostgreSQL or NATS
 (docs/adr/023-unit-of-work-and-repositories.md). Rows are plain objects, changed in place: a
 test of a refusal checks that nothing was committed."""
 
+import copy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import count
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from auth_service.adapters.db import tables
 from auth_service.adapters.db.tables import UserAccount
@@ -282,7 +283,10 @@ class FakeMailedTokens:
 
 
 class FakeAuthUnitOfWork(FakeUnitOfWork):
-    """One fake auth database: reuse it across use cases."""
+    """One fake auth database: reuse it across use cases. A transaction left without
+    ``commit()`` leaves the repositories as they were, as the database would."""
+
+    REPOSITORIES = ("accounts", "seed_tokens", "attempts", "web_sessions", "mailed_tokens")
 
     def __init__(self) -> None:
         super().__init__()
@@ -291,6 +295,18 @@ class FakeAuthUnitOfWork(FakeUnitOfWork):
         self.attempts = FakeAttempts(self.accounts)
         self.web_sessions = FakeWebSessions(self.accounts)
         self.mailed_tokens = FakeMailedTokens(self.accounts)
+
+    async def __aenter__(self) -> Self:
+        # One deep copy of them all, so the copies refer to each other as the originals do.
+        self._before = copy.deepcopy([getattr(self, name) for name in self.REPOSITORIES])
+        self._commits_before = self.commits
+        return await super().__aenter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self.commits == self._commits_before:  # not committed: rolled back
+            for name, repository in zip(self.REPOSITORIES, self._before, strict=True):
+                setattr(self, name, repository)
+        await super().__aexit__(*exc_info)
 
 
 class FakeLookups:
