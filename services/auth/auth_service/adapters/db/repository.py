@@ -227,7 +227,8 @@ class WebSessionRepository(_Repository):
         self, digest: str
     ) -> tuple[RefreshToken, WebSession, UserAccount] | None:
         """The token, its session (locked FOR UPDATE: one refresh per session at a time) and
-        its account; None for an unknown token.
+        its account; None for an unknown token, or one whose session or account went while
+        this waited (an expired token swept, an account deleted).
 
         The token is read again after the lock is granted, in a statement of its own: under
         READ COMMITTED that one sees what the refresh it waited for committed."""
@@ -242,10 +243,13 @@ class WebSessionRepository(_Repository):
             await self.session.exec(
                 select(WebSession).where(WebSession.id == session_id).with_for_update()
             )
-        ).one()
+        ).first()
+        if session is None:
+            return None
         token = await self.session.get(RefreshToken, digest)
         account = await self.session.get(UserAccount, session.user_id)
-        assert token is not None and account is not None  # the lock keeps both
+        if token is None or account is None:
+            return None
         return token, session, account
 
     async def end_all_of(self, user_id: int, at: datetime) -> None:
