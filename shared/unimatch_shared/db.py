@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from alembic import command
 from alembic.config import Config
@@ -203,25 +203,34 @@ SHARE_ACCOUNTS = text(
 )
 
 
-async def record_deleted(
-    session: AsyncSession, table: type[DeletedAccountRow], user_id: int, deleted_at: datetime
-) -> None:
-    """Start forgetting an account: hold its lock until the transaction ends (waiting for
-    the transactions that checked it), and record it as deleted."""
-    connection = await session.connection()  # (sqlmodel's session warns on text)
-    await connection.execute(LOCK_ACCOUNT, {"user_id": user_id})
-    await session.exec(
-        insert(table).values(user_id=user_id, deleted_at=deleted_at).on_conflict_do_nothing()
-    )
+class TracksDeletedAccounts(Repository):
+    """A repository of a service keeping the accounts deleted in ``tombstones`` (its
+    ``DeletedAccountRow`` table): recording one and checking them, each under the accounts'
+    locks."""
 
+    tombstones: ClassVar[type[DeletedAccountRow]]
 
-async def deleted_among(
-    session: AsyncSession, table: type[DeletedAccountRow], user_ids: Iterable[int]
-) -> set[int]:
-    """Which of these accounts were deleted, the answer holding until the transaction ends:
-    their locks are shared meanwhile, so no deletion of one of them interleaves."""
-    ids = sorted(set(user_ids))
-    connection = await session.connection()
-    await connection.execute(SHARE_ACCOUNTS, {"user_ids": ids})
-    query = select(table.user_id).where(col(table.user_id).in_(ids))
-    return set((await session.exec(query)).all())
+    async def record_deleted(self, user_id: int, deleted_at: datetime) -> None:
+        """Start forgetting an account: hold its lock until the transaction ends (waiting for
+        the transactions that checked it), and record it as deleted."""
+        connection = await self.session.connection()  # (sqlmodel's session warns on text)
+        await connection.execute(LOCK_ACCOUNT, {"user_id": user_id})
+        await self.session.exec(
+            insert(self.tombstones)
+            .values(user_id=user_id, deleted_at=deleted_at)
+            .on_conflict_do_nothing()
+        )
+
+    async def deleted_among(self, user_ids: Iterable[int]) -> set[int]:
+        """Which of these accounts were deleted, the answer holding until the transaction
+        ends: their locks are shared meanwhile (in one order), so no deletion of one of them
+        interleaves."""
+        ids = sorted(set(user_ids))
+        connection = await self.session.connection()
+        await connection.execute(SHARE_ACCOUNTS, {"user_ids": ids})
+        query = select(self.tombstones.user_id).where(col(self.tombstones.user_id).in_(ids))
+        return set((await self.session.exec(query)).all())
+
+    async def is_deleted(self, user_id: int) -> bool:
+        """``deleted_among`` for one account."""
+        return bool(await self.deleted_among([user_id]))

@@ -40,9 +40,43 @@ async def query(database_url: str, schema: str, sql: str, *params) -> list[tuple
         return await cursor.fetchall() if cursor.description else []
 
 
-async def waiting_for_a_lock(database_url: str) -> int:
-    """How many sessions in this database wait for a lock another transaction holds: how a
-    test sees that a transaction it started has reached the row or lock it must wait for."""
+async def race(runtime, database_url: str, first, second) -> None:
+    """Two use cases of ``runtime`` (each ``use_case(uow)``, opening and committing its own
+    transaction) at the same moment: ``first`` writes everything and its commit is held back
+    until ``second`` waits for one of its locks; then both finish. Fails if ``second`` ends
+    without waiting (the race the test is about never happened)."""
+    held, reached, release = runtime.unit_of_work(), asyncio.Event(), asyncio.Event()
+    commit = held.commit
+
+    async def commit_when_released() -> None:
+        reached.set()
+        await release.wait()
+        await commit()
+
+    held.commit = commit_when_released
+    writing = asyncio.create_task(first(held))
+    await eventually(lambda: reached.is_set() or writing.done(), "the first use case written")
+    if writing.done():
+        await writing  # its error, if any
+        raise AssertionError("the first use case ended without committing")
+    racing = asyncio.create_task(second(runtime.unit_of_work()))
+
+    async def second_waits() -> int:
+        if racing.done():
+            await racing
+            raise AssertionError("the second use case ended without waiting for the first")
+        return await _waiting_for_a_lock(database_url)
+
+    try:
+        await eventually(second_waits, "the second use case waits for the first")
+    finally:
+        release.set()
+        await asyncio.gather(writing, racing, return_exceptions=True)
+    await asyncio.gather(writing, racing)
+
+
+async def _waiting_for_a_lock(database_url: str) -> int:
+    """How many sessions in this database wait for a lock another transaction holds."""
     (row,) = await query(
         database_url,
         "public",
@@ -50,26 +84,6 @@ async def waiting_for_a_lock(database_url: str) -> int:
         " WHERE datname = current_database() AND wait_event_type = 'Lock'",
     )
     return row[0]
-
-
-async def until_blocked_or_done(database_url: str, task: asyncio.Task) -> None:
-    """Let ``task``, a transaction racing one the test holds open, run until it finishes or
-    waits for that transaction's lock."""
-    await eventually(
-        lambda: task.done() or waiting_for_a_lock(database_url),
-        "the racing transaction finishes or waits",
-    )
-
-
-async def race(runtime, database_url: str, holding, racing) -> None:
-    """``holding(uow)`` writes in a transaction held open while ``racing()`` (a use case in a
-    transaction of its own) runs until it finishes or waits for it; then both commit."""
-    async with runtime.unit_of_work() as uow:
-        await holding(uow)
-        task = asyncio.create_task(racing())
-        await until_blocked_or_done(database_url, task)
-        await uow.commit()
-    await task
 
 
 def eventually(check, what: str | None = None, *, timeout: float = 30.0, interval: float = 0.05):

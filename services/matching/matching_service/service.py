@@ -51,7 +51,7 @@ async def apply_block(
 ) -> None:
     """Record a block or its lifting; whichever happened last wins, in any arrival order."""
     repo = uow.matching
-    if not (await repo.is_deleted(event.user_id) or await repo.is_deleted(event.blocked_user_id)):
+    if not await repo.deleted_among([event.user_id, event.blocked_user_id]):
         blocked = isinstance(event, events.PartnerBlocked)
         pair = event.model_dump(include={"user_id", "blocked_user_id"})
         await repo.save_block(Block(**pair, blocked=blocked, changed_at=event.occurred_at))

@@ -451,9 +451,13 @@ async def on_meeting_feedback(uow: UnitOfWork, event: MeetingFeedback) -> None:
     """An answer given before the follow-up went out (on the web): the member is not asked.
     Once asked, the bot's own answers keep the follow-up's state (its events come back here
     too, possibly after a newer answer, and must not undo it). An answer that arrives before
-    the match itself leaves an answered follow-up for the match to find."""
+    the match itself leaves an answered follow-up for the match to find. Nothing is kept
+    for an account deleted meanwhile."""
     async with uow:
-        await BotRepository(uow.session).record_answer(
+        repo = BotRepository(uow.session)
+        if await repo.is_deleted(event.user_id):
+            return
+        await repo.record_answer(
             FollowUp(
                 group_id=event.group_id,
                 user_id=event.user_id,

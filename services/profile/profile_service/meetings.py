@@ -94,10 +94,7 @@ async def unblock_partner(uow: ProfileUnitOfWork, user_id: int, partner_id: int)
 @applied_once(CONSUMER)
 async def on_block_change(uow: ProfileUnitOfWork, event: PartnerBlocked | PartnerUnblocked) -> None:
     """A block made or lifted in the bot (or this service's own, already applied)."""
-    if not (
-        await uow.profiles.is_deleted(event.user_id)
-        or await uow.profiles.is_deleted(event.blocked_user_id)
-    ):
+    if not await uow.profiles.deleted_among([event.user_id, event.blocked_user_id]):
         await _store_block(uow, event)
 
 

@@ -173,28 +173,31 @@ async def test_a_deleted_account_leaves_future_rounds_and_its_blocks_go(matching
         assert groups_of([e for e in pairs if e.round_id == second]) == {frozenset({1, 3})}
 
 
-@pytest.mark.parametrize("first", ["deletion", "profile change"])
-async def test_a_deletion_racing_a_profile_change_keeps_the_account_out(matching_settings, first):
-    """``account.deleted`` and ``profile.changed`` are separate consumers and may apply at the
-    same moment: whichever transaction writes first, the deleted account must not be left a
-    participant of future rounds."""
+# An event about user 2 that deleting 2 must not leave behind, and the table it writes.
+ABOUT_TWO = {
+    "profile change": (profile(2, 1), "participant"),
+    "block": (PartnerBlocked(user_id=1, blocked_user_id=2), "block"),
+}
+
+
+@pytest.mark.parametrize("event", ABOUT_TWO)
+@pytest.mark.parametrize("deletion_first", [True, False], ids=["deletion first", "event first"])
+async def test_a_deletion_racing_an_event_about_the_account_leaves_nothing(
+    matching_settings, event, deletion_first
+):
+    """``account.deleted`` and the events about a person are separate consumers and may
+    apply at the same moment: whichever transaction writes first, nothing of the deleted
+    account is left (no participant of future rounds, no block)."""
     db = matching_settings.database_url
     app = started(matching_settings)
     async with running_app(app):
-        runtime = app.state.runtime
-        change, deletion = profile(2, 1), AccountDeleted(user_id=2)
-        if first == "deletion":
-            await race(
-                runtime,
-                db,
-                lambda uow: uow.matching.forget(2, deletion.occurred_at),
-                lambda: service.apply_profile_change(runtime.unit_of_work(), change),
-            )
-        else:
-            await race(
-                runtime,
-                db,
-                lambda uow: service.apply_profile_change.__wrapped__(uow, change),
-                lambda: service.forget_account(runtime.unit_of_work(), deletion),
-            )
-        assert await query(db, "matching", "SELECT user_id FROM participant") == []
+        about, table = ABOUT_TWO[event]
+        apply = service.apply_profile_change if event == "profile change" else service.apply_block
+        steps = [
+            lambda uow: service.forget_account(uow, AccountDeleted(user_id=2)),
+            lambda uow: apply(uow, about),
+        ]
+        if not deletion_first:
+            steps.reverse()
+        await race(app.state.runtime, db, *steps)
+        assert await query(db, "matching", f"SELECT count(*) FROM {table}") == [(0,)]

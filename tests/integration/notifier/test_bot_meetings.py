@@ -5,13 +5,11 @@ a round that left someone out, and /leave (auth stood in for by a responder on
 import asyncio
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from notifier_service import bot_service
-from notifier_service.adapters.db.bot_repository import BotRepository
-from notifier_service.adapters.db.tables import FollowUp
+from notifier_service import bot_service, service
 from notifier_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.notifier.bot_chat import BotChat, collect
@@ -208,20 +206,21 @@ async def test_a_member_who_answered_on_the_web_is_not_asked(env, notifier_setti
 
 async def test_a_web_answer_racing_the_match_still_counts(env, settings):
     """The answer's transaction runs while the match's has just written its scheduled
-    follow-up and not committed yet (both events are consumed at once): the answer waits for
-    the match and then marks that row answered, rather than finding no row and losing."""
+    follow-ups and not committed yet (both events are consumed at once): the answer waits for
+    the match and then marks its row answered, rather than finding no row and losing."""
     app = create_app(settings)
     async with running_app(app):
-        runtime = app.state.runtime
-        follow_up = FollowUp(group_id=91, user_id=81, round_id=1, due_at=datetime.now(UTC) + HOUR)
+        match = pair_created(91, (81, "Ося"), (82, "Пая"))
         answer = MeetingFeedback(user_id=81, round_id=1, group_id=91, met="yes", rating=4)
         await race(
-            runtime,
+            app.state.runtime,
             env.database_url,
-            lambda match: BotRepository(match.session).schedule_follow_up(follow_up),
-            lambda: bot_service.on_meeting_feedback(runtime.unit_of_work(), answer),
+            lambda uow: service.on_pair_created(uow, match, app.state.mail, HOUR),
+            lambda uow: bot_service.on_meeting_feedback(uow, answer),
         )
         rows = await query(
-            env.database_url, "notifier", "select status, met, rating from follow_up"
+            env.database_url,
+            "notifier",
+            "select user_id, status, met, rating from follow_up order by user_id",
         )
-        assert rows == [("answered", "yes", 4)]
+        assert rows == [(81, "answered", "yes", 4), (82, "scheduled", None, None)]

@@ -12,18 +12,20 @@ import pytest
 from pydantic_core import Url
 
 from notifier_service import bot_service, service
+from notifier_service.adapters.db.tables import DELETED_PARTNER
 from notifier_service.domain.rate_limit import RateLimiter
 from notifier_service.mail import sender as mail_sender
 from notifier_service.main import create_app
 from tests.conftest import running_app
 from tests.integration.notifier.helpers import link_chats, pair_created
-from tests.support.helpers import eventually, publish, query, until_blocked_or_done
+from tests.support.helpers import eventually, publish, query, race
 from tests.support.mail_catcher import MailCatcher, self_signed_tls
 from unimatch_shared.events import (
     AccountDeleted,
     AccountEmailChanged,
     EmailChangeRequested,
     Event,
+    MeetingFeedback,
     PairCreated,
     PasswordResetRequested,
     ProfileChanged,
@@ -419,42 +421,42 @@ async def kept_of(env, user_id: int) -> list[tuple]:
     )
 
 
-def held_at_commit(uow):
-    """Hold ``uow``'s commit back: ``reached`` is set once its use case has written everything
-    and commits, which happens when the test sets ``release``."""
-    reached, release = asyncio.Event(), asyncio.Event()
-    commit = uow.commit
+# Events about user 82 that deleting 82 must not leave behind.
+ABOUT_82 = {
+    "match": lambda uow, mail: service.on_pair_created(
+        uow, pair_created(91, (81, "sasha"), (82, "tima")), mail
+    ),
+    "round skipped": lambda uow, mail: service.on_round_skipped(
+        uow, RoundSkipped(round_id=1, user_id=82), mail
+    ),
+    "profile change": lambda uow, mail: service.on_profile_changed(uow, profile(82, "tima")),
+    "answer": lambda uow, mail: bot_service.on_meeting_feedback(
+        uow, MeetingFeedback(user_id=82, round_id=1, group_id=91, met="yes")
+    ),
+}
 
-    async def held() -> None:
-        reached.set()
-        await release.wait()
-        await commit()
 
-    uow.commit = held
-    return reached, release
-
-
-@pytest.mark.parametrize("first", ["deletion", "match"])
-async def test_a_deletion_racing_a_match_leaves_nothing_to_send(env, mail_settings, nc, first):
-    """``account.deleted`` and ``pair.created`` are separate consumers and may apply at the
-    same moment: whichever transaction writes first, no mail stays queued for the deleted
-    account and nothing of theirs is kept."""
+@pytest.mark.parametrize("event", ABOUT_82)
+@pytest.mark.parametrize("deletion_first", [True, False], ids=["deletion first", "event first"])
+async def test_a_deletion_racing_an_event_about_the_account_leaves_nothing(
+    env, mail_settings, nc, event, deletion_first
+):
+    """``account.deleted`` and the events about a person are separate consumers and may
+    apply at the same moment: whichever transaction writes first, no mail stays queued for
+    the deleted account and nothing of theirs is kept; their partner's view names them as
+    deleted."""
     app = create_app(mail_settings)
     async with running_app(app):
-        runtime, mail = app.state.runtime, app.state.mail
         await consumed(env, nc, profile(81, "sasha"), profile(82, "tima"))
-        match, deletion = pair_created(91, (81, "sasha"), (82, "tima")), AccountDeleted(user_id=82)
-        uows = {"deletion": runtime.unit_of_work(), "match": runtime.unit_of_work()}
-        runs = {
-            "deletion": lambda: bot_service.on_account_deleted(uows["deletion"], deletion),
-            "match": lambda: service.on_pair_created(uows["match"], match, mail),
-        }
-        reached, release = held_at_commit(uows[first])
-        writing = asyncio.create_task(runs[first]())
-        await eventually(lambda: reached.is_set() or writing.done(), f"the {first} written")
-        second = "match" if first == "deletion" else "deletion"
-        racing = asyncio.create_task(runs[second]())
-        await until_blocked_or_done(env.database_url, racing)
-        release.set()
-        await asyncio.gather(writing, racing)
+        mail = app.state.mail
+        steps = [
+            lambda uow: bot_service.on_account_deleted(uow, AccountDeleted(user_id=82)),
+            lambda uow: ABOUT_82[event](uow, mail),
+        ]
+        if not deletion_first:
+            steps.reverse()
+        await race(app.state.runtime, env.database_url, *steps)
     assert await kept_of(env, 82) == [(0,)]
+    if event == "match":
+        [(partners,)] = await mail_rows(env, "select partners from pair_view where user_id = 81")
+        assert partners == [DELETED_PARTNER]

@@ -41,6 +41,9 @@ class FakeMatching:
     async def is_deleted(self, user_id: int) -> bool:
         return user_id in self.deleted
 
+    async def deleted_among(self, user_ids: list[int]) -> set[int]:
+        return set(user_ids) & set(self.deleted)
+
     async def forget(self, user_id: int, deleted_at: datetime) -> None:
         self.deleted.setdefault(user_id, deleted_at)
         self.participants_by_id.pop(user_id, None)

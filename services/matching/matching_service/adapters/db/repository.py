@@ -23,17 +23,12 @@ from matching_service.adapters.db.tables import (
     SchedulerState,
 )
 from matching_service.domain.rounds import NewGroup, ParticipantRow
-from unimatch_shared.db import (
-    Repository,
-    copy_rows,
-    deleted_among,
-    fetch_rows,
-    record_deleted,
-    save_latest,
-)
+from unimatch_shared.db import TracksDeletedAccounts, copy_rows, fetch_rows, save_latest
 
 
-class MatchingRepository(Repository):
+class MatchingRepository(TracksDeletedAccounts):
+    tombstones = DeletedAccount
+
     async def save_participant(self, participant: Participant) -> None:
         """Insert, or replace an older state of the same participant (by ``changed_at``)."""
         await save_latest(self.session, participant, ["user_id"], "changed_at")
@@ -58,15 +53,10 @@ class MatchingRepository(Repository):
         key = ["user_id", "round_id", "group_id"]
         await save_latest(self.session, answer, key, "answered_at")
 
-    async def is_deleted(self, user_id: int) -> bool:
-        """Whether the account was deleted; no deletion of it interleaves until the
-        transaction ends (``unimatch_shared.db.deleted_among``)."""
-        return bool(await deleted_among(self.session, DeletedAccount, [user_id]))
-
     async def forget(self, user_id: int, deleted_at: datetime) -> None:
         """A deleted account: out of future rounds, its blocks (both ways) and answers go;
         past groups stay."""
-        await record_deleted(self.session, DeletedAccount, user_id, deleted_at)
+        await self.record_deleted(user_id, deleted_at)
         await self.session.exec(delete(Participant).where(col(Participant.user_id) == user_id))
         await self.session.exec(
             delete(Block).where(

@@ -19,10 +19,12 @@ from notifier_service.adapters.db.tables import (
     OutgoingMessage,
     PairView,
 )
-from unimatch_shared.db import Repository, record_deleted
+from unimatch_shared.db import TracksDeletedAccounts
 
 
-class BotRepository(Repository):
+class BotRepository(TracksDeletedAccounts):
+    tombstones = DeletedAccount
+
     # updates
     async def take_update(self, update_id: int, keep: timedelta) -> bool:
         """Record the update as handled; False if it was already. Sweeps old records now and
@@ -124,7 +126,7 @@ class BotRepository(Repository):
         """Everything the notifier holds about the user; in the other members' histories the
         user becomes a "deleted user"; the account is recorded as deleted."""
         session = self.session
-        await record_deleted(session, DeletedAccount, user_id, deleted_at)
+        await self.record_deleted(user_id, deleted_at)
         groups = select(PairView.group_id).where(PairView.user_id == user_id)
         others = await session.exec(
             select(PairView)

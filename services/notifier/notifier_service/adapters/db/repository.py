@@ -16,17 +16,14 @@ from notifier_service.adapters.db.tables import (
     PairView,
     SigningKey,
 )
-from unimatch_shared.db import Repository, deleted_among
+from unimatch_shared.db import TracksDeletedAccounts
 
 # Kinds of mail that tell about matches: sent only to users with email on, unsubscribable.
 NOTIFICATION_KINDS = ("announcement", "round_skipped")
 
 
-class NotifierRepository(Repository):
-    async def deleted_among(self, user_ids: list[int]) -> set[int]:
-        """Which of these accounts were deleted; no deletion of one of them interleaves until
-        the transaction ends (``unimatch_shared.db.deleted_among``)."""
-        return await deleted_among(self.session, DeletedAccount, user_ids)
+class NotifierRepository(TracksDeletedAccounts):
+    tombstones = DeletedAccount
 
     # chat links
     async def links_of(self, user_ids: list[int]) -> dict[int, ChatLink]:

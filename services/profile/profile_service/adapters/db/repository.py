@@ -16,12 +16,14 @@ from profile_service.adapters.db.tables import (
     ProfileHobby,
 )
 from profile_service.domain.model import DELETED_USER
-from unimatch_shared.db import Repository, deleted_among, record_deleted, save_latest
+from unimatch_shared.db import TracksDeletedAccounts, save_latest
 
 _INTEGER = range(-(2**31), 2**31)  # PostgreSQL's integer
 
 
-class ProfileRepository(Repository):
+class ProfileRepository(TracksDeletedAccounts):
+    tombstones = DeletedAccount
+
     async def existing_hobby_ids(self, ids: list[int]) -> set[int]:
         # An id the integer column cannot hold exists nowhere; PostgreSQL would refuse it.
         storable = [hobby_id for hobby_id in ids if hobby_id in _INTEGER]
@@ -119,18 +121,9 @@ class ProfileRepository(Repository):
         """The user's block of that user, locked, whether in place or lifted."""
         return await self.session.get(Block, (user_id, blocked_user_id), with_for_update=True)
 
-    async def is_deleted(self, user_id: int) -> bool:
-        """Whether the account was deleted; no deletion of it interleaves until the
-        transaction ends (``unimatch_shared.db.deleted_among``)."""
-        return bool(await deleted_among(self.session, DeletedAccount, [user_id]))
-
-    async def deleted_among(self, user_ids: list[int]) -> set[int]:
-        """Which of these users' accounts were deleted (holding, as ``is_deleted``)."""
-        return await deleted_among(self.session, DeletedAccount, user_ids)
-
     async def forget(self, user_id: int, deleted_at: datetime) -> None:
         """Everything of a deleted account; its partners' rows name the deleted user."""
-        await record_deleted(self.session, DeletedAccount, user_id, deleted_at)
+        await self.record_deleted(user_id, deleted_at)
         await self.session.exec(delete(Profile).where(col(Profile.user_id) == user_id))
         await self.session.exec(delete(Match).where(col(Match.user_id) == user_id))
         await self.session.exec(
