@@ -59,13 +59,15 @@ class ReadPool(AsyncConnectionPool):
 
     @asynccontextmanager
     async def connection(self, timeout: float | None = None) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with super().connection(timeout) as connection:
+        async with super().connection(timeout) as connection:
+            try:
                 yield connection
-        except OperationalError:
-            if self._checking is None or self._checking.done():
-                self._checking = asyncio.get_running_loop().create_task(self.check())
-            raise
+            except OperationalError:
+                # Only a connection that broke says the others may have: not a wait for a
+                # free one that timed out, nor a query error.
+                if connection.broken and (self._checking is None or self._checking.done()):
+                    self._checking = asyncio.get_running_loop().create_task(self.check())
+                raise
 
 
 def make_read_pool(settings: ServiceSettings, schema: str) -> ReadPool:
