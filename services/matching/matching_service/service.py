@@ -196,9 +196,10 @@ async def _hold_round(
     ):
         members = [taking_part[user_id] for user_id in member_ids]
         hobbies = [dict(zip(m.hobby_ids, m.hobby_names, strict=True)) for m in members]
-        group = NewGroup(group_id, member_ids, shared_hobbies(hobbies))
+        common = common_hobby_ids(hobbies)
+        group = NewGroup(group_id, member_ids, shared_hobbies(hobbies, common))
         new_groups.append(group)
-        with_common_hobby += bool(common_hobby_ids(hobbies))
+        with_common_hobby += bool(common)
         announcements.append(
             events.PairCreated.encode_unvalidated(
                 event_id=event_id,

@@ -23,13 +23,14 @@ def common_hobby_ids(members: Sequence[Hobbies]) -> set[int]:
     return set(members[0]).intersection(*members[1:])
 
 
-def shared_hobbies(members: Sequence[Hobbies]) -> list[str]:
+def shared_hobbies(members: Sequence[Hobbies], common: set[int] | None = None) -> list[str]:
     """The hobby names a group is told it shares, ordered by hobby id.
 
-    Hobbies common to all members; for a trio with none, those any two members share, so
-    the message still gives the trio something to talk about.
+    Hobbies common to all members (``common``, if the caller has them already); for a trio
+    with none, those any two members share, so the message still gives the trio something to
+    talk about.
     """
-    ids = common_hobby_ids(members)
+    ids = common_hobby_ids(members) if common is None else common
     if not ids:
         ids = set().union(*(set(a) & set(b) for a, b in combinations(members, 2)))
     names = {hobby: name for member in members for hobby, name in member.items()}
