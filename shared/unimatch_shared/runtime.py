@@ -10,7 +10,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic
 
@@ -59,15 +58,13 @@ class ServiceRuntime(Generic[UoW]):
         self,
         name: str,
         settings: ServiceSettings,
-        migrations_dir: Path | None = None,
         emits: Sequence[type[Event]] = (),
         read_pool: bool = False,
         unit_of_work: UnitOfWorkClass[UoW] = UnitOfWork,  # type: ignore[assignment]
     ):
-        """``migrations_dir``: the ``<name>_service`` package's unless given."""
         self.name = name
         self.settings = settings
-        self.migrations_dir = migrations_dir or migrations_of(name)
+        self.migrations_dir = migrations_of(name)
         self.engine = make_engine(settings, schema=name)
         self.sessions = make_session_factory(self.engine)
         # Raw SQL for the hot read paths (views), in autocommit: one round trip a query.

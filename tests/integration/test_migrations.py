@@ -7,14 +7,13 @@ column fills existing rows, where the models give the value in Python.
 """
 
 import importlib
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from unimatch_shared.db import run_migrations
+from unimatch_shared.db import migrations_of, run_migrations
 from unimatch_shared.migrations import compare_type, service_metadata
 from unimatch_shared.settings import ServiceSettings
 
@@ -36,11 +35,9 @@ def schema_drift(settings: ServiceSettings, schema: str, tables) -> list:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_migrations_create_what_the_models_describe(service_settings, service):
-    package = importlib.import_module(f"{service}_service")
     tables = importlib.import_module(f"{service}_service.adapters.db.tables")
     settings = ServiceSettings(**service_settings)
-    migrations = Path(package.__file__).parent / "adapters" / "db" / "migrations"
-    run_migrations(settings, service, migrations)
+    run_migrations(settings, service, migrations_of(service))
     assert schema_drift(settings, service, tables) == []
 
 
@@ -48,8 +45,7 @@ def test_drift_is_found(service_settings):
     """The check can fail: a missing column, a string length and a time zone are each found."""
     tables = importlib.import_module("matching_service.adapters.db.tables")
     settings = ServiceSettings(**service_settings)
-    migrations = Path(importlib.import_module("matching_service").__file__).parent
-    run_migrations(settings, "matching", migrations / "adapters" / "db" / "migrations")
+    run_migrations(settings, "matching", migrations_of("matching"))
     engine = create_engine(settings.sqlalchemy_url)
     with engine.begin() as connection:
         connection.exec_driver_sql(

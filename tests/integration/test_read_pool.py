@@ -5,8 +5,8 @@ requests of their own (unimatch_shared.db.ReadPool)."""
 import asyncio
 
 import psycopg
-from support.helpers import eventually
 
+from tests.support.helpers import eventually
 from unimatch_shared.db import make_read_pool
 from unimatch_shared.settings import ServiceSettings
 

@@ -1,7 +1,9 @@
 """Run the four services and the Caddy gateway as subprocesses, for `make run` and for tests.
 
-Every process gets its own session (so a Ctrl-C in the terminal reaches only the supervisor,
-which then stops things in order) and its own log file, `<var_dir>/log/<name>.log`.
+Every process gets its own process group in the supervisor's session (so a Ctrl-C in the
+terminal reaches only the supervisor, which then stops things in order, while the kernel
+still schedules them as one session: docs/adr/012) and its own log file,
+`<var_dir>/log/<name>.log`.
 
 A service may run as several instances: separate processes on separate ports, each with its
 own workers, killable one by one; the gateway balances across them

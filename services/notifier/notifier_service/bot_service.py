@@ -201,9 +201,7 @@ async def pending_state(uow: UnitOfWork, chat_id: int) -> str | None:
         return conv.state if conv else None
 
 
-async def typed(
-    uow: UnitOfWork, messaging: Messaging, person: Person, text: str, catalog: Catalog
-) -> Screen | None:
+async def typed(uow: UnitOfWork, person: Person, text: str, catalog: Catalog) -> Screen | None:
     """A typed answer: a name, an email or a meeting's comment; None if none is expected."""
     async with uow:
         repo = BotRepository(uow.session)

@@ -4,8 +4,6 @@ import secrets
 
 from email_validator import EmailNotValidError, validate_email
 
-from unimatch_shared.errors import EMAIL_TAKEN as EMAIL_TAKEN  # auth's refusals use it
-
 INVALID_EMAIL = "Enter a valid email address."
 PASSWORD_MIN_LENGTH = 6
 PASSWORD_MAX_LENGTH = 128

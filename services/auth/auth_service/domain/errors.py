@@ -2,8 +2,7 @@
 handlers answer them on HTTP and in replies; the web surface words them once, in
 api/errors.py (docs/adr/023-unit-of-work-and-repositories.md)."""
 
-from auth_service.domain.credentials import EMAIL_TAKEN
-from unimatch_shared.errors import DomainError, Invalid
+from unimatch_shared.errors import EMAIL_TAKEN, DomainError, Invalid
 
 BAD_CREDENTIALS = "Unable to log in with provided credentials."
 INVALID_TELEGRAM_LOGIN = "Telegram authorization is invalid or expired."

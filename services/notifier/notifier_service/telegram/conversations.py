@@ -18,7 +18,7 @@ from notifier_service import bot_service
 from notifier_service.bot_service import Catalog, Person, Screen
 from notifier_service.domain import conversation as flow
 from notifier_service.domain import texts
-from notifier_service.telegram.filters import Linked, Unlinked
+from notifier_service.telegram.filters import Linked
 from unimatch_shared.errors import ServiceUnavailable
 from unimatch_shared.rpc import HobbyCatalogRequest
 from unimatch_shared.runtime import ServiceRuntime
@@ -81,7 +81,8 @@ def build_conversation_router(runtime: ServiceRuntime) -> Router:
     catalog = HobbyNames(runtime)
 
     uow = runtime.unit_of_work
-    linked, unlinked = Linked(runtime), Unlinked(runtime)
+    linked = Linked(runtime)
+    unlinked = ~linked
 
     @router.message(CommandStart(deep_link=False), unlinked)
     async def start(message: Message) -> None:
@@ -123,7 +124,7 @@ def build_conversation_router(runtime: ServiceRuntime) -> Router:
             if state not in flow.TEXT_STATES:
                 raise SkipHandler()
             names = await catalog.get() if state in flow.JOIN_STATES else {}
-            screen = await bot_service.typed(uow(), runtime.messaging, person, text, names)
+            screen = await bot_service.typed(uow(), person, text, names)
         except ServiceUnavailable:
             screen = Screen(texts.UNAVAILABLE)
         if screen is None:

@@ -10,7 +10,8 @@ from unimatch_shared.runtime import ServiceRuntime
 
 
 class Linked(Filter):
-    """Passes a linked chat's message, handing the handler its ``user_id``."""
+    """Passes a linked chat's message, handing the handler its ``user_id``; ``~Linked(...)``
+    passes the message of a chat linked to no one."""
 
     def __init__(self, runtime: ServiceRuntime):
         self._runtime = runtime
@@ -18,13 +19,3 @@ class Linked(Filter):
     async def __call__(self, message: Message) -> bool | dict[str, Any]:
         user_id = await service.user_of_chat(self._runtime.unit_of_work(), message.chat.id)
         return {"user_id": user_id} if user_id is not None else False
-
-
-class Unlinked(Filter):
-    """Passes the message of a chat linked to no one."""
-
-    def __init__(self, runtime: ServiceRuntime):
-        self._runtime = runtime
-
-    async def __call__(self, message: Message) -> bool:
-        return await service.user_of_chat(self._runtime.unit_of_work(), message.chat.id) is None
