@@ -428,6 +428,17 @@ def test_stack_refuses_a_port_that_is_taken(tmp_path):
 # --- embedded servers and test infrastructure ----------------------------------------------
 
 
+def test_free_ports_are_distinct_bindable_and_outside_the_ephemeral_range():
+    """An outgoing connection takes an ephemeral port, so it cannot take a chosen one."""
+    ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = free_ports(20)
+    assert len(set(ports)) == 20
+    assert all(10_000 <= port < ephemeral_start for port in ports)
+    for port in ports:
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", port))
+
+
 def test_embedded_postgres_accepts_connections_and_keeps_data(tmp_path):
     with embedded_postgres(tmp_path, port=0) as server_url:
         assert ":5432/" not in server_url

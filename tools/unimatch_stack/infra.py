@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
+import random
 import re
 import secrets
 import shutil
@@ -86,16 +87,42 @@ def pick_port(preferred: int) -> int:
     return free_ports(1)[0]
 
 
+FIRST_CHOSEN_PORT = 10_000  # free ports are chosen from here up to the ephemeral range
+
+
 def free_ports(count: int) -> list[int]:
-    """Distinct free ports: every socket stays bound until all are chosen."""
-    sockets = [socket.socket() for _ in range(count)]
+    """Distinct free ports, chosen at random below the kernel's ephemeral range: an outgoing
+    connection takes its local port from that range, so it cannot grab one of these between
+    choosing it and the server binding it (as port 0 could). Every socket stays bound until
+    all are chosen."""
+    candidates = list(range(FIRST_CHOSEN_PORT, _ephemeral_ports_start()))
+    random.shuffle(candidates)
+    sockets: list[socket.socket] = []
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
+        for port in candidates:
+            if len(sockets) == count:
+                break
+            sock = socket.socket()
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
+            sockets.append(sock)
+        if len(sockets) < count:
+            raise InfraError(f"fewer than {count} free ports below the ephemeral range")
         return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _ephemeral_ports_start() -> int:
+    """The first port of the kernel's ephemeral range (Linux's default where it cannot be read)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
 
 
 def log_tail(path: Path, lines: int = 20) -> str:
