@@ -24,6 +24,7 @@ from unimatch_shared import metrics
 from unimatch_shared.access import inbox_prefix
 from unimatch_shared.access_tokens import PublicKeys
 from unimatch_shared.auth import TokenVerifier
+from unimatch_shared.consumers import failure_reason, is_transient
 from unimatch_shared.db import (
     make_engine,
     make_read_pool,
@@ -51,6 +52,9 @@ BackgroundLoop = Callable[[], Coroutine[Any, Any, None]]
 # The service's unit of work: the shared one, or its subclass carrying the repositories.
 UoW = TypeVar("UoW", bound=UnitOfWork, default=UnitOfWork)
 UnitOfWorkClass = Callable[[async_sessionmaker[AsyncSession], OutboxRelay], UoW]
+# Waits between start-up attempts after a transient failure: 0.5 s, 1 s, 2 s ... 30 s.
+FIRST_START_RETRY_SECONDS = 0.5
+MAX_START_RETRY_SECONDS = 30.0
 
 
 class ServiceRuntime(Generic[UoW]):
@@ -103,15 +107,10 @@ class ServiceRuntime(Generic[UoW]):
         return self._unit_of_work(self.sessions, self.relay)
 
     async def start(self) -> None:
-        await asyncio.to_thread(run_migrations, self.settings, self.name, self.migrations_dir)
-        broker = self.messaging.broker
-        await broker.connect()
-        await self.messaging.ensure_streams()
-        self.live_sessions_created = await self.live_sessions.open()
-        await self.access_keys.open()
+        await self._until_done("migrations", self._migrate)
+        await self._until_done("NATS", self._start_messaging, undo=self._stop_messaging)
         if self.reads:
             await self.reads.open()
-        await broker.start()
         self.relay.start()
         for hook in self.on_start:
             await hook()
@@ -122,6 +121,48 @@ class ServiceRuntime(Generic[UoW]):
         # requests made since, which keeps it out of the latency tail (docs/benchmarks.md).
         gc.freeze()
         log.info("%s service started", self.name)
+
+    async def _migrate(self) -> None:
+        await asyncio.to_thread(run_migrations, self.settings, self.name, self.migrations_dir)
+
+    async def _start_messaging(self) -> None:
+        broker = self.messaging.broker
+        await broker.connect()
+        await self.messaging.ensure_streams()
+        self.live_sessions_created |= await self.live_sessions.open()
+        await self.access_keys.open()
+        await broker.start()
+
+    async def _stop_messaging(self) -> None:
+        await self.access_keys.close()
+        await self.messaging.broker.stop()  # its subscribers, then the connection
+
+    async def _until_done(self, what: str, step: Hook, undo: Hook | None = None) -> None:
+        """Run a start-up step until it succeeds, waiting out transient failures (NATS or
+        PostgreSQL not there yet, a JetStream request timing out on a busy cluster): under
+        uvicorn's workers, one worker failing to start stops the whole service (ADR 011).
+        ``undo`` clears a half-done attempt first. Any other failure stops the start."""
+        delay = FIRST_START_RETRY_SECONDS
+        while True:
+            try:
+                return await step()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning(
+                    "%s service: %s not available (%s), trying again in %gs",
+                    self.name,
+                    what,
+                    failure_reason(exc),
+                    delay,
+                )
+            if undo:
+                try:
+                    await undo()
+                except Exception as exc:  # a connection that broke cannot drain; it is gone
+                    log.debug("clearing a failed start: %s", exc.__class__.__name__)
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, MAX_START_RETRY_SECONDS)
 
     async def stop(self) -> None:
         for task in self._tasks:
