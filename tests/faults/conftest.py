@@ -10,6 +10,7 @@ Each scenario reports ``faults: <scenario>: sent=N delivered=N duplicated=N lost
 """
 
 import asyncio
+import re
 import shutil
 import tempfile
 import uuid
@@ -38,6 +39,8 @@ DATABASE = "unimatch"
 ANNOUNCEMENT = "☕ У вас нов"  # how every match announcement starts
 CLIENT_TIMEOUT = 10.0  # a request that hangs longer than this fails the scenario
 SUMMARY_KEY = pytest.StashKey[list[str]]()
+# Log lines worth showing when a test fails: warnings, errors, uvicorn's plain-text verdicts.
+NOTEWORTHY = re.compile(r"WARNING|ERROR|failed")
 
 
 @dataclass
@@ -193,6 +196,16 @@ class FaultSystem:
 
         return asyncio.run(read())
 
+    def log_warnings(self, per_service: int = 8) -> str:
+        """The last warnings and errors in every process's log, to say why a test failed."""
+        lines = []
+        for process in self.stack.processes.values():
+            if process.log_path.exists():
+                text = process.log_path.read_text(errors="replace")
+                noted = [line for line in text.splitlines() if NOTEWORTHY.search(line)]
+                lines += [f"[{process.name}] {line[:400]}" for line in noted[-per_service:]]
+        return "\n".join(lines)
+
     def close(self) -> None:
         for client in self._clients:
             client.close()
@@ -310,6 +323,18 @@ def report(request):
         request.config.stash.setdefault(SUMMARY_KEY, []).append(line)
 
     return add
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed fault test shows the services' last warnings: their logs go with the test's
+    temporary directory. (Duck-typed: pytest loads this file apart from the module the tests
+    import it as, so its FaultSystem is another class object.)"""
+    report = yield
+    system = getattr(item, "funcargs", {}).get("system")
+    if report.when == "call" and report.failed and hasattr(system, "log_warnings"):
+        report.sections.append(("service warnings", system.log_warnings()))
+    return report
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
