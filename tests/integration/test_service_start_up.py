@@ -3,8 +3,8 @@ under uvicorn's workers, one worker failing to start stops the whole service (AD
 on matching; every service starts through the same ``ServiceRuntime.start``."""
 
 import asyncio
+from collections.abc import Callable
 
-import httpx
 import nats.errors
 import pytest
 from nats.js.client import JetStreamContext
@@ -49,18 +49,11 @@ async def test_a_consumer_whose_creation_times_out_is_made_again_and_consumes(
 
 async def test_a_service_started_before_nats_waits_for_it(service_settings, tmp_path):
     (port,) = free_ports(1)
-    settings = MatchingSettings(**{**service_settings, "nats_url": f"nats://127.0.0.1:{port}"})
-    app = create_app(settings)
-    app.state.token_verifier = FakeVerifier()
+    settings = {**service_settings, "nats_url": f"nats://127.0.0.1:{port}"}
     broker = EmbeddedNats(tmp_path / "nats", port=port)
-    starting = asyncio.create_task(_ready_status(app))
     try:
-        await asyncio.sleep(2)
-        assert not starting.done(), "the service waits for NATS, neither failing nor ready"
-        await asyncio.to_thread(broker.start)
-        assert await asyncio.wait_for(starting, 60) == 200
+        await waits_until_started(settings, broker.start, "NATS")
     finally:
-        starting.cancel()
         broker.stop()
 
 
@@ -69,24 +62,31 @@ async def test_a_service_started_while_postgres_is_down_waits_for_it(service_set
     postgres = EmbeddedPostgres(tmp_path / "pg", port=0)
     database_url = postgres.start()
     postgres.stop()  # it comes back on the same port
-    settings = MatchingSettings(**{**service_settings, "database_url": database_url})
-    app = create_app(settings)
-    app.state.token_verifier = FakeVerifier()
-    starting = asyncio.create_task(_ready_status(app))
     try:
-        await asyncio.sleep(2)
-        assert not starting.done(), "the service waits for PostgreSQL, neither failing nor ready"
-        await asyncio.to_thread(postgres.start)
-        assert await asyncio.wait_for(starting, 60) == 200
+        settings = {**service_settings, "database_url": database_url}
+        await waits_until_started(settings, postgres.start, "PostgreSQL")
     finally:
-        starting.cancel()
         postgres.stop()
 
 
-async def _ready_status(app) -> int:
-    async with running_app(app) as client:
-        response: httpx.Response = await client.get("/readyz")
-        return response.status_code
+async def waits_until_started(settings: dict, bring_up: Callable[[], object], what: str) -> None:
+    """Matching, started with ``what`` down, neither fails nor gets ready until
+    ``bring_up()``; then it is ready."""
+    app = create_app(MatchingSettings(**settings))
+    app.state.token_verifier = FakeVerifier()
+
+    async def ready_status() -> int:
+        async with running_app(app) as client:
+            return (await client.get("/readyz")).status_code
+
+    starting = asyncio.create_task(ready_status())
+    try:
+        await asyncio.sleep(2)
+        assert not starting.done(), f"the service waits for {what}, neither failing nor ready"
+        await asyncio.to_thread(bring_up)
+        assert await asyncio.wait_for(starting, 60) == 200
+    finally:
+        starting.cancel()
 
 
 @pytest.fixture
